@@ -1,0 +1,184 @@
+"""The deviation form "Avvikelse i BUS-samverkan" (SPEC §3), and B's forwarding form."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    MultipleFileField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import Optional
+
+from formservice.documents.uploads import UploadRejected, inspect_upload
+from formservice.domain.deidentify import describe, find_personal_data
+from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
+from formservice.services.deviations import DeviationInput, Upload
+
+from .fields import (
+    CheckboxesField,
+    ChoiceField,
+    DatumField,
+    Deidentified,
+    NotInFuture,
+    RadioChoiceField,
+    Required,
+    allowed_email_domains,
+)
+
+YES_NO = [("ja", "Ja"), ("nej", "Nej")]
+MAX_FILES = 10
+
+
+class DeviationForm(FlaskForm):
+    reporting_unit = ChoiceField("Rapporterande verksamhet", validators=[Required()])
+    receiving_unit = ChoiceField("Mottagande verksamhet", validators=[Required()])
+    event_date = DatumField(
+        "Datum för händelsen",
+        validators=[Required(), NotInFuture()],
+        description="Skriv datumet som ÅÅÅÅ-MM-DD.",
+    )
+    categories = CheckboxesField(
+        "Avvikelsen avser",
+        choices=[(c, c) for c in CATEGORIES],
+        validators=[Required()],
+        description="Välj ett eller flera alternativ.",
+    )
+    description = TextAreaField(
+        "Beskrivning av avvikelsen",
+        validators=[Required(), Deidentified()],
+        description="Skriv utan namn, personnummer, telefonnummer eller e-postadresser.",
+    )
+    actions_taken = TextAreaField(
+        "Vad har gjorts för att lösa problemet?",
+        validators=[Required(), Deidentified()],
+        description="Enligt överenskommelsen ska problemet först försöka lösas lokalt.",
+    )
+    bus_individ = RadioChoiceField(
+        "Har ärendet behandlats i BUS-individ?", choices=YES_NO, validators=[Required()]
+    )
+    bus_individ_date = DatumField(
+        "Datum för BUS-individ",
+        validators=[Optional(), NotInFuture()],
+        description="Fyll i om ärendet har behandlats i BUS-individ.",
+    )
+    proposal = TextAreaField("Förslag till åtgärd", validators=[Optional(), Deidentified()])
+    child_gender = RadioChoiceField(
+        "Barnets kön",
+        choices=list(GENDERS.items()),
+        validators=[Required()],
+        description="Används bara för statistik.",
+    )
+    age_group = RadioChoiceField(
+        "Åldersgrupp",
+        choices=list(AGE_GROUPS.items()),
+        validators=[Optional()],
+        description="Används bara för statistik.",
+    )
+    attachments = MultipleFileField(
+        "Bilagor",
+        description="PDF, Word (DOCX), PNG eller JPEG. Bilagor ska också vara avidentifierade.",
+    )
+    attest = BooleanField("Jag intygar att rapporten är avidentifierad")
+    send = SubmitField("Skicka avvikelsen")
+    save_draft = SubmitField("Spara som utkast")
+
+    def __init__(self, *args, own_units=(), all_units=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reporting_unit.choices = [(u.id, u.name) for u in own_units]
+        self.receiving_unit.choices = [("", "Välj verksamhet")] + [
+            (u.id, u.name) for u in all_units
+        ]
+        self.uploads: list[Upload] = []
+
+    @property
+    def sending(self) -> bool:
+        return not self.save_draft.data
+
+    def validate_receiving_unit(self, field) -> None:
+        if field.data and field.data == self.reporting_unit.data:
+            raise ValidationError(
+                f"{field.label.text}: välj en annan verksamhet än den rapporterande."
+            )
+
+    def validate_bus_individ_date(self, field) -> None:
+        if self.bus_individ.data == "ja" and not field.data:
+            raise ValidationError(f"{field.label.text}: fyll i datumet när svaret är ja.")
+
+    def validate_attest(self, field) -> None:
+        if self.sending and not field.data:
+            raise ValidationError(f"{field.label.text}: kryssa i rutan innan du skickar.")
+
+    def validate_attachments(self, field) -> None:
+        files = [f for f in field.data or [] if f and f.filename]
+        if len(files) > MAX_FILES:
+            raise ValidationError(f"{field.label.text}: högst {MAX_FILES} filer.")
+        limit = current_app.config["FORMSERVICE_MAX_UPLOAD_MB"] * 1024 * 1024
+        for storage in files:
+            data = storage.read(limit + 1)
+            try:
+                inspected = inspect_upload(storage.filename, data, limit)
+            except UploadRejected as exc:
+                raise ValidationError(f"{field.label.text}: {exc}") from exc
+            findings = find_personal_data(inspected.text, allowed_domains=allowed_email_domains())
+            if findings:
+                raise ValidationError(
+                    f"{field.label.text}: filen {inspected.safe_name} är inte avidentifierad. "
+                    + describe(findings)
+                )
+            self.uploads.append(
+                Upload(
+                    name=inspected.safe_name,
+                    content_type=inspected.content_type,
+                    sha256=inspected.sha256,
+                    data=data,
+                    page_count=inspected.page_count,
+                )
+            )
+
+    def to_input(self) -> DeviationInput:
+        return DeviationInput(
+            reporting_unit_id=self.reporting_unit.data,
+            receiving_unit_id=self.receiving_unit.data,
+            event_date=self.event_date.data,
+            categories=list(self.categories.data),
+            description=self.description.data.strip(),
+            actions_taken=self.actions_taken.data.strip(),
+            bus_individ=self.bus_individ.data == "ja",
+            bus_individ_date=self.bus_individ_date.data,
+            proposal=(self.proposal.data or "").strip(),
+            child_gender=self.child_gender.data,
+            age_group=self.age_group.data or None,
+            uploads=self.uploads,
+        )
+
+    def fill_from(self, deviation) -> None:
+        """Pre-fill from a stored draft (GET of the edit page)."""
+        self.reporting_unit.data = deviation.reporting_unit_id
+        self.receiving_unit.data = deviation.receiving_unit_id
+        self.event_date.data = deviation.event_date
+        self.categories.data = list(deviation.categories)
+        self.description.data = deviation.description
+        self.actions_taken.data = deviation.actions_taken
+        self.bus_individ.data = "ja" if deviation.bus_individ else "nej"
+        self.bus_individ_date.data = deviation.bus_individ_date
+        self.proposal.data = deviation.proposal
+        self.child_gender.data = deviation.child_gender
+        self.age_group.data = deviation.age_group
+
+
+class ForwardForm(FlaskForm):
+    to_unit = ChoiceField("Rätt mottagande verksamhet", validators=[Required()])
+    reason = TextAreaField(
+        "Skäl till att avvikelsen skickas vidare", validators=[Required(), Deidentified()]
+    )
+    forward = SubmitField("Skicka vidare")
+
+    def __init__(self, *args, units=(), current_unit_id: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.to_unit.choices = [("", "Välj verksamhet")] + [
+            (u.id, u.name) for u in units if u.id != current_unit_id
+        ]

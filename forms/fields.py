@@ -1,0 +1,115 @@
+"""Validators and fields shared by the standard forms; error texts name the field."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from wtforms import (
+    DateField,
+    Field,
+    Form,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    ValidationError,
+    widgets,
+)
+from wtforms.validators import StopValidation
+
+from formservice.domain.deidentify import describe, find_personal_data
+
+MAX_TEXT = 20_000
+
+
+class Required:
+    """Like InputRequired, with a Swedish message that names the field."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Form, field: Field) -> None:
+        data = field.data
+        empty = data is None or data == [] or (isinstance(data, str) and not data.strip())
+        if empty or data is False:
+            field.errors[:] = []
+            raise StopValidation(f"{field.label.text}: fyll i uppgiften.")
+
+
+class Deidentified:
+    """Refuse text with a personnummer, phone number or private e-mail address (SPEC §7)."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        text = field.data or ""
+        if len(text) > MAX_TEXT:
+            raise ValidationError(f"{field.label.text}: texten får ha högst {MAX_TEXT} tecken.")
+        findings = find_personal_data(text, allowed_domains=allowed_email_domains())
+        if findings:
+            raise ValidationError(f"{field.label.text}: {describe(findings)}")
+
+
+class NotInFuture:
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and field.data > today():
+            raise ValidationError(f"{field.label.text}: datumet får inte ligga i framtiden.")
+
+
+class MaxLength:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(f"{field.label.text}: högst {self.limit} tecken.")
+
+
+def allowed_email_domains() -> list[str]:
+    raw = current_app.config["FORMSERVICE_ALLOWED_EMAIL_DOMAINS"]
+    return [d.strip().lower() for d in raw.split(",") if d.strip()]
+
+
+def today() -> date:
+    from datetime import datetime
+
+    return datetime.now(ZoneInfo(current_app.config["FORMSERVICE_TIMEZONE"])).date()
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes, so the form works without JavaScript."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form: Form) -> None:
+        values = dict(self.choices)
+        for value in self.data or []:
+            if value not in values:
+                raise ValidationError(f"{self.label.text}: ogiltigt val.")
+
+
+def date_error(field: Field) -> str:
+    return f"{field.label.text}: ange ett datum som ÅÅÅÅ-MM-DD."
+
+
+class DatumField(DateField):
+    """A date field whose parse error is Swedish and names the field."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(date_error(self)) from exc
+
+
+class ChoiceField(SelectField):
+    """A select whose invalid-choice error is Swedish and names the field."""
+
+    def pre_validate(self, form: Form) -> None:
+        if self.data not in {value for value, _ in self.choices}:
+            raise ValidationError(f"{self.label.text}: välj ett av alternativen.")
+
+
+class RadioChoiceField(RadioField):
+    def pre_validate(self, form: Form) -> None:
+        if self.data is not None and self.data not in {value for value, _ in self.choices}:
+            raise ValidationError(f"{self.label.text}: välj ett av alternativen.")

@@ -1,0 +1,55 @@
+"""formservice: the BUS routines in the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error pages and CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_relative_config=True,
+    )
+    from . import config as settings
+
+    app.config.update(settings.from_environ())
+    app.config.update(config or {})
+    settings.finalize(app.config, Path(app.instance_path))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from .views.errors import register_error_handlers
+    from .web import init_web
+
+    register_error_handlers(app)
+    init_web(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (registers the tables)
+    from .auth import init_login
+    from .extensions import csrf, db
+
+    db.init_app(app)
+    csrf.init_app(app)
+    init_login(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .views import auth, demo, deviations, respond
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(deviations.bp)
+    app.register_blueprint(respond.bp)
+    if app.config["FORMSERVICE_DEMO"]:
+        app.register_blueprint(demo.bp)

@@ -1,0 +1,64 @@
+"""Who may see and do what, derived from the directory (SPEC §2)."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from .domain.deviation import UTKAST
+from .extensions import db
+from .models import BusGroup, Deviation, Unit, User
+from .models.directory import unit_deputies
+
+
+def managed_unit_ids(user: User) -> set[str]:
+    """Units where the user is chef or deputy."""
+    chef = select(Unit.id).where(Unit.chef_id == user.id, Unit.active)
+    deputy = select(unit_deputies.c.unit_id).where(unit_deputies.c.user_id == user.id)
+    return set(db.session.scalars(chef)) | set(db.session.scalars(deputy))
+
+
+def secretary_group_ids(user: User) -> set[str]:
+    return set(db.session.scalars(select(BusGroup.id).where(BusGroup.secretary_id == user.id)))
+
+
+def convener_group_ids(user: User) -> set[str]:
+    return set(db.session.scalars(select(BusGroup.id).where(BusGroup.convener_id == user.id)))
+
+
+def is_chef(user: User) -> bool:
+    return bool(managed_unit_ids(user))
+
+
+def can_view(user: User, deviation: Deviation) -> bool:
+    """Chef A's side always; everyone else only once the report has been sent."""
+    units = managed_unit_ids(user)
+    if deviation.reporting_unit_id in units:
+        return True
+    if deviation.state == UTKAST:
+        return False
+    if deviation.receiving_unit_id in units or user.is_secretariat:
+        return True
+    groups = secretary_group_ids(user) | convener_group_ids(user)
+    return deviation.group_id in groups
+
+
+def can_answer(user: User, deviation: Deviation) -> bool:
+    return deviation.receiving_unit_id in managed_unit_ids(user)
+
+
+def can_edit(user: User, deviation: Deviation) -> bool:
+    return deviation.reporting_unit_id in managed_unit_ids(user)
+
+
+def visible_deviations(user: User):
+    """A select() of the reports the user may list."""
+    units = managed_unit_ids(user)
+    groups = secretary_group_ids(user) | convener_group_ids(user)
+    sent = Deviation.state != UTKAST
+    clauses = [Deviation.reporting_unit_id.in_(units)]
+    if user.is_secretariat:
+        clauses.append(sent)
+    else:
+        clauses.append(sent & Deviation.receiving_unit_id.in_(units))
+        clauses.append(sent & Deviation.group_id.in_(groups))
+    return select(Deviation).where(or_(*clauses))

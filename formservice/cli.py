@@ -1,0 +1,128 @@
+"""The `formservice` command (SPEC §10)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import click
+import yaml
+from flask import Flask
+
+from . import create_app
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """BUS-formservice: avvikelser, SIP och styrgruppens sammanställning."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Databasen."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Skapa eller migrera databasen."""
+    from .migrate import upgrade
+
+    with _app().app_context():
+        upgrade()
+    click.echo("Databasen är uppdaterad.")
+
+
+@main.group("directory")
+def directory_group() -> None:
+    """Katalogen över huvudmän, BUS-grupper och verksamheter."""
+
+
+@directory_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def directory_import(file: Path) -> None:
+    """Läs in katalogfilen FILE (YAML); samma fil två gånger ändrar ingenting."""
+    from .services.directory import DirectoryError, import_directory
+
+    with _app().app_context():
+        try:
+            summary = import_directory(yaml.safe_load(file.read_text(encoding="utf-8")))
+        except (DirectoryError, yaml.YAMLError) as exc:
+            raise click.ClickException(f"Katalogen lästes inte in: {exc}") from exc
+    click.echo(f"Katalogen är inläst: {len(summary.changes)} ändringar.")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Konton."""
+
+
+@users_group.command("set-password")
+@click.argument("email")
+def users_set_password(email: str) -> None:
+    """Sätt lösenord för EMAIL (läses från standard in när den inte är en terminal)."""
+    from .services.accounts import PasswordTooShort, find_user, set_password
+
+    password = _read_password()
+    with _app().app_context():
+        user = find_user(email)
+        if user is None:
+            raise click.ClickException("Det finns ingen person med den e-postadressen i katalogen.")
+        try:
+            set_password(user, password)
+        except PasswordTooShort as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo("Lösenordet är satt.")
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Lösenord: ")
+    if first != getpass.getpass("Upprepa lösenordet: "):
+        raise click.ClickException("Lösenorden är inte lika.")
+    return first
+
+
+@main.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def web(host: str, port: int, workers: int) -> None:
+    """Kör webbtjänsten med en produktionsserver (gunicorn)."""
+    from .server import serve
+
+    _app()  # fail early, in this process, on a missing setting
+    serve(host, port, workers)
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Arbeta tills kön är tom och avsluta.")
+def worker(burst: bool) -> None:
+    """Kör en RQ-arbetare (med de periodiska jobben)."""
+    from worker.__main__ import run
+
+    sys.exit(0 if run(burst=burst) else 1)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Allt på en maskin: databas, Redis, e-postlåda, demokatalog, webb och arbetare."""
+    from .demo.run import run_demo
+
+    os.environ["FORMSERVICE_DEMO"] = "1"
+    run_demo(host, port)
+
+
+if __name__ == "__main__":
+    main()

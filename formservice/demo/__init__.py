@@ -1,0 +1,1 @@
+"""Demo mode: everything on one machine with embedded defaults."""

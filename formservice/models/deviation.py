@@ -1,0 +1,91 @@
+"""Deviation reports (avvikelser), their answers and forwardings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._types import UTCDateTime, utcnow
+from .directory import BusGroup, Unit
+from .files import Attachment
+
+
+class CaseCounter(db.Model):
+    """The last case number handed out per year; bumped inside the sending transaction."""
+
+    __tablename__ = "case_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Deviation(db.Model):
+    __tablename__ = "deviations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    form_version: Mapped[int] = mapped_column(Integer, default=1)
+    reporting_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    receiving_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("bus_groups.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    event_date: Mapped[date] = mapped_column(Date)
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text)
+    actions_taken: Mapped[str] = mapped_column(Text)
+    bus_individ: Mapped[bool] = mapped_column(Boolean)
+    bus_individ_date: Mapped[date | None] = mapped_column(Date)
+    proposal: Mapped[str] = mapped_column(Text, default="")
+    child_gender: Mapped[str] = mapped_column(String(20))
+    age_group: Mapped[str | None] = mapped_column(String(10))
+    link_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_before_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reporting_unit: Mapped[Unit] = relationship(foreign_keys=[reporting_unit_id])
+    receiving_unit: Mapped[Unit] = relationship(foreign_keys=[receiving_unit_id])
+    group: Mapped[BusGroup | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(order_by=Attachment.id)
+    answer: Mapped[DeviationAnswer | None] = relationship(back_populates="deviation")
+    forwardings: Mapped[list[Forwarding]] = relationship(order_by="Forwarding.id")
+
+
+class DeviationAnswer(db.Model):
+    __tablename__ = "deviation_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deviation_id: Mapped[int] = mapped_column(ForeignKey("deviations.id"), unique=True)
+    responder_name: Mapped[str] = mapped_column(String(200))
+    responder_email: Mapped[str] = mapped_column(String(254))
+    assessment: Mapped[str] = mapped_column(Text)
+    actions_taken: Mapped[str] = mapped_column(Text, default="")
+    planned_measures: Mapped[list] = mapped_column(JSON, default=list)
+    agrees: Mapped[str] = mapped_column(String(10))
+    raise_regional: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deviation: Mapped[Deviation] = relationship(back_populates="answer")
+
+
+class Forwarding(db.Model):
+    """Chef B said "wrong recipient" and named the right unit."""
+
+    __tablename__ = "forwardings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deviation_id: Mapped[int] = mapped_column(ForeignKey("deviations.id"), index=True)
+    from_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    by_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

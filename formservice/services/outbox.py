@@ -1,0 +1,118 @@
+"""Outbox rows: writing them with a state change, claiming and settling them for delivery."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from ..extensions import db
+from ..models import OutboxMessage, User
+from ..models.outbox import FAILED, PENDING, SENDING, SENT
+
+CLAIM_SECONDS = 300
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def add(kind: str, to: User | str, deviation_id: int | None = None, **context) -> OutboxMessage:
+    """Add one message to the current transaction (no case content in `context`)."""
+    email = to.email if isinstance(to, User) else to
+    message = OutboxMessage(
+        kind=kind,
+        to_email=email,
+        deviation_id=deviation_id,
+        context=context,
+        state=PENDING,
+        message_id=f"<{uuid.uuid4().hex}@formservice>",
+        next_attempt_at=now(),
+    )
+    db.session.add(message)
+    return message
+
+
+def add_unique(kind: str, recipients, deviation_id: int | None = None, **context) -> list:
+    """One message per distinct address, in the order given."""
+    seen: set[str] = set()
+    messages = []
+    for person in recipients:
+        email = (person.email if isinstance(person, User) else person).lower()
+        if email not in seen:
+            seen.add(email)
+            messages.append(add(kind, person, deviation_id, **context))
+    return messages
+
+
+def claim(message_id: int) -> OutboxMessage | None:
+    """Take a due row for delivery, so no other worker sends it; None if not ours to send."""
+    moment = now()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.state == PENDING,
+            OutboxMessage.next_attempt_at <= moment,
+        )
+        .values(
+            state=SENDING,
+            attempts=OutboxMessage.attempts + 1,
+            next_attempt_at=moment + timedelta(seconds=CLAIM_SECONDS),
+        )
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(OutboxMessage, message_id)
+
+
+def mark_sent(message: OutboxMessage) -> None:
+    message.state = SENT
+    message.sent_at = now()
+    message.last_error = None
+    db.session.commit()
+
+
+def mark_failed(
+    message: OutboxMessage, error: str, *, permanent: bool, attempts: int, backoff: int
+):
+    """Schedule a retry with exponential backoff, or give up after the last attempt."""
+    message.last_error = error[:500]
+    if permanent or message.attempts >= attempts:
+        message.state = FAILED
+    else:
+        message.state = PENDING
+        message.next_attempt_at = now() + timedelta(seconds=backoff * 2 ** (message.attempts - 1))
+    db.session.commit()
+
+
+def due_ids(min_age_seconds: int = 0) -> list[int]:
+    """Rows to (re)enqueue: retries that are due, rows never queued (older than
+    `min_age_seconds`), and rows claimed by a worker that never settled them."""
+    moment = now()
+    rows = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.state).where(
+            OutboxMessage.state.in_([PENDING, SENDING]),
+            OutboxMessage.next_attempt_at <= moment,
+            or_(
+                OutboxMessage.state == SENDING,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.created_at <= moment - timedelta(seconds=min_age_seconds),
+            ),
+        )
+    ).all()
+    stale = [row.id for row in rows if row.state == SENDING]
+    if stale:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(stale),
+                OutboxMessage.state == SENDING,
+                OutboxMessage.next_attempt_at <= moment,
+            )
+            .values(state=PENDING)
+        )
+        db.session.commit()
+    return [row.id for row in rows]

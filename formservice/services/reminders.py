@@ -1,0 +1,57 @@
+"""Reminders to chef B and escalation to the steering group (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from .. import queue
+from ..domain import deviation as rules
+from ..domain.deadlines import ReminderState, due_reminders, local_date
+from ..extensions import db
+from ..models import Deviation, Unit
+from . import audit, outbox
+from .deviations import _group_people, _summary
+
+
+def send_due(today: date | None = None) -> int:
+    """Write every reminder that is due and not yet sent; returns how many reports got one."""
+    moment = datetime.now(UTC)
+    today = today or local_date(moment, current_app.config["FORMSERVICE_TIMEZONE"])
+    days_before = current_app.config["FORMSERVICE_REMINDER_DAYS_BEFORE"]
+    open_reports = db.session.scalars(
+        select(Deviation).where(Deviation.state == rules.SKICKAD).with_for_update(skip_locked=True)
+    ).all()
+    messages: list = []
+    touched = 0
+    for deviation in open_reports:
+        for step in due_reminders(_state(deviation), today, days_before):
+            messages += _remind(deviation, step, moment)
+            touched += 1
+    db.session.commit()
+    queue.enqueue_deliveries([m.id for m in messages])
+    return touched
+
+
+def _state(deviation: Deviation) -> ReminderState:
+    return ReminderState(
+        deadline=deviation.deadline,
+        reminded_before=deviation.reminded_before_at is not None,
+        reminded_due=deviation.reminded_due_at is not None,
+        escalated=deviation.escalated_at is not None,
+    )
+
+
+def _remind(deviation: Deviation, step: str, moment: datetime) -> list:
+    summary = _summary(deviation)
+    audit.record(None, f"deviation.reminder_{step}", "deviation", deviation.id)
+    if step == "escalate":
+        deviation.escalated_at = moment
+        people = _group_people(deviation, "secretary") + _group_people(deviation, "convener")
+        return outbox.add_unique("overdue", people, deviation.id, **summary)
+    setattr(deviation, "reminded_before_at" if step == "before" else "reminded_due_at", moment)
+    managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
+    context = {**summary, "link_version": deviation.link_version, "respond": True}
+    return outbox.add_unique(f"reminder_{step}", managers, deviation.id, **context)

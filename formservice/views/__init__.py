@@ -1,0 +1,1 @@
+"""Blueprints: parse the form, call one service, redirect or render."""

@@ -1,0 +1,237 @@
+"""Chef A files and follows reports; B answers when logged in; the secretary lists the group's."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from forms.answer import AnswerForm
+from forms.deviation import DeviationForm, ForwardForm
+
+from .. import access
+from ..domain import deviation as rules
+from ..domain.deadlines import is_overdue, local_date
+from ..extensions import db
+from ..models import Attachment, Deviation, Unit
+from ..services import audit
+from ..services import deviations as service
+from .files import send_stored
+
+bp = Blueprint("deviations", __name__)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _get(deviation_id: int, check=access.can_view) -> Deviation:
+    deviation = db.session.get(Deviation, deviation_id) or abort(404)
+    if not check(_user(), deviation):
+        abort(403)
+    return deviation
+
+
+def _today():
+    from flask import current_app
+
+    return local_date(datetime.now(UTC), current_app.config["FORMSERVICE_TIMEZONE"])
+
+
+def _units(ids=None) -> list[Unit]:
+    query = select(Unit).where(Unit.active).order_by(Unit.name)
+    if ids is not None:
+        query = query.where(Unit.id.in_(ids))
+    return list(db.session.scalars(query))
+
+
+@bp.route("/")
+@login_required
+def index():
+    return redirect(url_for("deviations.list_reports"))
+
+
+@bp.route("/avvikelser")
+@login_required
+def list_reports():
+    user = _user()
+    units = access.managed_unit_ids(user)
+    groups = access.secretary_group_ids(user) | access.convener_group_ids(user)
+    if not (units or groups or user.is_secretariat):
+        abort(403)
+    reports = db.session.scalars(
+        access.visible_deviations(user).order_by(Deviation.created_at.desc())
+    ).all()
+    to_answer = [d for d in reports if d.state == rules.SKICKAD and d.receiving_unit_id in units]
+    own = [d for d in reports if d.reporting_unit_id in units]
+    others = [d for d in reports if d not in own and d not in to_answer]
+    return render_template(
+        "html/deviations/list.html",
+        to_answer=to_answer,
+        own=own,
+        others=others,
+        is_chef=bool(units),
+        overdue=lambda d: is_overdue(d.deadline, _today(), d.answered_at is not None),
+    )
+
+
+@bp.route("/avvikelser/ny", methods=["GET", "POST"])
+@login_required
+def new():
+    own_ids = access.managed_unit_ids(_user())
+    if not own_ids:
+        abort(403)
+    form = DeviationForm(own_units=_units(own_ids), all_units=_units())
+    if form.validate_on_submit():
+        outcome = service.save(_user(), form.to_input(), send=form.sending)
+        return _after_save(outcome, form.sending)
+    return _form_page(form, None)
+
+
+@bp.route("/avvikelser/<int:deviation_id>/redigera", methods=["GET", "POST"])
+@login_required
+def edit(deviation_id: int):
+    deviation = _get(deviation_id, access.can_edit)
+    if deviation.state != rules.UTKAST:
+        flash("Avvikelsen är redan skickad och kan inte ändras.", "info")
+        return redirect(url_for("deviations.show", deviation_id=deviation.id))
+    own = _units(access.managed_unit_ids(_user()))
+    form = DeviationForm(own_units=own, all_units=_units())
+    if request.method == "GET":
+        form.fill_from(deviation)
+    elif form.validate_on_submit():
+        outcome = service.save(_user(), form.to_input(), send=form.sending, draft=deviation)
+        return _after_save(outcome, form.sending)
+    return _form_page(form, deviation)
+
+
+def _form_page(form: DeviationForm, draft: Deviation | None):
+    status = 422 if form.errors else 200
+    return render_template("html/deviations/form.html", form=form, draft=draft), status
+
+
+def _after_save(outcome: service.Outcome, sent: bool):
+    deviation = outcome.deviation
+    if not sent:
+        flash("Utkastet är sparat. Bara du och din verksamhets chefer ser det.", "success")
+    elif outcome.queued:
+        flash(f"Avvikelsen är skickad med ärendenummer {deviation.case_number}.", "success")
+    else:
+        flash(
+            f"Avvikelsen är sparad och skickad som ärende {deviation.case_number}. "
+            "E-postaviseringarna går iväg automatiskt så snart kön är tillgänglig igen; "
+            "du behöver inte göra något mer.",
+            "success",
+        )
+    return redirect(url_for("deviations.show", deviation_id=deviation.id))
+
+
+@bp.route("/avvikelser/<int:deviation_id>")
+@login_required
+def show(deviation_id: int):
+    deviation = _get(deviation_id)
+    audit.record_now(_user(), "deviation.viewed", "deviation", deviation.id)
+    user = _user()
+    return render_template(
+        "html/deviations/show.html",
+        deviation=deviation,
+        can_answer=deviation.state == rules.SKICKAD and access.can_answer(user, deviation),
+        can_withdraw=rules.can(deviation.state, "withdraw") and access.can_edit(user, deviation),
+        can_edit=deviation.state == rules.UTKAST and access.can_edit(user, deviation),
+        overdue=is_overdue(deviation.deadline, _today(), deviation.answered_at is not None),
+    )
+
+
+@bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])
+@login_required
+def send(deviation_id: int):
+    deviation = _get(deviation_id, access.can_edit)
+    if deviation.state != rules.UTKAST:
+        abort(409)
+    return _after_save(service.send_draft(_user(), deviation), True)
+
+
+@bp.route("/avvikelser/<int:deviation_id>/aterkalla", methods=["POST"])
+@login_required
+def withdraw(deviation_id: int):
+    deviation = _get(deviation_id, access.can_edit)
+    if not rules.can(deviation.state, "withdraw"):
+        flash("Avvikelsen är redan besvarad och kan inte återkallas.", "error")
+    else:
+        service.withdraw(deviation, _user())
+        flash("Avvikelsen är återkallad.", "success")
+    return redirect(url_for("deviations.show", deviation_id=deviation.id))
+
+
+@bp.route("/avvikelser/<int:deviation_id>/svara", methods=["GET", "POST"])
+@login_required
+def answer(deviation_id: int):
+    deviation = _get(deviation_id, access.can_answer)
+    if deviation.state != rules.SKICKAD:
+        flash("Avvikelsen kan inte besvaras i sitt nuvarande läge.", "info")
+        return redirect(url_for("deviations.show", deviation_id=deviation.id))
+    form = AnswerForm()
+    if request.method == "GET":
+        form.responder_name.data = _user().name
+    elif form.validate_on_submit():
+        service.answer(deviation, _user(), form.to_input())
+        flash("Svaret är skickat.", "success")
+        return redirect(url_for("deviations.show", deviation_id=deviation.id))
+    forward = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    return render_template(
+        "html/deviations/answer.html",
+        deviation=deviation,
+        form=form,
+        forward_form=forward,
+        forward_action=url_for("deviations.forward", deviation_id=deviation.id),
+    ), (422 if form.errors else 200)
+
+
+@bp.route("/avvikelser/<int:deviation_id>/vidarebefordra", methods=["POST"])
+@login_required
+def forward(deviation_id: int):
+    deviation = _get(deviation_id, access.can_answer)
+    form = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    if deviation.state != rules.SKICKAD:
+        abort(409)
+    if not form.validate_on_submit():
+        return render_template(
+            "html/deviations/answer.html",
+            deviation=deviation,
+            form=AnswerForm(formdata=None),
+            forward_form=form,
+            forward_action=url_for("deviations.forward", deviation_id=deviation.id),
+        ), 422
+    service.forward(deviation, _user(), db.session.get(Unit, form.to_unit.data), form.reason.data)
+    flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
+    return redirect(url_for("deviations.list_reports"))
+
+
+@bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
+@login_required
+def document(deviation_id: int):
+    from ..documents.docx import render_deviation
+
+    deviation = _get(deviation_id)
+    audit.record_now(_user(), "deviation.downloaded", "deviation", deviation.id)
+    name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
+    return send_file(
+        io.BytesIO(render_deviation(deviation)),
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        as_attachment=True,
+        download_name=name,
+    )
+
+
+@bp.route("/avvikelser/<int:deviation_id>/bilagor/<int:attachment_id>")
+@login_required
+def attachment(deviation_id: int, attachment_id: int):
+    deviation = _get(deviation_id)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.deviation_id != deviation.id:
+        abort(404)
+    audit.record_now(_user(), "attachment.downloaded", "attachment", item.id)
+    return send_stored(item.file)

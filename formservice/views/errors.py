@@ -1,0 +1,64 @@
+"""Error pages: always a clear Swedish page, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Felaktig begäran", "Sidan kunde inte visas för att begäran var felaktig."),
+    403: ("Åtkomst nekad", "Du har inte behörighet till den här sidan."),
+    404: ("Sidan finns inte", "Sidan eller ärendet du söker finns inte."),
+    405: ("Otillåten metod", "Sidan kan inte användas på det sättet."),
+    413: ("För stor fil", "Filerna är för stora. Välj mindre filer och försök igen."),
+    500: ("Något gick fel", "Ett oväntat fel inträffade. Inget av det du skickat har sparats."),
+    503: (
+        "Tjänsten är tillfälligt otillgänglig",
+        "Databasen svarar inte just nu. Inget har sparats. Försök igen om en stund.",
+    ),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def render_error(code: int, detail: str | None = None):
+    title, text = MESSAGES.get(code, MESSAGES[400])
+    return render_template("html/error.html", code=code, title=title, text=detail or text), code
+
+
+def _http(exc: HTTPException):
+    if exc.code is None or exc.code < 400:
+        return exc
+    return render_error(exc.code)
+
+
+def _csrf(exc: CSRFError):
+    return render_error(
+        400,
+        "Formuläret hade gått ut eller saknade sin säkerhetskod. Ladda om sidan och skicka igen.",
+    )
+
+
+def _database_down(exc: OperationalError):
+    db.session.rollback()
+    log.error("database unavailable: %s", type(exc.orig).__name__)
+    return render_error(ServiceUnavailable.code)
+
+
+def _unexpected(exc: Exception):
+    db.session.rollback()
+    log.exception("unexpected error: %s", type(exc).__name__)
+    return render_error(InternalServerError.code)

@@ -1,0 +1,125 @@
+"""Chef B answers through the e-mailed link, without an account (SPEC §7 links)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, url_for
+from sqlalchemy import select
+
+from forms.answer import AnswerForm
+from forms.deviation import ForwardForm
+
+from ..domain import deviation as rules
+from ..extensions import db
+from ..models import Attachment, Deviation, Unit
+from ..services import audit
+from ..services import deviations as service
+from ..tokens import LinkError, ResponderLink, read_token
+from .files import send_stored
+
+bp = Blueprint("respond", __name__, url_prefix="/svara")
+
+STALE_TEXTS = {
+    "invalid": (
+        "Länken är ogiltig. Kontrollera att du har kopierat hela länken från e-postmeddelandet."
+    ),
+    "expired": "Länken har gått ut.",
+    "answered": "Avvikelsen är redan besvarad. Tack för ditt svar!",
+    "withdrawn": "Avvikelsen har återkallats av den rapporterande verksamheten.",
+    "moved": "Länken gäller inte längre: avvikelsen har skickats vidare eller ändrats.",
+    "closed": "Avvikelsen är redan behandlad och kan inte besvaras via länken.",
+}
+
+
+class StaleLink(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@bp.errorhandler(StaleLink)
+def _stale(exc: StaleLink):
+    status = 400 if exc.reason == "invalid" else 410
+    return render_template(
+        "html/respond/stale.html", text=STALE_TEXTS[exc.reason], reason=exc.reason
+    ), status
+
+
+def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
+    """The report the link is for, if the link is still good for answering it."""
+    try:
+        link = read_token(token)
+    except LinkError as exc:
+        raise StaleLink(exc.reason) from exc
+    deviation = db.session.get(Deviation, link.deviation_id)
+    if deviation is None:
+        raise StaleLink("invalid")
+    if deviation.state == rules.ATERKALLAD:
+        raise StaleLink("withdrawn")
+    if deviation.state != rules.SKICKAD:
+        raise StaleLink("answered" if deviation.state == rules.BESVARAD else "closed")
+    managers = {m.email.lower() for m in deviation.receiving_unit.managers()}
+    if link.version != deviation.link_version or link.email not in managers:
+        raise StaleLink("moved")
+    return deviation, link
+
+
+def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardForm, status=200):
+    return render_template(
+        "html/deviations/answer.html",
+        deviation=deviation,
+        form=form,
+        forward_form=forward,
+        forward_action=url_for("respond.forward", token=token),
+        token=token,
+    ), status
+
+
+def _units() -> list[Unit]:
+    return list(db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name)))
+
+
+@bp.route("/<token>", methods=["GET"])
+def show(token: str):
+    """Opening the link shows the report and the form; it changes nothing but the audit log."""
+    deviation, link = _resolve(token)
+    audit.record_now(link.email, "deviation.viewed_by_link", "deviation", deviation.id)
+    form = AnswerForm()
+    chef = deviation.receiving_unit.chef
+    if chef is not None and chef.email.lower() == link.email:
+        form.responder_name.data = chef.name
+    forward = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    return _page(token, deviation, form, forward)
+
+
+@bp.route("/<token>", methods=["POST"])
+def submit(token: str):
+    deviation, link = _resolve(token)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        forward = ForwardForm(
+            formdata=None, units=_units(), current_unit_id=deviation.receiving_unit_id
+        )
+        return _page(token, deviation, form, forward, 422)
+    service.answer(deviation, link.email, form.to_input())
+    return render_template("html/respond/thanks.html", deviation=deviation)
+
+
+@bp.route("/<token>/vidare", methods=["POST"])
+def forward(token: str):
+    deviation, link = _resolve(token)
+    form = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    if not form.validate_on_submit():
+        return _page(token, deviation, AnswerForm(formdata=None), form, 422)
+    to_unit = db.session.get(Unit, form.to_unit.data)
+    service.forward(deviation, link.email, to_unit, form.reason.data)
+    return render_template("html/respond/forwarded.html", deviation=deviation, unit=to_unit)
+
+
+@bp.route("/<token>/bilagor/<int:attachment_id>")
+def attachment(token: str, attachment_id: int):
+    deviation, link = _resolve(token)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.deviation_id != deviation.id:
+        abort(404)
+    audit.record_now(link.email, "attachment.downloaded_by_link", "attachment", item.id)
+    return send_stored(item.file)

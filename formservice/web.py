@@ -1,0 +1,45 @@
+"""Per-request web concerns: security headers, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from .domain.deviation import AGE_GROUPS, AGREES, GENDERS, STATE_LABELS
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def init_web(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(
+        STATE_LABELS=STATE_LABELS, GENDERS=GENDERS, AGE_GROUPS=AGE_GROUPS, AGREES=AGREES
+    )
+    app.jinja_env.filters["datum"] = _datum
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html":
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _datum(value) -> str:
+    """A date or datetime as Swedish ISO date (2026-11-22), in Swedish local time."""
+    if value is None:
+        return ""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()

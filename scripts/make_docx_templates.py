@@ -1,0 +1,254 @@
+"""Generate the docxtpl templates in templates/docx with python-docx.
+
+Usage, from the project root: ``python scripts/make_docx_templates.py [OUTDIR]``.
+
+The templates are code so that they can be reviewed and rebuilt. The output is byte-stable
+(fixed core properties and zip timestamps), so a rebuild only shows up in git when the
+layout changed. The variables used here are the contract with formservice.documents.docx.
+"""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, RGBColor
+from docx.table import Table, _Cell
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTDIR = ROOT / "templates" / "docx"
+LANGUAGE = "sv-SE"
+FONT = "Arial"  # metric-compatible Liberation Sans stands in where LibreOffice runs
+HEADING_COLOR = RGBColor(0x1F, 0x38, 0x64)
+FIXED_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+TEXT_WIDTH = 16.0  # cm between the margins of an A4 page
+
+#: A paragraph in a cell: its text, or (text, style name).
+Para = str | tuple[str, str]
+
+
+def new_document(title: str) -> DocumentObject:
+    """An empty A4 document in Swedish with the given title and stable metadata."""
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(2.5)
+    section.top_margin = section.bottom_margin = Cm(2.5)
+
+    props = doc.core_properties
+    props.title = title
+    props.language = LANGUAGE
+    props.author = props.last_modified_by = props.comments = props.subject = ""
+    props.keywords = props.category = ""
+    props.created = props.modified = FIXED_TIME
+    props.revision = 1
+
+    _set_default_language(doc, LANGUAGE)
+    _set_font(doc, FONT)
+    for level in (1, 2, 3):
+        doc.styles[f"Heading {level}"].font.color.rgb = HEADING_COLOR
+    _drop_thumbnail(doc)
+    return doc
+
+
+def _set_default_language(doc: DocumentObject, language: str) -> None:
+    """Mark all text as the given language (spell checking, hyphenation, PDF /Lang)."""
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    lang = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr")).find(qn("w:lang"))
+    lang.set(qn("w:val"), language)
+
+
+def _set_font(doc: DocumentObject, font: str) -> None:
+    """Use one named sans-serif font everywhere instead of the theme's fonts."""
+    for fonts in doc.styles.element.iter(qn("w:rFonts")):
+        for name in list(fonts.attrib):
+            if name.lower().endswith("theme"):
+                del fonts.attrib[name]
+        for script in ("w:ascii", "w:hAnsi", "w:cs"):
+            fonts.set(qn(script), font)
+
+
+def _drop_thumbnail(doc: DocumentObject) -> None:
+    """Remove python-docx's stock preview picture, which shows some other document."""
+    rels = doc.part.package.rels
+    for rid in [rid for rid, rel in rels.items() if rel.reltype == RT.THUMBNAIL]:
+        del rels[rid]
+
+
+def labelled(doc: DocumentObject, label: str, value: str) -> None:
+    """A paragraph "Label: value" with the label in bold."""
+    paragraph = doc.add_paragraph()
+    paragraph.add_run(f"{label}: ").bold = True
+    paragraph.add_run(value)
+
+
+def table(doc: DocumentObject, header: list[str], widths: list[float], caption: str) -> Table:
+    """A bordered table with a repeating header row and a caption for assistive technology."""
+    tbl = doc.add_table(rows=0, cols=len(header))
+    tbl.style = doc.styles["Table Grid"]
+    tbl.autofit = False
+    for column, width in zip(tbl.columns, widths, strict=True):
+        column.width = Cm(width)
+    row = tbl.add_row()
+    row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for cell, text in zip(row.cells, header, strict=True):
+        cell.paragraphs[0].add_run(text).bold = True
+    _cell_margins(tbl)
+    element = OxmlElement("w:tblCaption")
+    element.set(qn("w:val"), caption)
+    tbl._tbl.tblPr.append(element)
+    return tbl
+
+
+def _cell_margins(tbl: Table) -> None:
+    """A little air above and below the text in every cell (in twentieths of a point)."""
+    margins = OxmlElement("w:tblCellMar")
+    for side, width in (("top", 40), ("left", 100), ("bottom", 40), ("right", 100)):
+        margin = OxmlElement(f"w:{side}")
+        margin.set(qn("w:w"), str(width))
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    tbl._tbl.tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption")
+
+
+def field_table(doc: DocumentObject, caption: str) -> Table:
+    """A two-column table: the form's label, then the value."""
+    return table(doc, ["Uppgift", "Innehåll"], [6.0, TEXT_WIDTH - 6.0], caption)
+
+
+def row(tbl: Table, label: str, *content: Para) -> None:
+    """A label row of a field table; the content is one or more paragraphs."""
+    label_cell, value_cell = tbl.add_row().cells
+    label_cell.paragraphs[0].add_run(label).bold = True
+    _fill(value_cell, content)
+
+
+def cells(tbl: Table, *values: str) -> None:
+    """A plain row with one paragraph per cell."""
+    for cell, value in zip(tbl.add_row().cells, values, strict=True):
+        cell.paragraphs[0].add_run(value)
+
+
+def tag_row(tbl: Table, tag: str) -> None:
+    """A row holding only a docxtpl ``{%tr ... %}`` tag; docxtpl removes the row itself."""
+    tbl.add_row().cells[0].paragraphs[0].add_run(tag)
+
+
+def bullets(item: str, sequence: str, empty: str) -> list[Para]:
+    """Paragraphs that list every item of `sequence` as bullets, or say `empty`."""
+    return [
+        f"{{%p for {item} in {sequence} %}}",
+        (f"{{{{ {item} }}}}", "List Bullet"),
+        "{%p else %}",
+        empty,
+        "{%p endfor %}",
+    ]
+
+
+def _fill(cell: _Cell, content: tuple[Para, ...]) -> None:
+    """Write paragraphs into an empty cell, reusing the paragraph every cell starts with."""
+    for index, para in enumerate(content):
+        text, style = (para, None) if isinstance(para, str) else para
+        paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
+        paragraph.add_run(text)
+        if style is not None:
+            paragraph.style = cell.part.document.styles[style]
+
+
+def deviation() -> DocumentObject:
+    """The report "Avvikelse i BUS-samverkan", its answer and forwardings (SPEC §3)."""
+    doc = new_document("Avvikelse i BUS-samverkan")
+    doc.add_heading("Avvikelse i BUS-samverkan", level=1)
+    labelled(doc, "Ärendenummer", '{{ case_number or "Ej tilldelat" }}')
+    labelled(doc, "Status", "{{ state }}")
+
+    doc.add_heading("Uppgifter om avvikelsen", level=2)
+    tbl = field_table(doc, "Uppgifter om avvikelsen")
+    row(tbl, "Rapporterande verksamhet", "{{ reporting_unit }}")
+    row(tbl, "Mottagande verksamhet", "{{ receiving_unit }}")
+    row(tbl, "Datum för händelsen", "{{ event_date }}")
+    row(tbl, "Avvikelsen avser", *bullets("category", "categories", "Ej angivet"))
+    row(tbl, "Beskrivning av avvikelsen", "{{ description }}")
+    row(tbl, "Vad har gjorts för att lösa problemet?", "{{ actions_taken }}")
+    row(tbl, "Har ärendet behandlats i BUS-individ?", "{{ bus_individ }}")
+    tag_row(tbl, "{%tr if bus_individ_date %}")
+    row(tbl, "Datum för BUS-individ", "{{ bus_individ_date }}")
+    tag_row(tbl, "{%tr endif %}")
+    row(tbl, "Förslag till åtgärd", '{{ proposal or "Ej angivet" }}')
+    row(tbl, "Barnets kön", "{{ child_gender }}")
+    row(tbl, "Åldersgrupp", '{{ age_group or "Ej angiven" }}')
+    row(tbl, "Bilagor", *bullets("name", "attachments", "Inga bilagor"))
+    row(tbl, "Skickad", '{{ sent_at or "Ej skickad" }}')
+    row(tbl, "Svara senast", '{{ deadline or "Ej fastställt" }}')
+
+    doc.add_heading("Svar från mottagande verksamhet", level=2)
+    doc.add_paragraph("{%p if answer %}")
+    tbl = field_table(doc, "Svar från mottagande verksamhet")
+    row(tbl, "Svarande chef", "{{ answer.responder_name }}")
+    row(tbl, "Besvarad", "{{ answer.answered_at }}")
+    row(tbl, "Verksamhetens bedömning", "{{ answer.assessment }}")
+    row(tbl, "Vidtagna åtgärder", '{{ answer.actions_taken or "Ej angivet" }}')
+    row(tbl, "Instämmer ni i beskrivningen?", "{{ answer.agrees }}")
+    row(tbl, "Bör frågan lyftas till regional nivå?", '{{ answer.raise_regional or "Ej angivet" }}')
+    doc.add_heading("Planerade åtgärder", level=3)
+    doc.add_paragraph("{%p if answer.planned_measures %}")
+    tbl = table(doc, ["Åtgärd", "Ansvarig", "Klart senast"], [7.5, 5.0, 3.5], "Planerade åtgärder")
+    tag_row(tbl, "{%tr for m in answer.planned_measures %}")
+    cells(tbl, "{{ m.action }}", "{{ m.responsible }}", "{{ m.due }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga planerade åtgärder.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Avvikelsen är ännu inte besvarad.")
+    doc.add_paragraph("{%p endif %}")
+
+    doc.add_paragraph("{%p if forwardings %}")
+    doc.add_heading("Vidarebefordringar", level=2)
+    tbl = table(doc, ["Datum", "Från", "Till", "Skäl"], [3.0, 4.0, 4.0, 5.0], "Vidarebefordringar")
+    tag_row(tbl, "{%tr for f in forwardings %}")
+    cells(tbl, "{{ f.date }}", "{{ f.from_unit }}", "{{ f.to_unit }}", "{{ f.reason }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p endif %}")
+    return doc
+
+
+#: Template file name -> the function that builds it.
+TEMPLATES: dict[str, Callable[[], DocumentObject]] = {"deviation.docx": deviation}
+
+
+def stable_bytes(doc: DocumentObject) -> bytes:
+    """The saved document with fixed zip timestamps, so equal layouts give equal bytes."""
+    saved = BytesIO()
+    doc.save(saved)
+    out = BytesIO()
+    with zipfile.ZipFile(saved) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, ZIP_TIME)
+            dst.writestr(entry, src.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write every template into OUTDIR (default templates/docx)."""
+    args = sys.argv[1:] if argv is None else argv
+    outdir = Path(args[0]) if args else OUTDIR
+    outdir.mkdir(parents=True, exist_ok=True)
+    for name, build in TEMPLATES.items():
+        (outdir / name).write_bytes(stable_bytes(build()))
+        print(outdir / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

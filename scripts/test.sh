@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run the whole suite against real PostgreSQL, Redis, LibreOffice and Chromium.
+# Starts PostgreSQL and Redis when they are installed but not answering; fails when a
+# required service or the browser is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export FORMSERVICE_TEST_POSTGRES_URL="${FORMSERVICE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
+export FORMSERVICE_TEST_REDIS_URL="${FORMSERVICE_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
+export FORMSERVICE_TEST_CHROMIUM="${FORMSERVICE_TEST_CHROMIUM:-/usr/bin/chromium}"
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "Redis svarar inte; startar redis-server."
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /tmp --logfile /tmp/formservice-redis.log || true
+  sleep 1
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "PostgreSQL svarar inte; försöker starta klustret."
+  if command -v pg_ctlcluster >/dev/null 2>&1 && ls /etc/postgresql >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    sleep 2
+  fi
+fi
+
+fail=0
+redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "FEL: Redis saknas på 127.0.0.1:6379" >&2; fail=1; }
+pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { echo "FEL: PostgreSQL saknas på 127.0.0.1:5432" >&2; fail=1; }
+[ -x "$FORMSERVICE_TEST_CHROMIUM" ] || { echo "FEL: Chromium saknas ($FORMSERVICE_TEST_CHROMIUM)" >&2; fail=1; }
+command -v soffice >/dev/null 2>&1 || { echo "FEL: LibreOffice (soffice) saknas" >&2; fail=1; }
+[ "$fail" = 0 ] || exit 1
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/pytest -p no:cacheprovider "$@"

@@ -1,0 +1,1 @@
+"""The RQ side: job functions and the worker process."""
