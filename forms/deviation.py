@@ -26,6 +26,7 @@ from .fields import (
     NotInFuture,
     RadioChoiceField,
     Required,
+    RequiredIf,
     allowed_email_domains,
 )
 
@@ -62,7 +63,7 @@ class DeviationForm(FlaskForm):
     )
     bus_individ_date = DatumField(
         "Datum för BUS-individ",
-        validators=[Optional(), NotInFuture()],
+        validators=[RequiredIf("bus_individ", "ja"), Optional(), NotInFuture()],
         description="Fyll i om ärendet har behandlats i BUS-individ.",
     )
     proposal = TextAreaField("Förslag till åtgärd", validators=[Optional(), Deidentified()])
@@ -103,10 +104,6 @@ class DeviationForm(FlaskForm):
             raise ValidationError(
                 f"{field.label.text}: välj en annan verksamhet än den rapporterande."
             )
-
-    def validate_bus_individ_date(self, field) -> None:
-        if self.bus_individ.data == "ja" and not field.data:
-            raise ValidationError(f"{field.label.text}: fyll i datumet när svaret är ja.")
 
     def validate_attest(self, field) -> None:
         if self.sending and not field.data:

@@ -29,11 +29,26 @@ class Required:
     field_flags = {"required": True}
 
     def __call__(self, form: Form, field: Field) -> None:
+        if field.process_errors:
+            raise StopValidation()  # the parse error already says what is wrong
         data = field.data
         empty = data is None or data == [] or (isinstance(data, str) and not data.strip())
         if empty or data is False:
             field.errors[:] = []
             raise StopValidation(f"{field.label.text}: fyll i uppgiften.")
+
+
+class RequiredIf(Required):
+    """Required when another field has the given value (e.g. a date when the answer is ja)."""
+
+    field_flags = {}
+
+    def __init__(self, other: str, value: str) -> None:
+        self.other, self.value = other, value
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if form[self.other].data == self.value:
+            super().__call__(form, field)
 
 
 class Deidentified:
@@ -95,6 +110,9 @@ class DatumField(DateField):
     """A date field whose parse error is Swedish and names the field."""
 
     def process_formdata(self, valuelist: list) -> None:
+        if not "".join(valuelist or []).strip():
+            self.data = None
+            return
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
