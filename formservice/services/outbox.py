@@ -116,3 +116,31 @@ def due_ids(min_age_seconds: int = 0) -> list[int]:
         )
         db.session.commit()
     return [row.id for row in rows]
+
+
+def failed_for_groups(group_ids: set[str]) -> list[OutboxMessage]:
+    """Deliveries that gave up, for the steering groups' secretaries to see."""
+    from ..models import Deviation
+
+    if not group_ids:
+        return []
+    query = (
+        select(OutboxMessage)
+        .join(Deviation, Deviation.id == OutboxMessage.deviation_id)
+        .where(OutboxMessage.state == FAILED, Deviation.group_id.in_(group_ids))
+        .order_by(OutboxMessage.created_at.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def retry(message: OutboxMessage, actor: User) -> bool:
+    """Give a failed delivery a fresh set of attempts."""
+    from .. import queue
+    from . import audit
+
+    message.state = PENDING
+    message.attempts = 0
+    message.next_attempt_at = now()
+    audit.record(actor, "outbox.retried", "outbox", message.id)
+    db.session.commit()
+    return queue.enqueue_deliveries([message.id])

@@ -16,8 +16,8 @@ from .. import access
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
 from ..extensions import db
-from ..models import Attachment, Deviation, Unit
-from ..services import audit
+from ..models import Attachment, Deviation, OutboxMessage, Unit
+from ..services import audit, outbox
 from ..services import deviations as service
 from .files import send_stored
 
@@ -70,12 +70,26 @@ def list_reports():
     others = [d for d in reports if d not in own and d not in to_answer]
     return render_template(
         "html/deviations/list.html",
+        failed=outbox.failed_for_groups(access.secretary_group_ids(user)),
         to_answer=to_answer,
         own=own,
         others=others,
         is_chef=bool(units),
         overdue=lambda d: is_overdue(d.deadline, _today(), d.answered_at is not None),
     )
+
+
+@bp.route("/utskick/<int:message_id>/forsok-igen", methods=["POST"])
+@login_required
+def retry_delivery(message_id: int):
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    deviation = db.session.get(Deviation, message.deviation_id)
+    if deviation is None or deviation.group_id not in access.secretary_group_ids(_user()):
+        abort(403)
+    if message.state == "failed":
+        outbox.retry(message, _user())
+        flash("Utskicket görs om.", "success")
+    return redirect(url_for("deviations.list_reports"))
 
 
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])

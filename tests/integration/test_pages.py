@@ -340,3 +340,25 @@ def test_security_headers(client, directory):
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert re.search("no-referrer", response.headers["Referrer-Policy"])
+
+
+def test_failed_delivery_is_shown_to_the_secretary_and_can_be_retried(client, directory):
+    from formservice.models import OutboxMessage
+    from formservice.queue import get_queue
+
+    deviation = send_report()
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_email == CHEF_B))
+    row.state, row.last_error = "failed", "SMTP 550"
+    db.session.commit()
+    get_queue().empty()
+    login(client, SECRETARY)
+    page = text_of(client.get("/avvikelser"))
+    assert "Utskick som inte gått fram" in page and CHEF_B in page and deviation.case_number in page
+    client.post(f"/utskick/{row.id}/forsok-igen")
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, row.id).state == "pending"
+    assert get_queue().count == 1
+    client.post("/logga-ut")
+    login(client, CHEF_A)
+    assert "Utskick som inte gått fram" not in text_of(client.get("/avvikelser"))
+    assert client.post(f"/utskick/{row.id}/forsok-igen").status_code == 403

@@ -1,0 +1,281 @@
+"""The real production stack (gunicorn + RQ worker as subprocesses) driven by Debian's Chromium.
+
+Everything is real: a fresh PostgreSQL database of its own, Redis DB 14, the aiosmtpd sink.
+Nothing is skipped: a missing Chromium, database or Redis makes the tests fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import DEMO_DIRECTORY, PASSWORD, ROOT, free_port, postgres_base_url
+
+BROWSER_REDIS_URL = os.environ.get("FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14")
+CHROMIUM = os.environ.get("FORMSERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: The people who log in or answer during the browser tests.
+PEOPLE = [
+    "fia.familj@stad.example",
+    "ines.sved@region.example",
+    "hanna.hab@region.example",
+    "ada@stad.example",
+]
+TIMEOUT_MS = 20_000
+
+
+def formservice_command() -> list[str]:
+    """The installed `formservice` script next to this interpreter, else `python -m`."""
+    script = Path(sys.executable).parent / "formservice"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "formservice.cli"]
+
+
+@dataclass
+class LiveStack:
+    base_url: str
+    database_url: str
+    log_dir: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def logs(self) -> str:
+        parts = []
+        for log in sorted(self.log_dir.glob("*.log")):
+            parts.append(f"----- {log.name} -----\n{log.read_text(errors='replace')[-4000:]}")
+        return "\n".join(parts)
+
+
+def _create_database() -> tuple[str, str]:
+    base = make_url(postgres_base_url())
+    name = f"formservice_browser_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return name, base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(name: str) -> None:
+    admin = create_engine(make_url(postgres_base_url()), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _flush_redis() -> None:
+    from redis import Redis
+
+    conn = Redis.from_url(BROWSER_REDIS_URL, socket_connect_timeout=5)
+    try:
+        conn.flushdb()
+    finally:
+        conn.close()
+
+
+def _run(args: list[str], env: dict, log_dir: Path, input_text: str | None = None) -> None:
+    result = subprocess.run(
+        formservice_command() + args,
+        env=env,
+        cwd=ROOT,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    with (log_dir / "setup.log").open("a") as log:
+        log.write(f"$ formservice {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        pytest.fail(
+            f"`formservice {' '.join(args)}` failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+
+
+def _start(args: list[str], env: dict, log_dir: Path, name: str) -> subprocess.Popen:
+    log = (log_dir / f"{name}.log").open("w")
+    return subprocess.Popen(
+        formservice_command() + args,
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the worker's cron child goes with it
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
+def _wait_until_up(stack: LiveStack, procs: list[subprocess.Popen], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"{proc.args} exited with {proc.returncode} during start-up\n{stack.logs()}"
+                )
+        try:
+            with urllib.request.urlopen(stack.url("/logga-in"), timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last_error = exc
+        time.sleep(0.2)
+    pytest.fail(f"The web server did not answer within {seconds} s ({last_error})\n{stack.logs()}")
+
+
+@pytest.fixture(scope="module")
+def live_stack(smtp_sink, tmp_path_factory):
+    """`formservice web` (gunicorn) and `formservice worker` on a database of their own."""
+    log_dir = tmp_path_factory.mktemp("live_stack")
+    db_name, db_url = _create_database()
+    _flush_redis()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
+    env.update(
+        {
+            "FORMSERVICE_SECRET_KEY": "browser-test-secret-" + uuid.uuid4().hex,
+            "FORMSERVICE_DATABASE_URL": db_url,
+            "FORMSERVICE_REDIS_URL": BROWSER_REDIS_URL,
+            "FORMSERVICE_SMTP_HOST": smtp_sink.host,
+            "FORMSERVICE_SMTP_PORT": str(smtp_sink.port),
+            "FORMSERVICE_BASE_URL": f"http://127.0.0.1:{port}",
+            "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": "1",
+            "FORMSERVICE_SWEEP_INTERVAL_SECONDS": "5",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    stack = LiveStack(f"http://127.0.0.1:{port}", db_url, log_dir)
+    procs: list[subprocess.Popen] = []
+    try:
+        _run(["db", "upgrade"], env, log_dir)
+        _run(["directory", "import", str(DEMO_DIRECTORY)], env, log_dir)
+        for email in PEOPLE:
+            _run(["users", "set-password", email], env, log_dir, input_text=PASSWORD + "\n")
+        procs.append(
+            _start(["web", "--host", "127.0.0.1", "--port", str(port)], env, log_dir, "web")
+        )
+        procs.append(_start(["worker"], env, log_dir, "worker"))
+        _wait_until_up(stack, procs)
+        yield stack
+    finally:
+        for proc in procs:
+            _stop(proc)
+        _flush_redis()
+        _drop_database(db_name)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright; never a downloaded browser."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) and not shutil.which(
+        CHROMIUM
+    ):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM!r}. Install Debian's chromium package "
+            "or set FORMSERVICE_TEST_CHROMIUM to the browser's path (never `playwright install`)."
+        )
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception as exc:
+        playwright.stop()
+        pytest.fail(f"Chromium at {CHROMIUM!r} could not be started: {exc}")
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def new_context(browser):
+    """Make browser contexts (separate cookie jars) that are closed after the test."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(locale="sv-SE", **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def check_a11y(page) -> None:
+    """axe-core on the page as it is now: no violations of any rule."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    if results.violations_count:
+        report = results.generate_report()
+        print(f"axe-core violations on {page.url}:\n{report}")
+        pytest.fail(
+            f"{results.violations_count} accessibility violation(s) on {page.url}:\n{report}",
+            pytrace=False,
+        )
+
+
+def wait_for_mail(sink, to: str, contains: str, seconds: float = 30) -> EmailMessage:
+    """Poll the SMTP sink until the worker has delivered a matching message."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with sink.lock:
+            messages = list(sink.messages)
+        for message in messages:
+            if message["To"] == to and contains in str(message["Subject"]):
+                return message
+        time.sleep(0.2)
+    with sink.lock:
+        seen = [(m["To"], str(m["Subject"])) for m in sink.messages]
+    pytest.fail(f"No e-mail to {to} with {contains!r} in the subject within {seconds} s: {seen}")
