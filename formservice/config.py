@@ -89,6 +89,7 @@ def _instance_secret(instance_path: Path) -> str:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
+    """Statement parameters stay out of exception texts and logs: they hold case content."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "hide_parameters": True}

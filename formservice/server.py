@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+_TOKEN = re.compile(r"(/svara/)[^/\s?]+")
+
+
+class RedactingLogger(Logger):
+    """Access log without the responder tokens that links carry in their path."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            atoms[key] = _TOKEN.sub(r"\1[token]", atoms[key])
+        return atoms
 
 
 class _Server(BaseApplication):
@@ -29,6 +44,7 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 4) -> None:
             "worker_class": "gthread",
             "timeout": 60,
             "accesslog": "-",
+            "logger_class": RedactingLogger,
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
         }
     ).run()
