@@ -42,6 +42,11 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from .sqlite import tune
+
+            tune(db.engine)
     init_login(app)
 
 

@@ -1,0 +1,17 @@
+"""SQLite, the embedded default, tuned for a web server and a worker writing at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, event
+
+
+def tune(engine: Engine) -> None:
+    """WAL journal (readers never block the writer) and a generous busy timeout."""
+    event.listen(engine, "connect", _on_connect)
+
+
+def _on_connect(dbapi_connection, connection_record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
