@@ -110,7 +110,8 @@ def worker(burst: bool) -> None:
     """Kör en RQ-arbetare (med de periodiska jobben)."""
     from worker.__main__ import run
 
-    sys.exit(0 if run(burst=burst) else 1)
+    _app()  # fail early, with a message rather than a traceback, on a missing setting
+    run(burst=burst)  # Worker.work() is False when no job ran: not a failure
 
 
 @main.command("demo")

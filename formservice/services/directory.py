@@ -99,6 +99,9 @@ def import_directory(data: Any, actor: str = "system") -> ImportSummary:
 def _entries(items: Any, name: str) -> list[dict]:
     if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("id") for i in items):
         raise DirectoryError(f"{name}: varje post behöver ett id.")
+    for item in items:
+        if not item.get("name"):
+            raise DirectoryError(f"{name} {item['id']}: ange name.")
     return items
 
 

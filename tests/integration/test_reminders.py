@@ -139,7 +139,9 @@ def test_only_open_reports_are_reminded(directory, smtp_sink):
     _answer(answered)
     open_report = sent_report(directory, smtp_sink)
     assert send_due(today=day(-7)) == 1
-    assert delivered(directory, smtp_sink) == expected("before", open_report.case_number, MANAGERS_B)
+    assert delivered(directory, smtp_sink) == expected(
+        "before", open_report.case_number, MANAGERS_B
+    )
 
 
 def test_reminders_carry_a_working_answer_link_and_no_case_content(directory, smtp_sink, client):
