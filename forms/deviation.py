@@ -6,6 +6,7 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     MultipleFileField,
     SubmitField,
     TextAreaField,
@@ -84,6 +85,8 @@ class DeviationForm(FlaskForm):
         description="PDF, Word (DOCX), PNG eller JPEG. Bilagor ska också vara avidentifierade.",
     )
     attest = BooleanField("Jag intygar att rapporten är avidentifierad")
+    sip_id = HiddenField()
+    bus_individ_id = HiddenField()
     send = SubmitField("Skicka avvikelsen")
     save_draft = SubmitField("Spara som utkast")
 
@@ -150,6 +153,8 @@ class DeviationForm(FlaskForm):
             child_gender=self.child_gender.data,
             age_group=self.age_group.data or None,
             uploads=self.uploads,
+            sip_id=_int_or_none(self.sip_id.data),
+            bus_individ_id=_int_or_none(self.bus_individ_id.data),
         )
 
     def fill_from(self, deviation) -> None:
@@ -165,6 +170,8 @@ class DeviationForm(FlaskForm):
         self.proposal.data = deviation.proposal
         self.child_gender.data = deviation.child_gender
         self.age_group.data = deviation.age_group
+        self.sip_id.data = str(deviation.sip_id or "")
+        self.bus_individ_id.data = str(deviation.bus_individ_id or "")
 
 
 class ForwardForm(FlaskForm):
@@ -179,3 +186,7 @@ class ForwardForm(FlaskForm):
         self.to_unit.choices = [("", "Välj verksamhet")] + [
             (u.id, u.name) for u in units if u.id != current_unit_id
         ]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

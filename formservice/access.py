@@ -62,3 +62,30 @@ def visible_deviations(user: User):
         clauses.append(sent & Deviation.receiving_unit_id.in_(units))
         clauses.append(sent & Deviation.group_id.in_(groups))
     return select(Deviation).where(or_(*clauses))
+
+
+def can_view_sip(user: User, meeting) -> bool:
+    """Only the initiator and the chefs (and deputies) of the called units see the child."""
+    if meeting.initiator_user_id == user.id:
+        return True
+    units = managed_unit_ids(user)
+    return meeting.initiator_unit_id in units or any(c.unit_id in units for c in meeting.called)
+
+
+def can_manage_sip(user: User, meeting) -> bool:
+    """The initiating side may edit, send and record attendance."""
+    return meeting.initiator_user_id == user.id or meeting.initiator_unit_id in managed_unit_ids(
+        user
+    )
+
+
+def can_view_bus_individ(user: User, record) -> bool:
+    if record.created_by_id == user.id:
+        return True
+    units = managed_unit_ids(user)
+    involved = {record.raised_by_unit_id, record.convener_unit_id, record.chair_unit_id}
+    return bool(units & (involved | set(record.participants or [])))
+
+
+def can_manage_bus_individ(user: User, record) -> bool:
+    return record.created_by_id == user.id or record.raised_by_unit_id in managed_unit_ids(user)

@@ -40,6 +40,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DELIVERY_BACKOFF_SECONDS": (30, _INT),
     "SWEEP_INTERVAL_SECONDS": (60, _INT),
     "TIMEZONE": ("Europe/Stockholm", _str),
+    "SIP_NOTICE_DAYS": (21, _INT),
+    "RETENTION_MONTHS": (24, _INT),
     "ALLOWED_EMAIL_DOMAINS": ("", _str),
     "DEMO": (False, _bool),
     "SECURE_COOKIES": (False, _bool),

@@ -2,21 +2,26 @@
 
 from .accounts import User
 from .audit import AuditEvent
+from .bus_individ import BusIndivid
 from .deviation import CaseCounter, Deviation, DeviationAnswer, Forwarding
 from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile
 from .outbox import OutboxMessage
+from .sip import SipCalledUnit, SipMeeting
 
 __all__ = [
     "Attachment",
     "AuditEvent",
     "BusGroup",
+    "BusIndivid",
     "CaseCounter",
     "Deviation",
     "DeviationAnswer",
     "Forwarding",
     "Huvudman",
     "OutboxMessage",
+    "SipCalledUnit",
+    "SipMeeting",
     "StoredFile",
     "Unit",
     "User",

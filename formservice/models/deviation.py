@@ -39,6 +39,8 @@ class Deviation(db.Model):
     actions_taken: Mapped[str] = mapped_column(Text)
     bus_individ: Mapped[bool] = mapped_column(Boolean)
     bus_individ_date: Mapped[date | None] = mapped_column(Date)
+    bus_individ_id: Mapped[int | None] = mapped_column(ForeignKey("bus_individ.id"))
+    sip_id: Mapped[int | None] = mapped_column(ForeignKey("sip_meetings.id"))
     proposal: Mapped[str] = mapped_column(Text, default="")
     child_gender: Mapped[str] = mapped_column(String(20))
     age_group: Mapped[str | None] = mapped_column(String(10))

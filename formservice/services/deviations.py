@@ -52,6 +52,8 @@ class DeviationInput:
     child_gender: str
     age_group: str | None
     uploads: list[Upload] = field(default_factory=list)
+    sip_id: int | None = None
+    bus_individ_id: int | None = None
 
 
 @dataclass
@@ -108,6 +110,8 @@ def _apply(deviation: Deviation, data: DeviationInput) -> None:
         "proposal",
         "child_gender",
         "age_group",
+        "sip_id",
+        "bus_individ_id",
     ):
         setattr(deviation, name, getattr(data, name))
     deviation.bus_individ_date = data.bus_individ_date if data.bus_individ else None

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import Attachment, Deviation, OutboxMessage, Unit
 from ..services import audit, outbox
 from ..services import deviations as service
+from . import prefill
 from .files import send_stored
 
 bp = Blueprint("deviations", __name__)
@@ -99,8 +100,12 @@ def new():
     if not own_ids:
         abort(403)
     form = DeviationForm(own_units=_units(own_ids), all_units=_units())
-    if form.validate_on_submit():
-        outcome = service.save(_user(), form.to_input(), send=form.sending)
+    if request.method == "GET":
+        prefill.from_request(form, _user(), request.args)
+    elif form.validate_on_submit():
+        data = form.to_input()
+        prefill.check_links(_user(), data)
+        outcome = service.save(_user(), data, send=form.sending)
         return _after_save(outcome, form.sending)
     return _form_page(form, None)
 
@@ -117,7 +122,9 @@ def edit(deviation_id: int):
     if request.method == "GET":
         form.fill_from(deviation)
     elif form.validate_on_submit():
-        outcome = service.save(_user(), form.to_input(), send=form.sending, draft=deviation)
+        data = form.to_input()
+        prefill.check_links(_user(), data)
+        outcome = service.save(_user(), data, send=form.sending, draft=deviation)
         return _after_save(outcome, form.sending)
     return _form_page(form, deviation)
 

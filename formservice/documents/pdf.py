@@ -1,0 +1,65 @@
+"""DOCX → PDF/A-2b (tagged) with LibreOffice headless; run by the worker only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+# PDF/A-2b and a tagged (structured) PDF, in LibreOffice's JSON filter-option syntax.
+FILTER = (
+    'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"},'
+    '"UseTaggedPDF":{"type":"boolean","value":"true"}}'
+)
+
+
+class ConversionError(Exception):
+    """LibreOffice did not produce a PDF; the message says why, without document content."""
+
+
+def convert(docx: bytes, soffice: str = "soffice", timeout: float = 120) -> bytes:
+    """Convert one DOCX in a private profile and folder; kill LibreOffice if it hangs."""
+    program = shutil.which(soffice) or soffice
+    with tempfile.TemporaryDirectory(prefix="formservice-pdf-") as tmp:
+        work = Path(tmp)
+        source = work / "document.docx"
+        source.write_bytes(docx)
+        command = [
+            program,
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            FILTER,
+            "--outdir",
+            str(work),
+            str(source),
+        ]
+        _run(command, timeout, env={**os.environ, "HOME": tmp})
+        result = work / "document.pdf"
+        if not result.exists() or result.stat().st_size == 0:
+            raise ConversionError("LibreOffice kunde inte omvandla dokumentet till PDF.")
+        return result.read_bytes()
+
+
+def _run(command: list[str], timeout: float, env: dict[str, str]) -> None:
+    """Run LibreOffice in its own process group, so a hang kills soffice.bin too."""
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError as exc:
+        raise ConversionError(f"LibreOffice kunde inte startas ({command[0]}).") from exc
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise ConversionError(f"LibreOffice svarade inte inom {timeout:.0f} sekunder.") from exc

@@ -1,0 +1,62 @@
+"""SIP and BUS-individ rules: notice period, consent, retention (SPEC §4, §5, §7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from .deadlines import local_date
+
+MEETING_TYPES = {"forsta": "Första SIP-möte", "uppfoljning": "Uppföljning"}
+ATTENDANCE = {"narvarande": "Närvarande", "franvarande": "Frånvarande", "ersattare": "Ersättare"}
+CONSENT_FROM = {
+    "vardnadshavare_1": "Vårdnadshavare 1",
+    "vardnadshavare_2": "Vårdnadshavare 2",
+    "barnet": "Barnet/ungdomen",
+}
+CONSENT_FORMS = {"skriftligt": "Skriftligt", "muntligt": "Muntligt"}
+OWN_CONSENT_AGE = 15
+
+
+def earliest_meeting_date(sent_on: date, notice_days: int) -> date:
+    """The first day a meeting may be held when the invitation goes out on `sent_on`."""
+    return sent_on + timedelta(days=notice_days)
+
+
+def notice_ok(meeting_at: datetime, sent_at: datetime, notice_days: int, tz: str) -> bool:
+    """Whole local days count: sent on the 1st, 21 days' notice, the 22nd is the first allowed."""
+    earliest = earliest_meeting_date(local_date(sent_at, tz), notice_days)
+    return local_date(meeting_at, tz) >= earliest
+
+
+def consent_problems(consent: dict | None, child_over_15: bool, today: date) -> list[str]:
+    """What is missing before an invitation may be sent; empty when consent is in order."""
+    if not consent or not consent.get("date") or not consent.get("given_by"):
+        return ["Samtycke måste vara inhämtat och registrerat innan kallelsen skickas."]
+    problems = []
+    given = date.fromisoformat(consent["date"])
+    if given > today:
+        problems.append("Samtycket kan inte ha inhämtats ett datum som ännu inte har varit.")
+    if child_over_15 and "barnet" not in consent["given_by"]:
+        problems.append(
+            f"Ungdomen har fyllt {OWN_CONSENT_AGE} år: ungdomens eget samtycke ska också finnas."
+        )
+    if consent.get("form") not in CONSENT_FORMS:
+        problems.append("Ange om samtycket är skriftligt eller muntligt.")
+    return problems
+
+
+def age_on(birth_date: date, day: date) -> int:
+    years = day.year - birth_date.year
+    return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def retention_due(meeting_on: date, months: int, today: date) -> bool:
+    """True from the day `months` calendar months after the meeting (clamped to month end)."""
+    month_index = meeting_on.month - 1 + months
+    year, month = meeting_on.year + month_index // 12, month_index % 12 + 1
+    for day in (meeting_on.day, 30, 29, 28):
+        try:
+            return today >= date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
