@@ -6,6 +6,7 @@ from .bus_individ import BusIndivid
 from .deviation import CaseCounter, Deviation, DeviationAnswer, Forwarding
 from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile
+from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
 from .sip import SipCalledUnit, SipMeeting
 
@@ -15,6 +16,9 @@ __all__ = [
     "BusGroup",
     "BusIndivid",
     "CaseCounter",
+    "DeviationClosing",
+    "Digest",
+    "GroupMeeting",
     "Deviation",
     "DeviationAnswer",
     "Forwarding",

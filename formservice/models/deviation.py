@@ -11,6 +11,7 @@ from ..extensions import db
 from ._types import UTCDateTime, utcnow
 from .directory import BusGroup, Unit
 from .files import Attachment
+from .meeting import DeviationClosing
 
 
 class CaseCounter(db.Model):
@@ -41,6 +42,8 @@ class Deviation(db.Model):
     bus_individ_date: Mapped[date | None] = mapped_column(Date)
     bus_individ_id: Mapped[int | None] = mapped_column(ForeignKey("bus_individ.id"))
     sip_id: Mapped[int | None] = mapped_column(ForeignKey("sip_meetings.id"))
+    agenda_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("group_meetings.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     proposal: Mapped[str] = mapped_column(Text, default="")
     child_gender: Mapped[str] = mapped_column(String(20))
     age_group: Mapped[str | None] = mapped_column(String(10))
@@ -60,6 +63,7 @@ class Deviation(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(order_by=Attachment.id)
     answer: Mapped[DeviationAnswer | None] = relationship(back_populates="deviation")
     forwardings: Mapped[list[Forwarding]] = relationship(order_by="Forwarding.id")
+    closing: Mapped[DeviationClosing | None] = relationship()
 
 
 class DeviationAnswer(db.Model):

@@ -1,0 +1,72 @@
+"""Steering-group meetings, their compiled digests and the closing of cases (SPEC §6, §3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._types import UTCDateTime, utcnow
+from .directory import BusGroup
+from .files import StoredFile
+
+
+class GroupMeeting(db.Model):
+    """A meeting of a local BUS steering group."""
+
+    __tablename__ = "group_meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("bus_groups.id"), index=True)
+    meeting_date: Mapped[date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[BusGroup] = relationship()
+    digests: Mapped[list[Digest]] = relationship(
+        back_populates="meeting", order_by="Digest.id.desc()"
+    )
+
+
+class Digest(db.Model):
+    """One compilation ("Sammanställning av avvikelser") for a meeting, built by the worker."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("group_meetings.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # queued running done failed
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    docx_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    meeting: Mapped[GroupMeeting] = relationship(back_populates="digests")
+    docx_file: Mapped[StoredFile | None] = relationship(foreign_keys=[docx_file_id])
+    pdf_file: Mapped[StoredFile | None] = relationship(foreign_keys=[pdf_file_id])
+
+
+class DeviationClosing(db.Model):
+    """ "Avslutning av ärendet": the steering group's decision on one case."""
+
+    __tablename__ = "deviation_closings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deviation_id: Mapped[int] = mapped_column(ForeignKey("deviations.id"), unique=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("group_meetings.id"))
+    assessment: Mapped[str] = mapped_column(String(20))  # bekraftad, delvis, ej
+    measures: Mapped[list] = mapped_column(JSON, default=list)  # [{action, unit, due}]
+    escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalate_reason: Mapped[str] = mapped_column(Text, default="")
+    closed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    meeting: Mapped[GroupMeeting] = relationship()
