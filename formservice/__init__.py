@@ -51,12 +51,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import auth, bus_individ, demo, deviations, respond, sip
+    from .views import auth, bus_individ, demo, deviations, digests, respond, sip
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(deviations.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(sip.bp)
     app.register_blueprint(bus_individ.bp)
+    app.register_blueprint(digests.bp)
     if app.config["FORMSERVICE_DEMO"]:
         app.register_blueprint(demo.bp)

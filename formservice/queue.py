@@ -62,3 +62,33 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
         log.warning("Redis unavailable; %d message(s) left pending for the sweep", len(message_ids))
         return False
     return True
+
+
+def enqueue_bus_individ_documents(record_id: int) -> bool:
+    """Queue the minutes' DOCX and PDF for a committed BUS-individ record; False if Redis is down."""
+    try:
+        get_queue().enqueue("worker.jobs.build_bus_individ_documents", record_id)
+    except (RedisError, OSError):
+        log.warning("Redis unavailable; documents of BUS-individ %s not queued", record_id)
+        return False
+    return True
+
+
+def enqueue_job(func: str, *args: object, timeout: int = 600) -> bool:
+    """Queue one job; False (the caller's rows say what is left to do) if Redis is down."""
+    try:
+        get_queue().enqueue(func, *args, job_timeout=timeout, failure_ttl=7 * 86400)
+    except (RedisError, OSError):
+        log.warning("Redis unavailable; %s left for later", func)
+        return False
+    return True
+
+
+def report_progress(percent: int, step: str) -> None:
+    """Put progress in the current job's meta, when running inside an RQ job."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is not None:
+        job.meta.update(progress=percent, step=step)
+        job.save_meta()

@@ -223,8 +223,137 @@ def deviation() -> DocumentObject:
     return doc
 
 
+def digest() -> DocumentObject:
+    """ "Sammanställning av avvikelser" for a steering-group meeting (SPEC §6)."""
+    doc = new_document("Sammanställning av avvikelser")
+    doc.add_heading("Sammanställning av avvikelser", level=1)
+    labelled(doc, "BUS-grupp", "{{ group_name }}")
+    labelled(doc, "Möte", "{{ meeting_date }}{% if meeting_place %}, {{ meeting_place }}{% endif %}")
+    labelled(doc, "Sammanställd", "{{ compiled_on }}")
+
+    doc.add_heading("Sammanfattning", level=2)
+    labelled(doc, "Antal ärenden", "{{ summary.total }}")
+    labelled(doc, "Obesvarade efter svarsfristen", "{{ summary.overdue }}")
+    labelled(doc, "Mediantid till svar", "{{ summary.median_answer_days }}")
+    labelled(doc, "Andel besvarade i tid", "{{ summary.share_in_time }}")
+    _count_table(doc, "Ärenden per status", "Status", "summary.by_state")
+    _count_table(doc, "Ärenden per kategori", "Kategori", "summary.by_category")
+    doc.add_heading("Återkommande verksamhetspar", level=3)
+    doc.add_paragraph("{%p if summary.pairs %}")
+    tbl = table(doc, ["Från", "Till", "Antal"], [6.5, 6.5, 3.0], "Återkommande verksamhetspar")
+    tag_row(tbl, "{%tr for p in summary.pairs %}")
+    cells(tbl, "{{ p.reporting }}", "{{ p.receiving }}", "{{ p.count }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga verksamhetspar förekommer mer än en gång.")
+    doc.add_paragraph("{%p endif %}")
+
+    doc.add_paragraph("{%p for section in sections %}")
+    doc.add_heading("{{ section.title }}", level=2)
+    doc.add_paragraph("{%p for c in section.cases %}")
+    doc.add_heading("{{ c.heading }}", level=3)
+    tbl = field_table(doc, "Avvikelsen")
+    row(tbl, "Ärendenummer", "{{ c.case_number }}")
+    row(tbl, "Status", "{{ c.state }}")
+    row(tbl, "Rapporterande verksamhet", "{{ c.reporting_unit }}")
+    row(tbl, "Mottagande verksamhet", "{{ c.receiving_unit }}")
+    row(tbl, "Datum för händelsen", "{{ c.event_date }}")
+    row(tbl, "Skickad", "{{ c.sent_at }}")
+    row(tbl, "Svara senast", "{{ c.deadline }}")
+    row(tbl, "Besvarad", '{{ c.answered_at or "Obesvarad" }}')
+    row(tbl, "Avvikelsen avser", *bullets("category", "c.categories", "Ej angivet"))
+    row(tbl, "Beskrivning av avvikelsen", "{{ c.description }}")
+    row(tbl, "Vad har gjorts för att lösa problemet?", "{{ c.actions_taken }}")
+    row(tbl, "Förslag till åtgärd", '{{ c.proposal or "Ej angivet" }}')
+    row(tbl, "Bilagor", *bullets("name", "c.attachments", "Inga bilagor"))
+    doc.add_heading("Svar från mottagande verksamhet", level=4)
+    doc.add_paragraph("{%p if c.answer %}")
+    tbl = field_table(doc, "Svar från mottagande verksamhet")
+    row(tbl, "Svarande chef", "{{ c.answer.responder_name }}")
+    row(tbl, "Verksamhetens bedömning", "{{ c.answer.assessment }}")
+    row(tbl, "Vidtagna åtgärder", '{{ c.answer.actions_taken or "Ej angivet" }}')
+    row(tbl, "Instämmer ni i beskrivningen?", "{{ c.answer.agrees }}")
+    row(tbl, "Planerade åtgärder", *bullets("m", "c.answer.measures", "Inga planerade åtgärder"))
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Avvikelsen är inte besvarad.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading("Avslutning av ärendet", level=4)
+    tbl = field_table(doc, "Avslutning av ärendet")
+    row(tbl, "Styrgruppens bedömning", "{{ c.closing.assessment }}")
+    row(tbl, "Beslutade åtgärder", *bullets("m", "c.closing.measures", " "))
+    row(tbl, "Lyfts till BUS-sekretariatet/BUSSAM", "{{ c.closing.escalate }}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p endfor %}")
+
+    doc.add_heading("Statistik", level=2)
+    labelled(doc, "Period", "{{ statistics.period }}")
+    _count_table(doc, "Avvikelser per kategori under perioden", "Kategori", "statistics.by_category")
+    doc.add_paragraph("{%p for t in statistics.meetings %}")
+    doc.add_heading("{{ t.title }}", level=3)
+    tbl = table(doc, ["Barnets kön", "Antal"], [10.0, 6.0], "Möten per barnets kön")
+    tag_row(tbl, "{%tr for r in t.rows %}")
+    cells(tbl, "{{ r.label }}", "{{ r.count }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p endfor %}")
+    return doc
+
+
+def _count_table(doc: DocumentObject, title: str, column: str, sequence: str) -> None:
+    """A heading and a two-column table of label and count."""
+    doc.add_heading(title, level=3)
+    tbl = table(doc, [column, "Antal"], [12.0, 4.0], title)
+    tag_row(tbl, f"{{%tr for r in {sequence} %}}")
+    cells(tbl, "{{ r.label }}", "{{ r.count }}")
+    tag_row(tbl, "{%tr endfor %}")
+
+
+def bus_individ() -> DocumentObject:
+    """The minutes "Protokoll från BUS-individ" (SPEC §5)."""
+    doc = new_document("Protokoll från BUS-individ")
+    doc.add_heading("Protokoll från BUS-individ", level=1)
+    labelled(doc, "Mötesdatum", "{{ meeting_date }}")
+    labelled(doc, "Protokollet skrivet", "{{ written_at }}")
+
+    doc.add_heading("Ärendet", level=2)
+    tbl = field_table(doc, "Ärendet")
+    row(tbl, "Föregående SIP-möte", "{{ preceding_sip }}")
+    row(tbl, "Barnets namn", '{{ child_name or "Ej angivet" }}')
+    row(tbl, "Barnets kön", "{{ child_gender }}")
+    row(tbl, "Samtycke inhämtat", '{{ consent_date or "Ej angivet" }}')
+    row(tbl, "Samtycke lämnat av", *bullets("person", "consent_from", "Ej angivet"))
+    row(tbl, "Samtyckets form", '{{ consent_form or "Ej angivet" }}')
+    row(tbl, "Aktualiserande verksamhet", "{{ raised_by_unit }}")
+    row(tbl, "Sammankallande", '{{ convener_unit or "Ej angivet" }}')
+    row(tbl, "Ordförande", '{{ chair_unit or "Ej angivet" }}')
+    row(tbl, "Deltagande verksamheter", *bullets("unit", "participants", "Ej angivet"))
+    row(tbl, "Frågeställning", "{{ question }}")
+
+    doc.add_heading("Överenskommelser", level=2)
+    labelled(doc, "Nåddes en överenskommelse?", "{{ agreement_reached }}")
+    doc.add_paragraph("{%p if agreements %}")
+    tbl = table(doc, ["Vad", "Vem", "När"], [8.5, 4.5, 3.0], "Överenskommelser")
+    tag_row(tbl, "{%tr for a in agreements %}")
+    cells(tbl, "{{ a.what }}", "{{ a.who }}", "{{ a.by_when }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga överenskommelser.")
+    doc.add_paragraph("{%p endif %}")
+
+    doc.add_heading("Uppföljning", level=2)
+    labelled(doc, "Behövs ett uppföljande möte?", "{{ follow_up }}")
+    doc.add_paragraph("{%p if follow_up_convener or follow_up_date %}")
+    labelled(doc, "Sammankallande för uppföljning", '{{ follow_up_convener or "Ej angivet" }}')
+    labelled(doc, "Datum för uppföljning", '{{ follow_up_date or "Ej angivet" }}')
+    doc.add_paragraph("{%p endif %}")
+    return doc
+
+
 #: Template file name -> the function that builds it.
-TEMPLATES: dict[str, Callable[[], DocumentObject]] = {"deviation.docx": deviation}
+TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
+    "deviation.docx": deviation,
+    "digest.docx": digest,
+    "bus_individ.docx": bus_individ,
+}
 
 
 def stable_bytes(doc: DocumentObject) -> bytes:

@@ -43,3 +43,63 @@ def sweep_outbox() -> int:
 
 def send_reminders() -> int:
     return reminders.send_due()
+
+
+def build_digest(digest_id: int) -> str:
+    """Compile a meeting's digest: DOCX, PDF, attachments; stored whole or not at all."""
+    from formservice.documents import digest as document
+    from formservice.documents.docx import render
+    from formservice.documents.pdf import ConversionError, convert
+    from formservice.extensions import db
+    from formservice.models import Digest
+    from formservice.services import digest as service
+
+    row = db.session.get(Digest, digest_id)
+    if row is None or row.state == "done":
+        return "skipped"
+    try:
+        service.progress(digest_id, 10, "Hämtar ärendena")
+        cases, summary, statistics = service.gather(row)
+        service.progress(digest_id, 30, f"Skriver Word-dokumentet ({len(cases)} ärenden)")
+        context = document.context(
+            row.meeting, cases, summary, statistics, service.today(), service.tz()
+        )
+        docx = render("digest.docx", context)
+        service.progress(digest_id, 55, "Gör PDF med LibreOffice")
+        pdf = convert(docx, current_app.config["FORMSERVICE_SOFFICE"], timeout=900)
+        service.progress(digest_id, 80, "Lägger till bilagor")
+        title = f"Sammanställning av avvikelser {row.meeting.meeting_date}"
+        pdf = document.assemble(pdf, _pdf_attachments(cases), title, row.meeting.group.name)
+        service.progress(digest_id, 95, "Sparar")
+        service.finish(digest_id, [c.id for c in cases], docx, pdf)
+    except ConversionError as exc:
+        service.fail(digest_id, str(exc))
+        raise
+    except Exception:
+        service.fail(digest_id, "Ett oväntat fel inträffade när sammanställningen gjordes.")
+        raise
+    return "done"
+
+
+def _pdf_attachments(cases):
+    """The reports' PDF attachments, case by case, read one at a time."""
+    from formservice.documents.digest import AttachedPdf
+
+    for case in cases:
+        for attachment in case.attachments:
+            if attachment.file.content_type == "application/pdf":
+                yield AttachedPdf(case.case_number, attachment.file.name, attachment.file.data)
+
+
+def build_bus_individ_documents(record_id: int) -> str:
+    """The minutes of one BUS-individ meeting as DOCX and PDF; a second run changes nothing."""
+    from formservice.services import bus_individ
+
+    return bus_individ.build_documents(record_id)
+
+
+def remove_expired_identities() -> dict[str, int]:
+    """Daily: remove the child's identity from SIP and BUS-individ records past retention."""
+    from formservice.services import retention
+
+    return retention.remove_expired_identities()

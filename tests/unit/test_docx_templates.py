@@ -71,8 +71,46 @@ def deviation_context(**kwargs: Any) -> dict[str, Any]:
     return documents.deviation_context(fake_deviation(**kwargs), unit_name=UNITS.__getitem__)
 
 
+def digest_context() -> dict[str, Any]:
+    from formservice.documents import digest
+
+    open_case = fake_deviation()
+    open_case.closing, open_case.answered_at = None, datetime(2025, 3, 3, 23, 30, tzinfo=UTC)
+    closed = fake_deviation()
+    closed.state, closed.answered_at = "avslutad", datetime(2025, 3, 3, 23, 30, tzinfo=UTC)
+    closed.closing = NS(
+        assessment="delvis",
+        measures=[{"action": "Ny rutin", "unit": "BUP Söder", "due": "2025-06-01"}],
+        escalate=True,
+    )
+    meeting = NS(group=NS(name="Lokal BUS Skarpnäck"), meeting_date=date(2025, 4, 1), place="")
+    summary = {
+        "total": 2,
+        "overdue": 0,
+        "by_state": [{"label": "Besvarad", "count": 1}],
+        "by_category": [{"label": "Övrigt", "count": 2}],
+        "pairs": [{"reporting": "A", "receiving": "B", "count": 2}],
+        "answered": 2,
+        "median_answer_days": 12.5,
+        "share_in_time": 50.0,
+    }
+    statistics = {
+        "period": "2025 H1 (jan–jun)",
+        "by_category": [{"label": "Övrigt", "count": 2}],
+        "meetings": [
+            {"title": "SIP-möten per barnets kön", "rows": [{"label": "Flicka", "count": 3}]}
+        ],
+    }
+    return digest.context(
+        meeting, [open_case, closed], summary, statistics, date(2025, 3, 30), "UTC"
+    )
+
+
 #: Every template in templates/docx -> a full context from its builder.
-CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {"deviation.docx": deviation_context}
+CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
+    "deviation.docx": deviation_context,
+    "digest.docx": digest_context,
+}
 
 
 def text_of(data: bytes) -> str:

@@ -1,0 +1,82 @@
+"""Figures about deviations: the digest's summary and the statistics page (SPEC §6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..domain import deviation as rules
+from ..domain.deadlines import is_overdue, local_date
+from ..domain.statistics import Period, median_days, share
+from ..extensions import db
+from ..models import Deviation, Unit
+
+
+def rows(counter: Counter, order: Iterable[str] | None = None) -> list[dict]:
+    """[{label, count}] in the given order (zero rows included), else most common first."""
+    if order is not None:
+        return [{"label": label, "count": counter.get(label, 0)} for label in order]
+    return [{"label": label, "count": count} for label, count in counter.most_common()]
+
+
+def summarize(deviations: list[Deviation], today: date, tz: str) -> dict:
+    """Counts by state and category, recurring unit pairs, answer times, overdue count."""
+    names = _unit_names(
+        {d.reporting_unit_id for d in deviations} | {d.receiving_unit_id for d in deviations}
+    )
+    states = Counter(rules.STATE_LABELS[d.state] for d in deviations)
+    categories = Counter(c for d in deviations for c in d.categories or [])
+    pairs = Counter((d.reporting_unit_id, d.receiving_unit_id) for d in deviations)
+    answered = [d for d in deviations if d.answered_at and d.sent_at]
+    days = [(local_date(d.answered_at, tz) - local_date(d.sent_at, tz)).days for d in answered]
+    in_time = sum(1 for d in answered if d.deadline and local_date(d.answered_at, tz) <= d.deadline)
+    median = median_days(days)
+    share_in_time = share(in_time, len(answered))
+    return {
+        "total": len(deviations),
+        "overdue": sum(
+            1
+            for d in deviations
+            if is_overdue(d.deadline, today, d.answered_at is not None) and d.state == rules.SKICKAD
+        ),
+        "by_state": [r for r in rows(states, rules.STATE_LABELS.values()) if r["count"]],
+        "by_category": [r for r in rows(categories, rules.CATEGORIES) if r["count"]],
+        "pairs": [
+            {"reporting": names[a], "receiving": names[b], "count": n}
+            for (a, b), n in pairs.most_common()
+            if n > 1
+        ],
+        "answered": len(answered),
+        "median_answer_days": median,
+        "share_in_time": share_in_time,
+    }
+
+
+def category_counts(group_id: str | None, period: Period, tz: str) -> Counter:
+    """Deviations sent in the period (local dates), counted per category."""
+    start, end = utc_bounds(period, tz)
+    query = select(Deviation.categories).where(Deviation.sent_at >= start, Deviation.sent_at < end)
+    if group_id is not None:
+        query = query.where(Deviation.group_id == group_id)
+    counter: Counter = Counter()
+    for categories in db.session.scalars(query):
+        counter.update(categories or [])
+    return counter
+
+
+def utc_bounds(period: Period, tz: str) -> tuple[datetime, datetime]:
+    """The period's first local midnight and the midnight after its last day, in UTC."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(period.start, time.min, tzinfo=zone)
+    end = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _unit_names(ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())

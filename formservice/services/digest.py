@@ -1,0 +1,125 @@
+"""Compiling the digest for a steering-group meeting: request, progress, result (SPEC §6)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from .. import queue
+from ..domain.deadlines import local_date
+from ..domain.deviation import GENDERS
+from ..domain.statistics import current_half
+from ..extensions import db
+from ..models import Digest, GroupMeeting, StoredFile, User
+from . import audit
+from .deviation_statistics import category_counts, rows, summarize
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def request(meeting: GroupMeeting, user: User) -> Digest:
+    """A new compilation, queued for the worker (a failed one is retried by asking again)."""
+    digest = Digest(meeting_id=meeting.id, requested_by_id=user.id, state="queued", step="I kö")
+    db.session.add(digest)
+    db.session.flush()
+    audit.record(user, "digest.requested", "digest", digest.id, meeting=meeting.id)
+    db.session.commit()
+    queue.enqueue_job("worker.jobs.build_digest", digest.id, timeout=1800)
+    return digest
+
+
+def progress(digest_id: int, percent: int, step: str) -> None:
+    """Record how far the worker has come (its own short transaction)."""
+    db.session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(state="running", progress=percent, step=step)
+    )
+    db.session.commit()
+    queue.report_progress(percent, step)
+
+
+def tz() -> str:
+    return current_app.config["FORMSERVICE_TIMEZONE"]
+
+
+def today():
+    return local_date(datetime.now(UTC), tz())
+
+
+def gather(digest: Digest):
+    """The cases the meeting covers and the figures of the digest."""
+    from .meetings import cases_for_meeting
+
+    meeting = digest.meeting
+    cases = cases_for_meeting(meeting)
+    return cases, summarize(cases, today(), tz()), statistics(meeting.group_id)
+
+
+def statistics(group_id: str) -> dict:
+    """The current half-year's figures for the digest's statistics section."""
+    from .statistics import meeting_counts
+
+    period = current_half(today())
+    counts = meeting_counts(group_id, period.start, period.end)
+    return {
+        "period": period.label,
+        "by_category": [r for r in rows(category_counts(group_id, period, tz())) if r["count"]],
+        "meetings": [
+            {"title": title, "rows": [{"label": GENDERS[g], "count": n} for g, n in by_gender]}
+            for title, by_gender in _meeting_tables(counts)
+        ],
+    }
+
+
+def _meeting_tables(counts: dict) -> list[tuple[str, list[tuple[str, int]]]]:
+    sip = counts.get("sip", {}).get("by_gender", {})
+    individ = counts.get("bus_individ", {}).get("by_gender", {})
+    return [
+        ("SIP-möten per barnets kön", [(g, sip.get(g, 0)) for g in GENDERS]),
+        ("BUS-individmöten per barnets kön", [(g, individ.get(g, 0)) for g in GENDERS]),
+    ]
+
+
+def finish(digest_id: int, case_ids: list[int], docx: bytes, pdf: bytes) -> None:
+    """Store both files, mark the digest done and put the cases on the agenda: one commit."""
+    from .meetings import put_on_agenda
+
+    digest = db.session.get(Digest, digest_id)
+    name = f"sammanstallning-{digest.meeting.group_id}-{digest.meeting.meeting_date}"
+    digest.docx_file = _stored(f"{name}.docx", DOCX_TYPE, docx)
+    digest.pdf_file = _stored(f"{name}.pdf", "application/pdf", pdf)
+    digest.case_ids = case_ids
+    digest.state, digest.progress, digest.step = "done", 100, "Klar"
+    digest.finished_at = datetime.now(UTC)
+    from ..models import Deviation
+
+    cases = db.session.scalars(select(Deviation).where(Deviation.id.in_(case_ids))).all()
+    put_on_agenda(digest.meeting, cases)
+    audit.record(None, "digest.compiled", "digest", digest.id, cases=len(case_ids))
+    db.session.commit()
+
+
+def fail(digest_id: int, reason: str) -> None:
+    db.session.rollback()
+    db.session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(state="failed", error=reason[:500], step="Misslyckades")
+    )
+    db.session.commit()
+
+
+def _stored(name: str, content_type: str, data: bytes) -> StoredFile:
+    stored = StoredFile(
+        name=name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+    )
+    db.session.add(stored)
+    return stored

@@ -1,0 +1,68 @@
+"""The secretary compiles a meeting's digest, follows its progress and downloads it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from .. import access
+from ..extensions import db
+from ..models import Digest, GroupMeeting
+from ..services import audit
+from ..services import digest as service
+from .files import send_stored
+
+bp = Blueprint("digests", __name__, url_prefix="/styrgrupp")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _may_read(group_id: str) -> bool:
+    user = _user()
+    return group_id in access.secretary_group_ids(user) | access.convener_group_ids(user)
+
+
+def _digest(digest_id: int) -> Digest:
+    digest = db.session.get(Digest, digest_id) or abort(404)
+    if not _may_read(digest.meeting.group_id):
+        abort(403)
+    return digest
+
+
+@bp.route("/moten/<int:meeting_id>/sammanstallning", methods=["POST"])
+@login_required
+def compile_digest(meeting_id: int):
+    meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
+    if meeting.group_id not in access.secretary_group_ids(_user()):
+        abort(403)
+    digest = service.request(meeting, _user())
+    return redirect(url_for("digests.show", digest_id=digest.id))
+
+
+@bp.route("/sammanstallningar/<int:digest_id>")
+@login_required
+def show(digest_id: int):
+    digest = _digest(digest_id)
+    can_compile = digest.meeting.group_id in access.secretary_group_ids(_user())
+    return render_template("html/digests/show.html", digest=digest, can_compile=can_compile)
+
+
+@bp.route("/sammanstallningar/<int:digest_id>/status")
+@login_required
+def status(digest_id: int):
+    digest = _digest(digest_id)
+    return jsonify(
+        state=digest.state, progress=digest.progress, step=digest.step, error=digest.error
+    )
+
+
+@bp.route("/sammanstallningar/<int:digest_id>/<kind>")
+@login_required
+def download(digest_id: int, kind: str):
+    digest = _digest(digest_id)
+    stored = {"sammanstallning.docx": digest.docx_file, "sammanstallning.pdf": digest.pdf_file}
+    file = stored.get(kind) or abort(404)
+    audit.record_now(_user(), "digest.downloaded", "digest", f"{digest.id}:{kind}")
+    return send_stored(file)
