@@ -6,11 +6,14 @@ Nothing is skipped: a missing Chromium, database or Redis makes the tests fail.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import DEMO_DIRECTORY, PASSWORD, ROOT, free_port, postgres_base_url
 
-BROWSER_REDIS_URL = os.environ.get("FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14")
+BROWSER_REDIS_URL = os.environ.get(
+    "FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14"
+)
 CHROMIUM = os.environ.get("FORMSERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -130,7 +135,14 @@ def _start(args: list[str], env: dict, log_dir: Path, name: str) -> subprocess.P
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: the worker's cron child goes with it
+        preexec_fn=_die_with_parent,
     )
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if pytest dies without tearing down (Linux prctl)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -143,10 +155,8 @@ def _stop(proc: subprocess.Popen) -> None:
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)
 
 
@@ -170,9 +180,10 @@ def _wait_until_up(stack: LiveStack, procs: list[subprocess.Popen], seconds: flo
 
 
 @pytest.fixture(scope="module")
-def live_stack(smtp_sink, tmp_path_factory):
+def live_stack(smtp_sink):
     """`formservice web` (gunicorn) and `formservice worker` on a database of their own."""
-    log_dir = tmp_path_factory.mktemp("live_stack")
+    # Not under pytest's basetemp: concurrent pytest runs prune old basetemp folders.
+    log_dir = Path(tempfile.mkdtemp(prefix="formservice-browser-"))
     db_name, db_url = _create_database()
     _flush_redis()
     port = free_port()
@@ -208,6 +219,17 @@ def live_stack(smtp_sink, tmp_path_factory):
             _stop(proc)
         _flush_redis()
         _drop_database(db_name)
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the live stack shows the tail of the servers' logs."""
+    report = yield
+    stack = item.funcargs.get("live_stack") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(stack, LiveStack):
+        report.sections.append(("live stack logs", stack.logs()))
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +266,7 @@ def new_context(browser):
     def make(**options):
         context = browser.new_context(locale="sv-SE", **options)
         context.set_default_timeout(TIMEOUT_MS)
+        context.formservice_javascript = options.get("java_script_enabled", True)
         contexts.append(context)
         return context
 
@@ -253,10 +276,32 @@ def new_context(browser):
 
 
 def check_a11y(page) -> None:
-    """axe-core on the page as it is now: no violations of any rule."""
+    """axe-core on the page as it is now: no violations of any rule.
+
+    axe-core is JavaScript: in a context with JavaScript turned off (where evaluating would
+    hang), the page's HTML as served is checked in a scratch JavaScript context instead, at
+    the same address so that the style sheet and relative links load from the live server.
+    """
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
+    if getattr(page.context, "formservice_javascript", True):
+        results = Axe().run(page)
+    else:
+        html, url = page.content(), page.url
+        scratch = page.context.browser.new_context(locale="sv-SE")
+        try:
+            scratch.set_default_timeout(TIMEOUT_MS)
+            copy = scratch.new_page()
+            copy.route(
+                url,
+                lambda route: route.fulfill(
+                    status=200, content_type="text/html; charset=utf-8", body=html
+                ),
+            )
+            copy.goto(url, wait_until="load")
+            results = Axe().run(copy)
+        finally:
+            scratch.close()
     if results.violations_count:
         report = results.generate_report()
         print(f"axe-core violations on {page.url}:\n{report}")

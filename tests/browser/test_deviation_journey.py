@@ -107,9 +107,7 @@ def test_report_answered_through_the_emailed_link(live_stack, new_context, smtp_
     # Chef B answers without an account, in a browser of their own.
     chef_b = new_context().new_page()
     chef_b.goto(link)
-    expect(chef_b.get_by_role("heading", level=1)).to_have_text(
-        f"Svara på avvikelse {case_number}"
-    )
+    expect(chef_b.get_by_role("heading", level=1)).to_have_text(f"Svara på avvikelse {case_number}")
     expect(chef_b.get_by_text(DESCRIPTION)).to_be_visible()
     check_a11y(chef_b)
     expect(chef_b.get_by_label("Svarande chef")).to_have_value("Ines Sved")
@@ -164,9 +162,9 @@ def test_without_javascript_and_error_pages(live_stack, new_context):
         "Jag intygar att rapporten är avidentifierad:",
     ):
         expect(summary).to_contain_text(text)
-    expect(summary.get_by_role("link", name=re.compile("^Mottagande verksamhet:"))).to_have_attribute(
-        "href", "#receiving_unit"
-    )
+    expect(
+        summary.get_by_role("link", name=re.compile("^Mottagande verksamhet:"))
+    ).to_have_attribute("href", "#receiving_unit")
     expect(page.get_by_label("Beskrivning av avvikelsen")).to_have_attribute("aria-invalid", "true")
     check_a11y(page)
 

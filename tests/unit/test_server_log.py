@@ -10,12 +10,21 @@ from formservice.server import RedactingLogger
 def test_access_log_atoms_hide_responder_tokens():
     logger = RedactingLogger(Config())
     req = SimpleNamespace(
-        headers=[], method="GET", path="/svara/eyJkIjo.secret.sig", query="",
-        version=(1, 1), uri="/svara/eyJkIjo.secret.sig",
+        headers=[],
+        method="GET",
+        path="/svara/eyJkIjo.secret.sig",
+        query="",
+        version=(1, 1),
+        uri="/svara/eyJkIjo.secret.sig",
     )
     resp = SimpleNamespace(status="200 OK", response_length=10, sent=10, headers=[])
-    environ = {"RAW_URI": "/svara/eyJkIjo.secret.sig/vidare", "REMOTE_ADDR": "127.0.0.1",
-               "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_METHOD": "GET", "PATH_INFO": "/svara/x"}
+    environ = {
+        "RAW_URI": "/svara/eyJkIjo.secret.sig/vidare",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/svara/x",
+    }
     from datetime import timedelta
 
     atoms = logger.atoms(resp, req, environ, timedelta(seconds=0.01))
