@@ -116,12 +116,14 @@ def assemble(
         except (PdfReadError, ValueError, KeyError):
             continue  # checked at upload; a file that no longer opens is left out, not fatal
         if parent is None:
-            parent = writer.add_outline_item("Bilagor", first_page)
+            parent = writer.add_outline_item(title="Bilagor", page_number=first_page)
         if item.case_number not in by_case:
             by_case[item.case_number] = writer.add_outline_item(
-                item.case_number, first_page, parent=parent
+                title=item.case_number, page_number=first_page, parent=parent
             )
-        writer.add_outline_item(item.name, first_page, parent=by_case[item.case_number])
+        writer.add_outline_item(
+            title=item.name, page_number=first_page, parent=by_case[item.case_number]
+        )
     writer.add_metadata({"/Title": title, "/Subject": subject, "/Author": "BUS-formservice"})
     writer.page_mode = "/UseOutlines"
     out = io.BytesIO()

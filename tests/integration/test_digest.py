@@ -1,0 +1,177 @@
+"""The digest from a database with cases in every state, read back from DOCX and PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, date, datetime, timedelta
+
+from docx import Document
+from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy import select
+
+from formservice.extensions import db
+from formservice.models import Deviation, DeviationClosing, Digest, GroupMeeting
+from formservice.services import deviations as service
+from formservice.services import digest as digest_service
+from tests.conftest import run_worker
+
+from .helpers import CHEF_B, SECRETARY, answer_input, report_input, send_report, user
+
+
+def pdf_bytes(pages: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def upload(name: str, data: bytes) -> service.Upload:
+    return service.Upload(name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 2)
+
+
+def make_cases():
+    """One case in every state; returns (included, excluded) case numbers and the meeting."""
+    long_ago = datetime.now(UTC) - timedelta(days=200)
+    previous = GroupMeeting(
+        group_id="skarpnack",
+        meeting_date=date.today() - timedelta(days=60),
+        place="Stadsdelshuset",
+        created_by_id=user(SECRETARY).id,
+    )
+    meeting = GroupMeeting(
+        group_id="skarpnack",
+        meeting_date=date.today() + timedelta(days=7),
+        place="Stadsdelshuset",
+        created_by_id=user(SECRETARY).id,
+    )
+    db.session.add_all([previous, meeting])
+    db.session.commit()
+
+    draft = service.save(user("fia.familj@stad.example"), report_input(), send=False).deviation
+    overdue = send_report(categories=["Väntetid eller tillgänglighet"])
+    overdue.deadline = date.today() - timedelta(days=3)
+    waiting = send_report(uploads=[upload("utredning.pdf", pdf_bytes(2))])
+    answered = send_report()
+    service.answer(answered, CHEF_B, answer_input())
+    handled = send_report()
+    service.answer(handled, CHEF_B, answer_input())
+    handled.state, handled.agenda_meeting_id = "behandlad", previous.id
+    closed_recently = send_report()
+    _close(closed_recently, previous, datetime.now(UTC) - timedelta(days=10))
+    closed_long_ago = send_report()
+    _close(closed_long_ago, previous, long_ago)
+    withdrawn = send_report()
+    service.withdraw(withdrawn, user("fia.familj@stad.example"))
+    db.session.commit()
+    included = [overdue, waiting, answered, handled, closed_recently]
+    excluded = [closed_long_ago, withdrawn]
+    return meeting, included, excluded, draft
+
+
+def _close(deviation: Deviation, meeting: GroupMeeting, when: datetime) -> None:
+    deviation.state, deviation.closed_at = "avslutad", when
+    db.session.add(
+        DeviationClosing(
+            deviation_id=deviation.id,
+            meeting_id=meeting.id,
+            assessment="bekraftad",
+            measures=[
+                {"action": "Ny rutin för remisser", "unit": "BUP Farsta", "due": "2027-01-31"}
+            ],
+            escalate=False,
+            closed_by_id=user(SECRETARY).id,
+            closed_at=when,
+        )
+    )
+
+
+def docx_text(data: bytes) -> list[str]:
+    """Every paragraph in document order, table cells included."""
+    document = Document(io.BytesIO(data))
+    return [Paragraph(p, document._body).text for p in document.element.body.iter(qn("w:p"))]
+
+
+def outline_titles(reader: PdfReader) -> list[str]:
+    titles: list[str] = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                titles.append(item.title)
+
+    walk(reader.outline)
+    return titles
+
+
+def test_digest_holds_every_expected_case_and_no_other(directory):
+    meeting, included, excluded, draft = make_cases()
+    digest = digest_service.request(meeting, user(SECRETARY))
+    run_worker(directory)
+    db.session.expire_all()
+    digest = db.session.get(Digest, digest.id)
+    assert (digest.state, digest.progress, digest.error) == ("done", 100, None)
+    assert sorted(digest.case_ids) == sorted(c.id for c in included)
+
+    lines = docx_text(digest.docx_file.data)
+    text = "\n".join(lines)
+    for case in included:
+        assert case.case_number in text
+    for case in excluded:
+        assert case.case_number not in text
+    assert "utkast" not in text.lower() or draft.case_number is None
+    order = [
+        "Sammanfattning",
+        "Skickade och ännu inte besvarade",
+        "Besvarade",
+        "Behandlade vid tidigare möte",
+        "Avslutade sedan förra mötet",
+        "Statistik",
+    ]
+    positions = [lines.index(title) for title in order]
+    assert positions == sorted(positions)
+    overdue = included[0]
+    assert any(line.startswith(overdue.case_number) and "obesvarad" in line for line in lines)
+    assert "Avslutning av ärendet" in text
+    assert "Ny rutin för remisser – BUP Farsta – 2027-01-31" in text
+    # summary figures: 5 cases, 1 overdue, answer times of the two answered ones
+    assert "Antal ärenden: 5" in lines
+    assert "Obesvarade efter svarsfristen: 1" in lines
+    assert "Andel besvarade i tid: 100 %" in lines
+
+    reader = PdfReader(io.BytesIO(digest.pdf_file.data))
+    titles = outline_titles(reader)
+    for case in included:
+        assert any(t.startswith(case.case_number) for t in titles), case.case_number
+    assert "Bilagor" in titles and "utredning.pdf" in titles
+    pdf_text = "".join(page.extract_text() for page in reader.pages)
+    for case in excluded:
+        assert case.case_number not in pdf_text
+    assert reader.metadata.title == f"Sammanställning av avvikelser {meeting.meeting_date}"
+    appended = reader.pages[-2:]
+    assert all(not page.extract_text().strip() for page in appended)  # the blank attachment
+
+    states = {d.id: d.state for d in db.session.scalars(select(Deviation))}
+    assert states[included[2].id] == "behandlad"  # besvarad → on the agenda
+    assert states[included[0].id] == "skickad"  # unanswered stays answerable
+
+
+def test_statistics_section_counts_categories_of_the_half_year(directory):
+    meeting, included, excluded, draft = make_cases()
+    digest = digest_service.request(meeting, user(SECRETARY))
+    run_worker(directory)
+    db.session.expire_all()
+    lines = docx_text(db.session.get(Digest, digest.id).docx_file.data)
+    stats = lines[lines.index("Statistik") :]
+    # 7 sent reports this half-year: 6 "Remiss …" and 1 "Väntetid …"
+    remiss = stats.index("Remiss eller förfrågan obesvarad eller avvisad")
+    assert stats[remiss + 1] == "6"
+    wait = stats.index("Väntetid eller tillgänglighet")
+    assert stats[wait + 1] == "1"
+    assert "SIP-möten per barnets kön" in stats
