@@ -175,3 +175,56 @@ def test_statistics_section_counts_categories_of_the_half_year(directory):
     wait = stats.index("Väntetid eller tillgänglighet")
     assert stats[wait + 1] == "1"
     assert "SIP-möten per barnets kön" in stats
+
+
+def test_a_failed_compilation_says_why_and_can_be_retried(directory, app, tmp_path):
+    import stat
+
+    meeting, included, excluded, draft = make_cases()
+    broken = tmp_path / "soffice"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+    app.config["FORMSERVICE_SOFFICE"] = str(broken)
+    first = digest_service.request(meeting, user(SECRETARY))
+    run_worker(app)
+    db.session.expire_all()
+    first = db.session.get(Digest, first.id)
+    assert first.state == "failed"
+    assert "LibreOffice kunde inte omvandla" in first.error
+    assert first.docx_file_id is None and first.pdf_file_id is None  # nothing half-stored
+    assert db.session.get(Deviation, included[2].id).state == "besvarad"  # agenda untouched
+
+    app.config["FORMSERVICE_SOFFICE"] = "soffice"
+    second = digest_service.request(meeting, user(SECRETARY))
+    run_worker(app)
+    db.session.expire_all()
+    assert db.session.get(Digest, second.id).state == "done"
+
+
+def test_digest_pages_progress_downloads_and_access(directory, client):
+    from tests.conftest import login
+
+    meeting, included, excluded, draft = make_cases()
+    login(client, SECRETARY)
+    response = client.post(f"/styrgrupp/moten/{meeting.id}/sammanstallning")
+    assert response.status_code == 302
+    digest_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    page = client.get(f"/styrgrupp/sammanstallningar/{digest_id}").get_data(as_text=True)
+    assert "I kö" in page and "Uppdatera sidan" in page
+    assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}/status").json["state"] == "queued"
+    run_worker(directory)
+    page = client.get(f"/styrgrupp/sammanstallningar/{digest_id}").get_data(as_text=True)
+    assert "Sammanställningen är klar." in page
+    for kind, magic in (("sammanstallning.docx", b"PK"), ("sammanstallning.pdf", b"%PDF")):
+        download = client.get(f"/styrgrupp/sammanstallningar/{digest_id}/{kind}")
+        assert download.status_code == 200 and download.data.startswith(magic)
+    from formservice.models import AuditEvent
+
+    downloads = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "digest.downloaded")
+    ).all()
+    assert len(downloads) == 2
+    client.post("/logga-ut")
+    login(client, "fia.familj@stad.example")
+    assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}").status_code == 403
+    assert client.post(f"/styrgrupp/moten/{meeting.id}/sammanstallning").status_code == 403
