@@ -14,10 +14,10 @@ log = logging.getLogger(__name__)
 
 def deliver(message_id: int) -> str:
     """Send one outbox row; a row already sent or taken by another worker is left alone."""
-    message = outbox.claim(message_id)
+    config = current_app.config
+    message = outbox.claim(message_id, config["FORMSERVICE_DELIVERY_CLAIM_SECONDS"])
     if message is None:
         return "skipped"
-    config = current_app.config
     try:
         mail.send(mail.render(message))
     except mail.DeliveryError as exc:
@@ -35,9 +35,11 @@ def deliver(message_id: int) -> str:
 
 
 def sweep_outbox() -> int:
-    """Enqueue pending rows older than a minute and rows whose retry is due."""
-    ids = outbox.due_ids(min_age_seconds=60)
+    """Enqueue pending rows older than a minute and rows whose retry is due (the count);
+    also the SIP kallelse documents still to build."""
+    ids = outbox.due_ids(current_app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
     queue.enqueue_deliveries(ids)
+    sweep_sip_documents()
     return len(ids)
 
 
@@ -103,3 +105,19 @@ def remove_expired_identities() -> dict[str, int]:
     from formservice.services import retention
 
     return retention.remove_expired_identities()
+
+
+def build_sip_documents(sip_id: int) -> str:
+    """The kallelse of one sent SIP meeting as DOCX and PDF; a second run changes nothing."""
+    from formservice.services import sip
+
+    return sip.build_documents(sip_id)
+
+
+def sweep_sip_documents() -> int:
+    """Queue the kallelse of sent meetings that has neither been built nor failed."""
+    from formservice.services import sip
+
+    ids = sip.documents_due(min_age_seconds=60)
+    queue.enqueue_sip_documents(ids)
+    return len(ids)

@@ -11,8 +11,6 @@ from ..extensions import db
 from ..models import OutboxMessage, User
 from ..models.outbox import FAILED, PENDING, SENDING, SENT
 
-CLAIM_SECONDS = 300
-
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -46,8 +44,11 @@ def add_unique(kind: str, recipients, deviation_id: int | None = None, **context
     return messages
 
 
-def claim(message_id: int) -> OutboxMessage | None:
-    """Take a due row for delivery, so no other worker sends it; None if not ours to send."""
+def claim(message_id: int, hold_seconds: int = 300) -> OutboxMessage | None:
+    """Take a due row for delivery, so no other worker sends it; None if not ours to send.
+
+    The claim lapses after `hold_seconds`, so a row whose worker died is sent by another.
+    """
     moment = now()
     result = db.session.execute(
         update(OutboxMessage)
@@ -59,7 +60,7 @@ def claim(message_id: int) -> OutboxMessage | None:
         .values(
             state=SENDING,
             attempts=OutboxMessage.attempts + 1,
-            next_attempt_at=moment + timedelta(seconds=CLAIM_SECONDS),
+            next_attempt_at=moment + timedelta(seconds=hold_seconds),
         )
     )
     db.session.commit()
