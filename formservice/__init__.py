@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings.finalize(app.config, Path(app.instance_path))
 
     _init_extensions(app)
+    app.url_map.converters["int"] = DatabaseId
     _register_blueprints(app)
 
     from .views.errors import register_error_handlers
@@ -33,6 +35,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_web(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in URLs: only ids a database integer column can hold (else 404, not 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -51,7 +61,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import auth, bus_individ, demo, deviations, digests, respond, sip
+    from .views import auth, bus_individ, demo, deviations, digests, meetings, respond, sip
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(deviations.bp)
@@ -59,5 +69,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sip.bp)
     app.register_blueprint(bus_individ.bp)
     app.register_blueprint(digests.bp)
+    app.register_blueprint(meetings.bp)
     if app.config["FORMSERVICE_DEMO"]:
         app.register_blueprint(demo.bp)
