@@ -9,7 +9,9 @@ from flask_login import current_user, login_user, logout_user
 
 from forms.login import LoginForm
 
+from .. import ratelimit
 from ..services import accounts, audit
+from .errors import render_error
 
 bp = Blueprint("auth", __name__)
 
@@ -18,6 +20,8 @@ bp = Blueprint("auth", __name__)
 def login():
     form = LoginForm()
     error = None
+    if request.method == "POST" and ratelimit.too_many_attempts(request.remote_addr or "-"):
+        return render_error(429)
     if form.validate_on_submit():
         user, reason = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:

@@ -19,6 +19,10 @@ MESSAGES = {
     404: ("Sidan finns inte", "Sidan eller ärendet du söker finns inte."),
     405: ("Otillåten metod", "Sidan kan inte användas på det sättet."),
     413: ("För stor fil", "Filerna är för stora. Välj mindre filer och försök igen."),
+    429: (
+        "För många försök",
+        "Det har gjorts för många inloggningsförsök härifrån. Vänta en kvart och försök igen.",
+    ),
     500: ("Något gick fel", "Ett oväntat fel inträffade. Inget av det du skickat har sparats."),
     503: (
         "Tjänsten är tillfälligt otillgänglig",
