@@ -13,6 +13,7 @@ from wtforms import (
     RadioField,
     SelectField,
     SelectMultipleField,
+    TimeField,
     ValidationError,
     widgets,
 )
@@ -131,3 +132,17 @@ class RadioChoiceField(RadioField):
     def pre_validate(self, form: Form) -> None:
         if self.data is not None and self.data not in {value for value, _ in self.choices}:
             raise ValidationError(f"{self.label.text}: välj ett av alternativen.")
+
+
+class TidField(TimeField):
+    """A time of day (TT:MM) whose parse error is Swedish and names the field."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        if not "".join(valuelist or []).strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            message = f"{self.label.text}: ange en tid som TT:MM, till exempel 09:30."
+            raise ValueError(message) from exc

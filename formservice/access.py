@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from .domain.deviation import UTKAST
+from .domain.sip import UTKAST as SIP_UTKAST
 from .extensions import db
-from .models import BusGroup, Deviation, Unit, User
+from .models import BusGroup, Deviation, SipCalledUnit, SipMeeting, Unit, User
 from .models.directory import unit_deputies
 
 
@@ -38,8 +39,16 @@ def can_view(user: User, deviation: Deviation) -> bool:
         return False
     if deviation.receiving_unit_id in units or user.is_secretariat:
         return True
+    if units & measure_unit_ids(deviation):
+        return True
     groups = secretary_group_ids(user) | convener_group_ids(user)
     return deviation.group_id in groups
+
+
+def measure_unit_ids(deviation: Deviation) -> set[str]:
+    """Units the steering group gave a measure when closing the case (told in step 7)."""
+    closing = deviation.closing
+    return {m.get("unit_id") for m in closing.measures or []} if closing else set()
 
 
 def can_answer(user: User, deviation: Deviation) -> bool:
@@ -65,11 +74,27 @@ def visible_deviations(user: User):
 
 
 def can_view_sip(user: User, meeting) -> bool:
-    """Only the initiator and the chefs (and deputies) of the called units see the child."""
+    """Only the initiator and the chefs (and deputies) of the called units see the child;
+    a draft only the initiating side."""
     if meeting.initiator_user_id == user.id:
         return True
     units = managed_unit_ids(user)
-    return meeting.initiator_unit_id in units or any(c.unit_id in units for c in meeting.called)
+    if meeting.initiator_unit_id in units:
+        return True
+    return meeting.state != SIP_UTKAST and any(c.unit_id in units for c in meeting.called)
+
+
+def visible_sip_meetings(user: User):
+    """A select() of the SIP meetings the user may list (the same rule as can_view_sip)."""
+    units = managed_unit_ids(user)
+    called = select(SipCalledUnit.meeting_id).where(SipCalledUnit.unit_id.in_(units))
+    return select(SipMeeting).where(
+        or_(
+            SipMeeting.initiator_user_id == user.id,
+            SipMeeting.initiator_unit_id.in_(units),
+            (SipMeeting.state != SIP_UTKAST) & SipMeeting.id.in_(called),
+        )
+    )
 
 
 def can_manage_sip(user: User, meeting) -> bool:

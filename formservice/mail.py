@@ -42,6 +42,10 @@ def render(message: OutboxMessage) -> EmailMessage:
 def _link(message: OutboxMessage) -> str:
     base = current_app.config["FORMSERVICE_BASE_URL"].rstrip("/")
     context = message.context
+    if context.get("bus_individ_id"):
+        return f"{base}/bus-individ/{int(context['bus_individ_id'])}"
+    if context.get("sip_id"):
+        return f"{base}/sip/{int(context['sip_id'])}"
     if message.deviation_id is None:
         return base + "/"
     if context.get("respond"):

@@ -65,7 +65,7 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
 
 
 def enqueue_bus_individ_documents(record_id: int) -> bool:
-    """Queue the minutes' DOCX and PDF for a committed BUS-individ record; False if Redis is down."""
+    """Queue the minutes' DOCX and PDF of a saved BUS-individ record; False if Redis is down."""
     try:
         get_queue().enqueue("worker.jobs.build_bus_individ_documents", record_id)
     except (RedisError, OSError):
@@ -92,3 +92,44 @@ def report_progress(percent: int, step: str) -> None:
     if job is not None:
         job.meta.update(progress=percent, step=step)
         job.save_meta()
+
+
+SIP_DOCUMENTS_JOB = "worker.jobs.build_sip_documents"
+_WAITING = {"queued", "started", "deferred", "scheduled"}
+
+
+def enqueue_sip_documents(sip_ids: list[int]) -> bool:
+    """Queue the kallelse (DOCX and PDF) of sent SIP meetings, one job per meeting at a time;
+    False if Redis is down (the sweep queues them later)."""
+    if not sip_ids:
+        return True
+    timeout = current_app.config["FORMSERVICE_SOFFICE_TIMEOUT"] + 60
+    try:
+        queue = get_queue()
+        for sip_id in sip_ids:
+            job_id = f"sip-documents-{sip_id}"
+            if _waiting(job_id, queue.connection):
+                continue
+            queue.enqueue(
+                SIP_DOCUMENTS_JOB,
+                sip_id,
+                job_id=job_id,
+                job_timeout=timeout,
+                failure_ttl=7 * 86400,
+            )
+    except (RedisError, OSError):
+        log.warning("Redis unavailable; %d SIP document build(s) left for the sweep", len(sip_ids))
+        return False
+    return True
+
+
+def _waiting(job_id: str, connection: Redis) -> bool:
+    """True while a job with this id is queued or running, so it is not queued twice."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    return status is not None and str(getattr(status, "value", status)) in _WAITING

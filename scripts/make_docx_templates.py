@@ -348,11 +348,79 @@ def bus_individ() -> DocumentObject:
     return doc
 
 
+def kallelse() -> DocumentObject:
+    """The invitation "Kallelse till SIP-möte" (SPEC §4)."""
+    doc = new_document("Kallelse till SIP-möte")
+    doc.add_heading("Kallelse till SIP-möte", level=1)
+    labelled(doc, "Typ av möte", "{{ meeting_type }}")
+    doc.add_paragraph("{%p if follows %}")
+    labelled(doc, "Följer SIP-möte", "{{ follows }}")
+    doc.add_paragraph("{%p endif %}")
+    labelled(doc, "Mötesdatum och tid", "{{ meeting_date }} kl. {{ meeting_time }}")
+    labelled(doc, "Plats eller länk", "{{ place }}")
+    doc.add_paragraph(
+        "Ni kallas till ett möte om samordnad individuell plan (SIP). Alla verksamheter som "
+        "kallas är enligt lag skyldiga att delta (SoL 2 kap. 7 § och HSL 16 kap. 4 §). Deltar "
+        "en kallad verksamhet inte skrivs en avvikelse till verksamhetens chef."
+    )
+
+    doc.add_heading("Barnet", level=2)
+    tbl = field_table(doc, "Barnet")
+    row(tbl, "Barnets namn", "{{ child_name }}")
+    row(tbl, "Barnets personnummer", '{{ child_personnummer or "Ej angivet" }}')
+    row(tbl, "Barnets kön", "{{ child_gender }}")
+    row(tbl, "Har barnet/ungdomen fyllt 15 år?", "{{ child_over_15 }}")
+
+    doc.add_heading("Vårdnadshavare", level=2)
+    doc.add_paragraph("{%p if guardians %}")
+    tbl = table(doc, ["Namn", "Kontaktuppgift"], [7.0, 9.0], "Vårdnadshavare")
+    tag_row(tbl, "{%tr for g in guardians %}")
+    cells(tbl, "{{ g.name }}", "{{ g.contact }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Ej angivet.")
+    doc.add_paragraph("{%p endif %}")
+
+    doc.add_heading("Samtycke", level=2)
+    tbl = field_table(doc, "Samtycke")
+    row(tbl, "Samtycke inhämtat", '{{ consent_date or "Ej angivet" }}')
+    row(tbl, "Samtycke från", *bullets("person", "consent_from", "Ej angivet"))
+    row(tbl, "Samtyckets form", '{{ consent_form or "Ej angivet" }}')
+
+    doc.add_heading("Frågeställning", level=2)
+    doc.add_paragraph("{{ question }}")
+
+    doc.add_heading("Mötet", level=2)
+    tbl = field_table(doc, "Mötet")
+    row(tbl, "Initiativtagare", "{{ initiator_unit }}")
+    row(tbl, "Ansvarig chef", "{{ initiator_chef }}")
+    row(tbl, "Ordförande", "{{ chair }}")
+    row(tbl, "Sekreterare", "{{ secretary }}")
+    row(tbl, "Kallade verksamheter", *bullets("unit", "called_units", "Ej angivet"))
+    row(tbl, "Kortare kallelsetid", "{{ short_notice }}")
+    tag_row(tbl, "{%tr if short_notice_reason %}")
+    row(tbl, "Skäl till kortare kallelsetid", "{{ short_notice_reason }}")
+    tag_row(tbl, "{%tr endif %}")
+    row(tbl, "Kallelsen skickad", '{{ sent_on or "Ej skickad" }}')
+
+    doc.add_heading("Inbjudna (övriga)", level=2)
+    doc.add_paragraph("{%p if invitees %}")
+    tbl = table(doc, ["Namn", "Organisation", "E-post"], [5.0, 5.0, 6.0], "Inbjudna (övriga)")
+    tag_row(tbl, "{%tr for i in invitees %}")
+    cells(tbl, "{{ i.name }}", "{{ i.organisation }}", "{{ i.email }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga övriga inbjudna.")
+    doc.add_paragraph("{%p endif %}")
+    return doc
+
+
 #: Template file name -> the function that builds it.
 TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
     "deviation.docx": deviation,
     "digest.docx": digest,
     "bus_individ.docx": bus_individ,
+    "kallelse.docx": kallelse,
 }
 
 

@@ -36,6 +36,12 @@ def register_periodic(cron: CronScheduler, sweep_seconds: int) -> None:
 
     cron.register(jobs.sweep_outbox, QUEUE_NAME, interval=sweep_seconds, name="sweep_outbox")
     cron.register(jobs.send_reminders, QUEUE_NAME, cron="15 7 * * *", name="send_reminders")
+    cron.register(
+        jobs.remove_expired_identities,
+        QUEUE_NAME,
+        cron="30 2 * * *",
+        name="remove_expired_identities",
+    )
 
 
 def _run_cron() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from .deadlines import local_date
 
@@ -60,3 +61,53 @@ def retention_due(meeting_on: date, months: int, today: date) -> bool:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+UTKAST, SKICKAD, GENOMFORD = "utkast", "skickad", "genomford"
+STATE_LABELS = {UTKAST: "Utkast", SKICKAD: "Skickad", GENOMFORD: "Genomförd"}
+PLAN_DRAWN_UP = {"ja": "Ja", "nej": "Nej"}
+
+
+class InvalidPersonnummer(ValueError):
+    """Not a valid personnummer or samordningsnummer; deliberately without the number."""
+
+
+def parse_personnummer(text: str) -> tuple[str, date]:
+    """The number as ÅÅÅÅMMDD-NNNN and the birth date (samordningsnummer: day − 60)."""
+    from personnummer.personnummer import Personnummer, PersonnummerException
+
+    try:
+        number = Personnummer(text.strip().replace(" ", ""))
+        born = number.get_date()
+    except (PersonnummerException, ValueError):
+        raise InvalidPersonnummer() from None  # the library's message holds the number
+    digits = number.format(long_format=True)
+    return f"{digits[:8]}-{digits[8:]}", born
+
+
+def has_turned(birth_date: date, age: int, day: date) -> bool:
+    return age_on(birth_date, day) >= age
+
+
+def local_moment(day: date, clock: time, tz: str) -> datetime:
+    """A wall-clock date and time in `tz` as an aware UTC moment.
+
+    Raises ValueError for a time that does not exist that day (the spring DST gap).
+    """
+    local = datetime.combine(day, clock, tzinfo=ZoneInfo(tz))
+    moment = local.astimezone(UTC)
+    if moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValueError("nonexistent local time")
+    return moment
+
+
+def notice_error(meeting_at: datetime, sent_at: datetime, notice_days: int, tz: str) -> str | None:
+    """The refusal for a meeting that breaks the notice rule, naming the earliest date."""
+    if notice_ok(meeting_at, sent_at, notice_days, tz):
+        return None
+    earliest = earliest_meeting_date(local_date(sent_at, tz), notice_days)
+    return (
+        f"Mötesdatum och tid: kallelsen ska skickas minst {notice_days} dagar före mötet. "
+        f"Tidigaste tillåtna mötesdatum är {earliest.isoformat()}. Välj ett senare datum, "
+        "eller kryssa i Kortare kallelsetid och ange skälet."
+    )

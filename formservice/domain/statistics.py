@@ -74,5 +74,3 @@ def answer_days(sent: date, answered: date) -> int:
 
 def in_time(answered: date, deadline: date) -> bool:
     return answered <= deadline
-
-

@@ -186,6 +186,7 @@ def live_stack(smtp_sink):
     log_dir = Path(tempfile.mkdtemp(prefix="formservice-browser-"))
     db_name, db_url = _create_database()
     _flush_redis()
+    smtp_sink.clear()  # each stack numbers its cases from BUS-ÅÅÅÅ-0001 again
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
     env.update(

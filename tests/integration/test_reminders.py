@@ -185,7 +185,9 @@ def test_register_periodic_jobs_run_through_the_real_queue(directory, smtp_sink)
     cron = CronScheduler(connection=connection)
     register_periodic(cron, sweep_seconds=60)
     registered = {job.name: job for job in cron.get_jobs()}
-    assert set(registered) == {"sweep_outbox", "send_reminders"}
+    assert set(registered) == {"sweep_outbox", "send_reminders", "remove_expired_identities"}
+    retention = registered["remove_expired_identities"]
+    assert (retention.func, retention.cron) == (jobs.remove_expired_identities, "30 2 * * *")
     sweep, reminders = registered["sweep_outbox"], registered["send_reminders"]
     assert (sweep.func, sweep.interval, sweep.queue_name) == (jobs.sweep_outbox, 60, QUEUE_NAME)
     assert (reminders.func, reminders.cron) == (jobs.send_reminders, "15 7 * * *")

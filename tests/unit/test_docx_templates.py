@@ -19,6 +19,8 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 
 from formservice.documents import docx as documents
+from tests.unit import test_bus_individ_document as bus_individ_document
+from tests.unit import test_sip_document as sip_document
 
 SCRIPT = documents.ROOT / "scripts" / "make_docx_templates.py"
 UNITS = {"bup": "BUP Söder", "skola": "Skolan i Sjöstaden", "soc": "Socialtjänsten"}
@@ -110,6 +112,8 @@ def digest_context() -> dict[str, Any]:
 CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "deviation.docx": deviation_context,
     "digest.docx": digest_context,
+    "bus_individ.docx": bus_individ_document.context,
+    "kallelse.docx": sip_document.context,
 }
 
 

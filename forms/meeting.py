@@ -1,0 +1,40 @@
+"""Planning a steering-group meeting ("Mötesdatum", "Plats")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField, ValidationError
+from wtforms.validators import Optional
+
+from formservice.services.meetings import has_meeting_on
+
+from .fields import DatumField, MaxLength, Required, today
+
+MAX_YEARS_AWAY = 2
+
+
+class MeetingForm(FlaskForm):
+    meeting_date = DatumField(
+        "Mötesdatum", validators=[Required()], description="Skriv datumet som ÅÅÅÅ-MM-DD."
+    )
+    place = StringField(
+        "Plats",
+        validators=[Optional(), MaxLength(200)],
+        description="Till exempel lokal och adress, eller att mötet hålls digitalt.",
+    )
+    submit = SubmitField("Spara mötet")
+
+    def __init__(self, *args, group_id: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.group_id = group_id
+
+    def validate_meeting_date(self, field) -> None:
+        reach = timedelta(days=365 * MAX_YEARS_AWAY)
+        if abs(field.data - today()) > reach:
+            raise ValidationError(
+                f"{field.label.text}: ange ett datum inom {MAX_YEARS_AWAY} år från i dag."
+            )
+        if has_meeting_on(self.group_id, field.data):
+            raise ValidationError(f"{field.label.text}: gruppen har redan ett möte det datumet.")

@@ -1,0 +1,139 @@
+"""The statistics chooser ("BUS-grupp", "Period", "Från", "Till") and the yearly one ("År").
+
+Plain GET forms (no CSRF: they change nothing); every error names its field in Swedish.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from wtforms import Form, SelectField, StringField, ValidationError
+
+from formservice.domain.statistics import (
+    Period,
+    current_half,
+    custom_period,
+    full_year,
+    half_year,
+    parse_period,
+)
+
+from .fields import DatumField
+
+CUSTOM = "egen"
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+PAST_HALF_YEARS = 6
+
+
+def period_code(period: Period) -> str:
+    """2026H1, 2026H2 or 2026 for a half-year or year; "egen" for anything else."""
+    start, end = period.start, period.end
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+        return str(start.year)
+    if period in (half_year(start.year, 1), half_year(start.year, 2)):
+        return f"{start.year}H{1 if start.month == 1 else 2}"
+    return CUSTOM
+
+
+def period_choices(today: date, chosen: str | None) -> list[tuple[str, str]]:
+    """Recent half-years and years, an asked-for period not among them, and a custom range."""
+    year, half = today.year, 1 if today.month <= 6 else 2
+    periods = []
+    for _ in range(PAST_HALF_YEARS):
+        periods.append(half_year(year, half))
+        year, half = (year, 1) if half == 2 else (year - 1, 2)
+    periods += [full_year(today.year), full_year(today.year - 1)]
+    asked = parse_period(chosen or "")
+    if asked and asked not in periods:
+        periods.insert(0, asked)
+    choices = [(period_code(p), p.label) for p in periods]
+    return [*choices, (CUSTOM, "Eget datumintervall (ange Från och Till)")]
+
+
+class GroupField(SelectField):
+    """A BUS group from the list the user may read; the error names the field."""
+
+    def pre_validate(self, form: Form) -> None:
+        if self.data not in {value for value, _ in self.choices}:
+            raise ValidationError(f"{self.label.text}: välj en grupp i listan.")
+
+
+class StatisticsForm(Form):
+    grupp = GroupField("BUS-grupp")
+    period = SelectField("Period", validate_choice=False)
+    fran = DatumField(
+        "Från",
+        description="Skriv datumet som ÅÅÅÅ-MM-DD. Används när Period är Eget datumintervall.",
+    )
+    till = DatumField("Till", description="Skriv datumet som ÅÅÅÅ-MM-DD.")
+
+    def __init__(self, formdata, *, groups: list[tuple[str, str]], today: date) -> None:
+        super().__init__(formdata)
+        self.grupp.choices = groups
+        if not self.grupp.data and groups:
+            self.grupp.data = groups[0][0]
+        self.today = today
+        self.custom = formdata.get("period", "").strip() in ("", CUSTOM) and (
+            bool(formdata.get("fran")) or bool(formdata.get("till"))
+        )
+        if self.custom:
+            self.period.data = CUSTOM
+        self.period.data = (self.period.data or "").strip() or period_code(current_half(today))
+        self.period.choices = period_choices(today, self.period.data)
+        self.chosen: Period | None = None
+
+    def validate_period(self, field) -> None:
+        if field.data != CUSTOM and parse_period(field.data) is None:
+            raise ValidationError(
+                f"{field.label.text}: ange ett halvår eller år som 2026H1, 2026H2 eller 2026 "
+                f"(åren {FIRST_YEAR}–{LAST_YEAR}), eller välj Eget datumintervall."
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.period.data != CUSTOM:
+            self.chosen = parse_period(self.period.data)
+            self.period.data = period_code(self.chosen)
+        elif valid:
+            self.chosen = self._custom_range()
+        return valid and self.chosen is not None
+
+    def _custom_range(self) -> Period | None:
+        start, end = self.fran, self.till
+        for field in (start, end):
+            if field.errors:
+                continue
+            if field.data is None:
+                field.errors.append(f"{field.label.text}: fyll i ett datum för eget intervall.")
+            elif not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+                field.errors.append(
+                    f"{field.label.text}: ange ett datum mellan åren {FIRST_YEAR} och {LAST_YEAR}."
+                )
+        if start.errors or end.errors:
+            return None
+        if end.data < start.data:
+            end.errors.append(f"{end.label.text}: datumet kan inte ligga före Från-datumet.")
+            return None
+        return custom_period(start.data, end.data)
+
+
+class YearForm(Form):
+    grupp = GroupField("BUS-grupp")
+    ar = StringField("År", description=f"Ett år mellan {FIRST_YEAR} och {LAST_YEAR}.")
+
+    def __init__(self, formdata, *, groups: list[tuple[str, str]]) -> None:
+        super().__init__(formdata)
+        self.grupp.choices = groups
+        if not self.grupp.data and groups:
+            self.grupp.data = groups[0][0]
+
+    def validate_ar(self, field) -> None:
+        text = (field.data or "").strip()
+        if not (text.isdigit() and FIRST_YEAR <= int(text) <= LAST_YEAR):
+            raise ValidationError(
+                f"{field.label.text}: ange ett år mellan {FIRST_YEAR} och {LAST_YEAR}."
+            )
+
+    @property
+    def year(self) -> int:
+        return int(self.ar.data.strip())

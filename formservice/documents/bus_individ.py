@@ -1,0 +1,71 @@
+"""The minutes of a BUS-individ meeting ("Protokoll från BUS-individ") as DOCX (SPEC §5).
+
+`bus_individ_context` is the contract with templates/docx/bus_individ.docx, which
+scripts/make_docx_templates.py generates; tests/unit/test_bus_individ_document.py checks both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..domain.deviation import GENDERS
+from ..domain.sip import CONSENT_FORMS, CONSENT_FROM, MEETING_TYPES
+from .docx import DEFAULT_TIMEZONE, _day, _unit_name, _yes_no, render
+
+if TYPE_CHECKING:
+    from ..models import BusIndivid, SipMeeting
+
+TEMPLATE = "bus_individ.docx"
+
+
+def render_bus_individ(record: BusIndivid, *, tz: str = DEFAULT_TIMEZONE) -> bytes:
+    return render(TEMPLATE, bus_individ_context(record, tz=tz))
+
+
+def bus_individ_context(
+    record: BusIndivid,
+    *,
+    tz: str = DEFAULT_TIMEZONE,
+    unit_name: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Every variable of bus_individ.docx; `unit_name` looks up unit ids (default: db)."""
+    name = unit_name or _unit_name
+    consent = record.consent or {}
+    return {
+        "meeting_date": _day(record.meeting_date, tz),
+        "raised_by_unit": name(record.raised_by_unit_id),
+        "convener_unit": name(record.convener_unit_id) if record.convener_unit_id else "",
+        "chair_unit": name(record.chair_unit_id) if record.chair_unit_id else "",
+        "preceding_sip": preceding_sip(record.sip, record.sip_date, tz),
+        "child_name": record.child_name or "",
+        "child_gender": GENDERS.get(record.child_gender, record.child_gender),
+        "consent_date": consent.get("date") or "",
+        "consent_from": [CONSENT_FROM.get(g, g) for g in consent.get("given_by") or []],
+        "consent_form": CONSENT_FORMS.get(consent.get("form") or "", ""),
+        "participants": [name(unit_id) for unit_id in record.participants or []],
+        "question": record.question or "",
+        "agreement_reached": _yes_no(record.agreement_reached),
+        "agreements": [_agreement(a) for a in record.agreements or []],
+        "follow_up": _yes_no(record.follow_up),
+        "follow_up_convener": _optional_unit(record.follow_up_convener_unit_id, name),
+        "follow_up_date": _day(record.follow_up_date, tz),
+        "written_at": _day(record.held_at, tz),
+    }
+
+
+def preceding_sip(meeting: SipMeeting | None, sip_date, tz: str) -> str:
+    """The SIP meeting the case follows: a meeting in the service, or a date given by hand."""
+    if meeting is not None:
+        kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
+        return f"{kind} {_day(meeting.meeting_at, tz)}"
+    return f"SIP-möte {_day(sip_date, tz)}" if sip_date else ""
+
+
+def _agreement(agreement: dict[str, Any]) -> dict[str, str]:
+    """One row of "Överenskommelser": vad, vem, när."""
+    return {key: str(agreement.get(key) or "") for key in ("what", "who", "by_when")}
+
+
+def _optional_unit(unit_id: str | None, name: Callable[[str], str]) -> str:
+    return name(unit_id) if unit_id else ""

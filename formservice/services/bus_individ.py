@@ -1,0 +1,208 @@
+"""BUS-individ use cases: record the minutes, notify, build the documents (SPEC §5)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+from flask import current_app
+from sqlalchemy import String, cast, or_, select, update
+
+from .. import access, queue
+from ..documents.bus_individ import render_bus_individ
+from ..documents.pdf import ConversionError, convert
+from ..domain import sip as sip_rules
+from ..domain.deadlines import local_date
+from ..domain.sip import MEETING_TYPES
+from ..extensions import db
+from ..models import BusGroup, BusIndivid, SipMeeting, StoredFile, Unit, User
+from . import audit, outbox
+
+GENOMFORD = "genomford"
+MESSAGE_KIND = "bus_individ_minutes"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass
+class BusIndividInput:
+    raised_by_unit_id: str
+    child_gender: str
+    consent: dict
+    participants: list[str]
+    question: str
+    meeting_date: date
+    agreement_reached: bool
+    follow_up: bool
+    sip_id: int | None = None
+    sip_date: date | None = None
+    child_name: str | None = None
+    agreements: list[dict] = field(default_factory=list)
+    follow_up_convener_unit_id: str | None = None
+    follow_up_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: BusIndivid
+    queued: bool
+
+
+@dataclass(frozen=True)
+class GroupRoles:
+    """The local BUS group of a unit and who convenes and chairs BUS-individ there."""
+
+    group: BusGroup | None
+    convener: Unit | None
+    chair: Unit | None
+
+
+def roles_for(unit_id: str) -> GroupRoles:
+    """Convener and chair units from the settings of the unit's local BUS group."""
+    unit = db.session.get(Unit, unit_id)
+    groups = sorted((g for g in unit.groups if g.active), key=lambda g: g.id) if unit else []
+    if not groups:
+        return GroupRoles(None, None, None)
+    group = groups[0]
+    return GroupRoles(
+        group,
+        _unit(group.bus_individ_convener_unit_id),
+        _unit(group.bus_individ_chair_unit_id),
+    )
+
+
+def _unit(unit_id: str | None) -> Unit | None:
+    return db.session.get(Unit, unit_id) if unit_id else None
+
+
+def record_minutes(author: User, data: BusIndividInput) -> Outcome:
+    """Store a held meeting with its minutes, audit and notify in one transaction."""
+    roles = roles_for(data.raised_by_unit_id)
+    record = BusIndivid(
+        state=GENOMFORD,
+        group_id=roles.group.id if roles.group else None,
+        created_by_id=author.id,
+        convener_unit_id=roles.convener.id if roles.convener else None,
+        chair_unit_id=roles.chair.id if roles.chair else None,
+        held_at=datetime.now(UTC),
+        **asdict(data),
+    )
+    db.session.add(record)
+    db.session.flush()
+    audit.record(author, "bus_individ.created", "bus_individ", record.id)
+    messages = outbox.add_unique(MESSAGE_KIND, recipients(record), None, **summary(record))
+    db.session.commit()
+    queued = queue.enqueue_deliveries([m.id for m in messages])
+    queued = queue.enqueue_bus_individ_documents(record.id) and queued
+    return Outcome(record, queued)
+
+
+def involved_unit_ids(record: BusIndivid) -> list[str]:
+    """Participating units, then the convener and the chair, without repeats."""
+    ids = [*record.participants, record.convener_unit_id, record.chair_unit_id]
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def recipients(record: BusIndivid) -> list[User]:
+    """The chefs and deputies of the participating, convening and chairing units."""
+    people: list[User] = []
+    for unit_id in involved_unit_ids(record):
+        unit = db.session.get(Unit, unit_id)
+        people.extend(unit.managers() if unit else [])
+    return people
+
+
+def summary(record: BusIndivid) -> dict:
+    """What an e-mail may say: the date, the unit names and the record id for the link."""
+    names = [db.session.get(Unit, i).name for i in involved_unit_ids(record)]
+    return {
+        "bus_individ_id": record.id,
+        "meeting_date": record.meeting_date.isoformat(),
+        "raised_by_unit": db.session.get(Unit, record.raised_by_unit_id).name,
+        "units": names,
+    }
+
+
+def visible_records(user: User):
+    """A select() of the records the user may list (same rule as access.can_view_bus_individ)."""
+    units = sorted(access.managed_unit_ids(user))
+    clauses = [
+        BusIndivid.created_by_id == user.id,
+        BusIndivid.raised_by_unit_id.in_(units),
+        BusIndivid.convener_unit_id.in_(units),
+        BusIndivid.chair_unit_id.in_(units),
+    ]
+    participants = cast(BusIndivid.participants, String)
+    clauses += [participants.contains(f'"{unit_id}"', autoescape=True) for unit_id in units]
+    return select(BusIndivid).where(or_(*clauses))
+
+
+def preceding_sip_meetings(user: User) -> list[SipMeeting]:
+    """SIP meetings the user may see that have been sent or held, newest first."""
+    query = access.visible_sip_meetings(user).where(
+        SipMeeting.state.in_([sip_rules.SKICKAD, sip_rules.GENOMFORD])
+    )
+    return list(db.session.scalars(query.order_by(SipMeeting.meeting_at.desc())))
+
+
+def build_documents(record_id: int) -> str:
+    """Render the minutes as DOCX and PDF and store both in one commit; safe to run twice."""
+    record = db.session.get(BusIndivid, record_id)
+    if record is None or record.identity_removed_at is not None:
+        return "skipped"
+    if record.docx_file_id is not None and record.pdf_file_id is not None:
+        return "exists"
+    config = current_app.config
+    docx = render_bus_individ(record, tz=config["FORMSERVICE_TIMEZONE"])
+    try:
+        pdf = convert(docx, soffice=config["FORMSERVICE_SOFFICE"], timeout=_timeout(config))
+    except ConversionError as exc:
+        record.document_error = str(exc)
+        db.session.commit()
+        raise
+    return _store_documents(record, docx, pdf)
+
+
+def _timeout(config) -> float:
+    return config.get("FORMSERVICE_SOFFICE_TIMEOUT") or 120
+
+
+def _store_documents(record: BusIndivid, docx: bytes, pdf: bytes) -> str:
+    """Attach the files unless another run (or the retention job) got there first."""
+    base = f"bus-individ-{record.id}-{record.meeting_date.isoformat()}"
+    files = [
+        _stored(f"{base}.docx", DOCX_TYPE, docx),
+        _stored(f"{base}.pdf", "application/pdf", pdf),
+    ]
+    db.session.add_all(files)
+    db.session.flush()
+    claimed = db.session.execute(
+        update(BusIndivid)
+        .where(
+            BusIndivid.id == record.id,
+            BusIndivid.docx_file_id.is_(None),
+            BusIndivid.identity_removed_at.is_(None),
+        )
+        .values(docx_file_id=files[0].id, pdf_file_id=files[1].id, document_error=None)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return "exists"
+    db.session.commit()
+    return "built"
+
+
+def _stored(name: str, content_type: str, data: bytes) -> StoredFile:
+    digest = hashlib.sha256(data).hexdigest()
+    return StoredFile(
+        name=name, content_type=content_type, size=len(data), sha256=digest, data=data
+    )
+
+
+def sip_label(meeting: SipMeeting, tz: str) -> str:
+    """How a preceding SIP meeting is named in a choice list and on the record."""
+    kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
+    parts = [local_date(meeting.meeting_at, tz).isoformat(), kind, meeting.initiator_unit.name]
+    if meeting.child_name:
+        parts.append(meeting.child_name)
+    return " – ".join(parts)

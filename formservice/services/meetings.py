@@ -1,0 +1,151 @@
+"""Steering-group meetings: planning, the cases a meeting covers, the agenda (SPEC §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+
+from ..domain import deviation as rules
+from ..domain.deadlines import is_overdue, local_date
+from ..domain.meetings import suggest_dates
+from ..extensions import db
+from ..models import Deviation, DeviationClosing, GroupMeeting, User
+from . import audit
+
+OPEN_STATES = (rules.SKICKAD, rules.BESVARAD, rules.BEHANDLAD)
+STATE_ORDER = {state: n for n, state in enumerate((*OPEN_STATES, rules.AVSLUTAD))}
+
+
+@dataclass(frozen=True)
+class GroupMeetings:
+    """A group's meetings split around today, with the next dates the rhythm suggests."""
+
+    upcoming: list[GroupMeeting]
+    past: list[GroupMeeting]
+    suggestions: list[date]
+
+
+def tz() -> str:
+    return current_app.config["FORMSERVICE_TIMEZONE"]
+
+
+def today() -> date:
+    return local_date(datetime.now(UTC), tz())
+
+
+def day_start(day: date) -> datetime:
+    """Local midnight at the start of `day`, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz())).astimezone(UTC)
+
+
+def plan(actor: User, group_id: str, meeting_date: date, place: str) -> GroupMeeting:
+    """A new meeting of the group; one transaction with its audit event."""
+    meeting = GroupMeeting(
+        group_id=group_id, meeting_date=meeting_date, place=place, created_by_id=actor.id
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record(actor, "meeting.planned", "meeting", meeting.id, group=group_id)
+    db.session.commit()
+    return meeting
+
+
+def meetings_of(group_id: str) -> list[GroupMeeting]:
+    """The group's meetings, earliest first."""
+    query = (
+        select(GroupMeeting)
+        .where(GroupMeeting.group_id == group_id)
+        .order_by(GroupMeeting.meeting_date, GroupMeeting.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def overview(group_id: str, on: date | None = None) -> GroupMeetings:
+    on = on or today()
+    meetings = meetings_of(group_id)
+    return GroupMeetings(
+        upcoming=[m for m in meetings if m.meeting_date >= on],
+        past=[m for m in reversed(meetings) if m.meeting_date < on],
+        suggestions=suggest_dates(on, [m.meeting_date for m in meetings]),
+    )
+
+
+def held_meetings(group_id: str, on: date | None = None) -> list[GroupMeeting]:
+    """Meetings on or before `on` (a decision is recorded after the meeting), latest first."""
+    on = on or today()
+    return [m for m in reversed(meetings_of(group_id)) if m.meeting_date <= on]
+
+
+def has_meeting_on(group_id: str, meeting_date: date) -> bool:
+    query = select(GroupMeeting.id).where(
+        GroupMeeting.group_id == group_id, GroupMeeting.meeting_date == meeting_date
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def previous_meeting(meeting: GroupMeeting) -> GroupMeeting | None:
+    """The group's meeting just before this one."""
+    earlier = or_(
+        GroupMeeting.meeting_date < meeting.meeting_date,
+        and_(GroupMeeting.meeting_date == meeting.meeting_date, GroupMeeting.id < meeting.id),
+    )
+    query = (
+        select(GroupMeeting)
+        .where(GroupMeeting.group_id == meeting.group_id, earlier)
+        .order_by(GroupMeeting.meeting_date.desc(), GroupMeeting.id.desc())
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def cases_for_meeting(meeting: GroupMeeting) -> list[Deviation]:
+    """The group's open reports (skickad, besvarad, behandlad) plus those closed since the
+    previous meeting (or decided at this one), ordered by state, then case number."""
+    closed = Deviation.state == rules.AVSLUTAD
+    previous = previous_meeting(meeting)
+    since = Deviation.closed_at >= day_start(previous.meeting_date) if previous else closed
+    decided_here = select(DeviationClosing.deviation_id).where(
+        DeviationClosing.meeting_id == meeting.id
+    )
+    query = select(Deviation).where(
+        Deviation.group_id == meeting.group_id,
+        or_(
+            Deviation.state.in_(OPEN_STATES),
+            and_(closed, since),
+            and_(closed, Deviation.id.in_(decided_here)),
+            and_(closed, Deviation.agenda_meeting_id == meeting.id),
+        ),
+    )
+    cases = db.session.scalars(query).all()
+    return sorted(cases, key=lambda d: (STATE_ORDER[d.state], d.case_number or ""))
+
+
+def is_case_overdue(deviation: Deviation, on: date | None = None) -> bool:
+    """Unanswered after the deadline: shown as "obesvarad"."""
+    return is_overdue(deviation.deadline, on or today(), deviation.answered_at is not None)
+
+
+def put_on_agenda(
+    meeting: GroupMeeting, deviations: list[Deviation], actor: User | str | None = None
+) -> list[Deviation]:
+    """Mark the reports as on the meeting's agenda: besvarad → behandlad.
+
+    A report still unanswered stays `skickad` (chef B may still answer; SPEC §3 step 5 does not
+    wait for B) but is linked to the meeting too. Closed or withdrawn reports are left alone.
+    Added to the current transaction: the caller commits (the digest job, with the digest).
+    """
+    changed = []
+    for deviation in deviations:
+        if deviation.group_id != meeting.group_id or deviation.state not in OPEN_STATES:
+            continue
+        if deviation.state == rules.BESVARAD:
+            deviation.state = rules.next_state(deviation.state, "put_on_agenda")
+        deviation.agenda_meeting_id = meeting.id
+        audit.record(actor, "deviation.on_agenda", "deviation", deviation.id, meeting=meeting.id)
+        changed.append(deviation)
+    db.session.flush()
+    return changed

@@ -1,0 +1,301 @@
+"""SIP use cases: draft, send, attendance, the kallelse documents (SPEC §4)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from .. import access, queue
+from ..documents.pdf import ConversionError, convert
+from ..documents.sip import render_kallelse
+from ..domain import sip as rules
+from ..domain.deadlines import local_date
+from ..extensions import db
+from ..models import SipCalledUnit, SipMeeting, StoredFile, Unit, User
+from . import audit, outbox
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass
+class SipInput:
+    meeting_type: str
+    follows_id: int | None
+    child_name: str
+    child_personnummer: str | None
+    child_gender: str
+    child_over_15: bool
+    guardians: list[dict]
+    consent: dict
+    question: str
+    meeting_at: datetime
+    place: str
+    initiator_unit_id: str
+    chair_name: str
+    chair_unit_id: str
+    secretary_name: str
+    secretary_unit_id: str
+    called_unit_ids: list[str]
+    invitees: list[dict]
+    short_notice: bool
+    short_notice_reason: str | None
+
+
+@dataclass
+class AttendanceInput:
+    attendance: dict[str, str]  # unit id -> narvarande, franvarande, ersattare
+    plan_drawn_up: bool
+    plan_date: date | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    meeting: SipMeeting
+    queued: bool
+
+
+class Sendable(Protocol):
+    consent: dict
+    child_over_15: bool
+    meeting_at: datetime
+    short_notice: bool
+
+
+class SendRefused(Exception):
+    """The invitation breaks the consent or notice rule; `problems` says which and why."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        super().__init__(", ".join(problems))
+        self.problems = problems
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _tz() -> str:
+    return current_app.config["FORMSERVICE_TIMEZONE"]
+
+
+def _notice_days() -> int:
+    return current_app.config["FORMSERVICE_SIP_NOTICE_DAYS"]
+
+
+def send_problems(meeting: Sendable, now: datetime) -> dict[str, list[str]]:
+    """What stops sending: "consent" and "meeting_at" → messages; empty when it may go."""
+    problems: dict[str, list[str]] = {}
+    consent = rules.consent_problems(meeting.consent, meeting.child_over_15, local_date(now, _tz()))
+    if consent:
+        problems["consent"] = consent
+    if meeting.meeting_at <= now:
+        problems["meeting_at"] = ["Mötesdatum och tid: mötet måste ligga efter nu."]
+    elif not meeting.short_notice:
+        refusal = rules.notice_error(meeting.meeting_at, now, _notice_days(), _tz())
+        if refusal:
+            problems["meeting_at"] = [refusal]
+    return problems
+
+
+def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None = None) -> Outcome:
+    """Store a new invitation or update a draft, and send it when asked; one transaction."""
+    if draft is not None:
+        db.session.refresh(draft, with_for_update=True)  # two clicks on "Skicka" send once
+    meeting = draft or SipMeeting(state=rules.UTKAST, initiator_user_id=author.id)
+    if meeting.state != rules.UTKAST:
+        raise ValueError(f"SIP meeting {meeting.id} is {meeting.state}, not a draft")
+    _apply(meeting, data)
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record(author, "sip.saved" if draft else "sip.created", "sip", meeting.id)
+    messages = _send(author, meeting) if send else []
+    db.session.commit()
+    queued = queue.enqueue_deliveries([m.id for m in messages])
+    if send:
+        queued = queue.enqueue_sip_documents([meeting.id]) and queued
+    return Outcome(meeting, queued)
+
+
+def _apply(meeting: SipMeeting, data: SipInput) -> None:
+    for name in (
+        "meeting_type",
+        "follows_id",
+        "child_name",
+        "child_personnummer",
+        "child_gender",
+        "child_over_15",
+        "guardians",
+        "consent",
+        "question",
+        "meeting_at",
+        "place",
+        "initiator_unit_id",
+        "chair_name",
+        "chair_unit_id",
+        "secretary_name",
+        "secretary_unit_id",
+        "invitees",
+        "short_notice",
+    ):
+        setattr(meeting, name, getattr(data, name))
+    meeting.short_notice_reason = data.short_notice_reason if data.short_notice else None
+    wanted = list(dict.fromkeys(data.called_unit_ids))
+    kept = [c for c in meeting.called if c.unit_id in wanted]
+    have = {c.unit_id for c in kept}
+    meeting.called = kept + [SipCalledUnit(unit_id=u) for u in wanted if u not in have]
+
+
+def _send(author: User, meeting: SipMeeting) -> list:
+    """utkast → skickad: the rules once more, the group, the notices to the called units."""
+    now = _now()
+    problems = send_problems(meeting, now)
+    if problems:
+        raise SendRefused(problems)
+    needed = not rules.notice_ok(meeting.meeting_at, now, _notice_days(), _tz())
+    meeting.short_notice = needed
+    meeting.short_notice_reason = meeting.short_notice_reason if needed else None
+    meeting.state = rules.SKICKAD
+    meeting.sent_at = now
+    initiator = db.session.get(Unit, meeting.initiator_unit_id)
+    meeting.group_id = min((g.id for g in initiator.groups), default=None)
+    audit.record(author, "sip.sent", "sip", meeting.id, short_notice=needed)
+    return outbox.add_unique("sip_invitation", recipients(meeting), None, **summary(meeting))
+
+
+def recipients(meeting: SipMeeting) -> list[User]:
+    """The chef and deputies of every called unit; other invitees get no e-mail."""
+    return [person for called in meeting.called for person in called.unit.managers()]
+
+
+def summary(meeting: SipMeeting) -> dict:
+    """What the e-mail may say: the date and the initiating unit. No child, no place."""
+    return {
+        "sip_id": meeting.id,
+        "meeting_date": local_date(meeting.meeting_at, _tz()).isoformat(),
+        "initiating_unit": db.session.get(Unit, meeting.initiator_unit_id).name,
+    }
+
+
+def record_attendance(author: User, meeting: SipMeeting, data: AttendanceInput) -> SipMeeting:
+    """Who came, and the plan; the meeting counts as held from the first save."""
+    if meeting.state not in (rules.SKICKAD, rules.GENOMFORD):
+        raise ValueError(f"SIP meeting {meeting.id} is {meeting.state}")
+    for called in meeting.called:
+        called.attendance = data.attendance[called.unit_id]
+    meeting.plan_drawn_up = data.plan_drawn_up
+    meeting.plan_date = data.plan_date if data.plan_drawn_up else None
+    meeting.state = rules.GENOMFORD
+    meeting.held_at = meeting.held_at or _now()
+    absent = sorted(u for u, a in data.attendance.items() if a == "franvarande")
+    audit.record(author, "sip.attendance_recorded", "sip", meeting.id, absent=absent)
+    db.session.commit()
+    return meeting
+
+
+def absent_units(meeting: SipMeeting) -> list[Unit]:
+    return [c.unit for c in meeting.called if c.attendance == "franvarande"]
+
+
+def is_over(meeting: SipMeeting) -> bool:
+    """Attendance can be recorded once the meeting has begun."""
+    return meeting.meeting_at <= _now()
+
+
+def visible(user: User) -> list[SipMeeting]:
+    query = access.visible_sip_meetings(user).order_by(SipMeeting.meeting_at.desc())
+    return list(db.session.scalars(query))
+
+
+def earlier_choices(user: User) -> list[tuple[str, str]]:
+    """Sent meetings the user may see, for "Följer SIP-möte"; labels without the child."""
+    return [(str(m.id), label(m)) for m in visible(user) if m.state != rules.UTKAST]
+
+
+def label(meeting: SipMeeting) -> str:
+    moment = meeting.meeting_at.astimezone(ZoneInfo(_tz()))
+    kind = rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
+    return f"{moment:%Y-%m-%d %H:%M}, {meeting.initiator_unit.name}, {kind} (nr {meeting.id})"
+
+
+def retry_documents(author: User, meeting: SipMeeting) -> bool:
+    """Clear a failed build and queue it again."""
+    meeting.document_error = None
+    audit.record(author, "sip.documents_retried", "sip", meeting.id)
+    db.session.commit()
+    return queue.enqueue_sip_documents([meeting.id])
+
+
+def documents_due(min_age_seconds: int = 60) -> list[int]:
+    """Sent meetings whose kallelse was never built (and did not fail), for the sweep."""
+    cutoff = _now() - timedelta(seconds=min_age_seconds)
+    query = select(SipMeeting.id).where(
+        SipMeeting.state != rules.UTKAST,
+        SipMeeting.pdf_file_id.is_(None),
+        SipMeeting.document_error.is_(None),
+        SipMeeting.identity_removed_at.is_(None),
+        SipMeeting.sent_at <= cutoff,
+    )
+    return list(db.session.scalars(query.order_by(SipMeeting.id)))
+
+
+def build_documents(sip_id: int) -> str:
+    """The kallelse as DOCX and PDF, both stored in one commit; a second run changes nothing."""
+    meeting = db.session.get(SipMeeting, sip_id)
+    if meeting is None or meeting.state == rules.UTKAST or meeting.identity_removed_at:
+        return "skipped"
+    if meeting.pdf_file_id is not None:
+        return "exists"
+    config = current_app.config
+    docx = render_kallelse(meeting, tz=_tz())
+    try:
+        pdf = convert(docx, config["FORMSERVICE_SOFFICE"], config["FORMSERVICE_SOFFICE_TIMEOUT"])
+    except ConversionError as exc:
+        _record_failure(sip_id, str(exc))
+        raise
+    return _store_documents(sip_id, docx, pdf)
+
+
+def _record_failure(sip_id: int, error: str) -> None:
+    db.session.rollback()
+    db.session.execute(
+        update(SipMeeting)
+        .where(SipMeeting.id == sip_id, SipMeeting.pdf_file_id.is_(None))
+        .values(document_error=error[:500])
+    )
+    audit.record("system", "sip.documents_failed", "sip", sip_id)
+    db.session.commit()
+
+
+def _store_documents(sip_id: int, docx: bytes, pdf: bytes) -> str:
+    files = [
+        _stored(f"kallelse-sip-{sip_id}.docx", DOCX_TYPE, docx),
+        _stored(f"kallelse-sip-{sip_id}.pdf", "application/pdf", pdf),
+    ]
+    db.session.add_all(files)
+    db.session.flush()
+    claimed = db.session.execute(
+        update(SipMeeting)
+        .where(SipMeeting.id == sip_id, SipMeeting.pdf_file_id.is_(None))
+        .values(docx_file_id=files[0].id, pdf_file_id=files[1].id, document_error=None)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()  # another run stored them first; keep neither of ours
+        return "exists"
+    audit.record("system", "sip.documents_built", "sip", sip_id)
+    db.session.commit()
+    return "built"
+
+
+def _stored(name: str, content_type: str, data: bytes) -> StoredFile:
+    return StoredFile(
+        name=name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+    )

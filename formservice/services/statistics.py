@@ -1,0 +1,89 @@
+"""Counts for the steering group's statistics and the yearly follow-up (SPEC §6).
+
+Meetings: held SIP meetings by the child's gender and meeting type, BUS-individ meetings by
+gender. Every count is one grouped SQL query; dates are local (Europe/Stockholm) calendar
+dates and ranges are inclusive.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from ..domain.deviation import GENDERS
+from ..domain.sip import MEETING_TYPES
+from ..extensions import db
+from ..models import BusIndivid, SipMeeting
+
+HELD = "genomford"
+
+
+def meeting_counts(group_id: str | None, start: date, end: date) -> dict:
+    """Held SIP and BUS-individ meetings from `start` to `end` (inclusive); None = all groups.
+
+    {"sip": {"total", "by_gender", "by_type", "by_gender_and_type"},
+     "bus_individ": {"total", "by_gender"}} with every known gender and type present.
+    """
+    return {
+        "sip": _sip_counts(group_id, start, end),
+        "bus_individ": _bus_individ_counts(group_id, start, end),
+    }
+
+
+def local_day_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    """The first local midnight of `start` and the local midnight after `end`, in UTC."""
+    zone = ZoneInfo(tz)
+    first = datetime.combine(start, time.min, tzinfo=zone)
+    after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    return first.astimezone(UTC), after.astimezone(UTC)
+
+
+def _sip_counts(group_id: str | None, start: date, end: date) -> dict:
+    first, after = local_day_bounds(start, end, current_app.config["FORMSERVICE_TIMEZONE"])
+    query = (
+        select(SipMeeting.child_gender, SipMeeting.meeting_type, func.count())
+        .where(
+            or_(SipMeeting.state == HELD, SipMeeting.held_at.is_not(None)),
+            SipMeeting.meeting_at >= first,
+            SipMeeting.meeting_at < after,
+        )
+        .group_by(SipMeeting.child_gender, SipMeeting.meeting_type)
+    )
+    if group_id is not None:
+        query = query.where(SipMeeting.group_id == group_id)
+    cells = {(gender, kind): n for gender, kind, n in db.session.execute(query)}
+    genders = _keys(GENDERS, {g for g, _ in cells})
+    kinds = _keys(MEETING_TYPES, {k for _, k in cells})
+    return {
+        "total": sum(cells.values()),
+        "by_gender": {g: sum(n for (cg, _), n in cells.items() if cg == g) for g in genders},
+        "by_type": {k: sum(n for (_, ck), n in cells.items() if ck == k) for k in kinds},
+        "by_gender_and_type": {g: {k: cells.get((g, k), 0) for k in kinds} for g in genders},
+    }
+
+
+def _bus_individ_counts(group_id: str | None, start: date, end: date) -> dict:
+    query = (
+        select(BusIndivid.child_gender, func.count())
+        .where(
+            BusIndivid.state == HELD,
+            BusIndivid.meeting_date >= start,
+            BusIndivid.meeting_date <= end,
+        )
+        .group_by(BusIndivid.child_gender)
+    )
+    if group_id is not None:
+        query = query.where(BusIndivid.group_id == group_id)
+    counts = dict(db.session.execute(query).all())
+    return {
+        "total": sum(counts.values()),
+        "by_gender": {g: counts.get(g, 0) for g in _keys(GENDERS, set(counts))},
+    }
+
+
+def _keys(known: dict[str, str], found: set[str]) -> list[str]:
+    """The known codes in their order, then any unexpected code found in the data."""
+    return [*known, *sorted(found - set(known))]
