@@ -61,11 +61,8 @@ class GroupField(SelectField):
 class StatisticsForm(Form):
     grupp = GroupField("BUS-grupp")
     period = SelectField("Period", validate_choice=False)
-    fran = DatumField(
-        "Från",
-        description="Skriv datumet som ÅÅÅÅ-MM-DD. Används när Period är Eget datumintervall.",
-    )
-    till = DatumField("Till", description="Skriv datumet som ÅÅÅÅ-MM-DD.")
+    fran = DatumField("Från")
+    till = DatumField("Till")
 
     def __init__(self, formdata, *, groups: list[tuple[str, str]], today: date) -> None:
         super().__init__(formdata)

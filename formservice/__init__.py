@@ -70,5 +70,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bus_individ.bp)
     app.register_blueprint(digests.bp)
     app.register_blueprint(meetings.bp)
+    from .views.statistics import bp as statistics_bp
+
+    app.register_blueprint(statistics_bp)
     if app.config["FORMSERVICE_DEMO"]:
         app.register_blueprint(demo.bp)

@@ -14,14 +14,14 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 640
+WIDTH = 480
 PAD = 4
 LABEL_LINE = 18
 BAR_HEIGHT = 16
 ROW_GAP = 12
 ROW = LABEL_LINE + BAR_HEIGHT + ROW_GAP
 VALUE_SPACE = 64
-MAX_LABEL = 80
+MAX_LABEL = 60
 EMPTY_TEXT = "Inga uppgifter att visa."
 
 Value = int | float | str | None

@@ -44,6 +44,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "TIMEZONE": ("Europe/Stockholm", _str),
     "SIP_NOTICE_DAYS": (21, _INT),
     "RETENTION_MONTHS": (24, _INT),
+    "SMALL_CELL_THRESHOLD": (3, _INT),
     "ALLOWED_EMAIL_DOMAINS": ("", _str),
     "DEMO": (False, _bool),
     "SECURE_COOKIES": (False, _bool),

@@ -5,13 +5,19 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import sys
+import time
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 
 from formservice import create_app
 from formservice.queue import QUEUE_NAME, redis_connection
+
+CRON_RETRY_SECONDS = 2
 
 
 class AppWorker(SimpleWorker):
@@ -45,11 +51,22 @@ def register_periodic(cron: CronScheduler, sweep_seconds: int) -> None:
 
 
 def _run_cron() -> None:
+    """The periodic jobs; a Redis outage pauses them (the scheduler starts again), never ends
+    them: without the sweep, rows written while Redis was down would never be queued."""
     app = create_app()
     with app.app_context():
-        cron = CronScheduler(connection=redis_connection())
-        register_periodic(cron, app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
-        cron.start()
+        while True:
+            cron = CronScheduler(connection=redis_connection())
+            register_periodic(cron, app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
+            try:
+                cron.start()
+                return  # stopped by a signal
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                logging.getLogger(__name__).warning("cron: Redis unavailable (%s); retrying", exc)
+            try:
+                time.sleep(CRON_RETRY_SECONDS)
+            except (StopRequested, KeyboardInterrupt):  # cron's signal handlers stay installed
+                return
 
 
 def run(burst: bool = False, with_cron: bool = True) -> bool:

@@ -68,7 +68,10 @@ def build_digest(digest_id: int) -> str:
         )
         docx = render("digest.docx", context)
         service.progress(digest_id, 55, "Gör PDF med LibreOffice")
-        pdf = convert(docx, current_app.config["FORMSERVICE_SOFFICE"], timeout=900)
+        config = current_app.config
+        pdf = convert(
+            docx, config["FORMSERVICE_SOFFICE"], timeout=config["FORMSERVICE_SOFFICE_TIMEOUT"]
+        )
         service.progress(digest_id, 80, "Lägger till bilagor")
         title = f"Sammanställning av avvikelser {row.meeting.meeting_date}"
         pdf = document.assemble(pdf, _pdf_attachments(cases), title, row.meeting.group.name)

@@ -96,22 +96,28 @@ def _labelled(section: str, rows: list[dict]) -> list[Row]:
     return [[section, row["label"], row["count"]] for row in rows]
 
 
-def compilation_table(report: dict) -> tuple[list[str], list[list[object]]]:
-    """The BUS-sekretariat's compilation: one row per group and a total row."""
+def compilation_table(report: dict) -> tuple[list[tuple[str, str]], list[list[object]]]:
+    """The BUS-sekretariat's compilation: columns as (group, heading), one row per BUS group
+    and a total row."""
     lines = [*report["rows"], report["total"]]
     sip_genders = _columns(line["sip"]["by_gender"] for line in lines)
     bus_genders = _columns(line["bus_individ"]["by_gender"] for line in lines)
-    header = [
-        "BUS-grupp",
-        "SIP-möten",
-        *(f"SIP-möten: {label}" for _, label in sip_genders),
-        "BUS-individ",
-        *(f"BUS-individ: {label}" for _, label in bus_genders),
-        "Avvikelser",
-        *(label for _, label in ANSWERS),
+    columns = [
+        ("", "BUS-grupp"),
+        ("SIP-möten", "Totalt"),
+        *(("SIP-möten", label) for _, label in sip_genders),
+        ("BUS-individ", "Totalt"),
+        *(("BUS-individ", label) for _, label in bus_genders),
+        ("Avvikelser", "Totalt"),
+        *(("Avvikelser", label) for _, label in ANSWERS),
     ]
     rows = [_compiled_row(line, sip_genders, bus_genders) for line in lines]
-    return header, rows
+    return columns, rows
+
+
+def flat_header(columns: list[tuple[str, str]]) -> list[str]:
+    """Column names such as "SIP-möten: Flicka" for the CSV's single header row."""
+    return [f"{group}: {heading}" if group else heading for group, heading in columns]
 
 
 def _columns(groups: Iterable[list[dict]]) -> list[tuple[str, str]]:

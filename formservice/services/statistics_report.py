@@ -229,7 +229,8 @@ def yearly_report(
 
 
 def _sip_process(group_id: str | None, period: Period, counts: dict) -> dict:
-    """First meetings against follow-ups, and how many were called at short notice."""
+    """First meetings against follow-ups, and how many were called at short notice
+    (held as in services.statistics: genomförd, or attendance recorded)."""
     first, after = local_day_bounds(period.start, period.end, timezone())
     query = select(func.count()).where(
         or_(SipMeeting.state == HELD, SipMeeting.held_at.is_not(None)),

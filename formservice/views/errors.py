@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from ..extensions import db
+from ..extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ def _csrf(exc: CSRFError):
 def _database_down(exc: OperationalError):
     db.session.rollback()
     log.error("database unavailable: %s", type(exc.orig).__name__)
+    # The page must not need the database: the header's user and menu come from it, so the
+    # page is drawn as for a visitor (Flask-Login keeps the request's user in g._login_user).
+    g._login_user = login_manager.anonymous_user()
     return render_error(ServiceUnavailable.code)
 
 

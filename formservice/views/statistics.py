@@ -7,19 +7,19 @@ local group, so it is always suppressed, and every download is audited.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
-
 from werkzeug.datastructures import MultiDict
 
 from forms.statistics import FIRST_YEAR, LAST_YEAR, StatisticsForm, YearForm, period_code
 
 from .. import access
-from ..charts import figure, format_value
+from ..charts import bars_of, figure, format_value
 from ..documents import statistics_csv as csv
 from ..domain.statistics import Period
 from ..extensions import db
@@ -62,9 +62,7 @@ def _statistics_nav() -> bool:
     """Show "Statistik" to secretaries, conveners and the BUS-sekretariat (at most one query)."""
     if not current_user.is_authenticated:
         return False
-    if "statistics_nav" not in g:
-        g.statistics_nav = current_user.is_secretariat or _leads_a_group(current_user.id)
-    return g.statistics_nav
+    return current_user.is_secretariat or _leads_a_group(current_user.id)
 
 
 def _leads_a_group(user_id: int) -> bool:
@@ -143,9 +141,17 @@ def _page(reader: Reader, form: StatisticsForm, report: dict | None) -> str:
         group_label=reader.label(form.grupp.data),
         csv_url=_csv_url(form),
         yearly_url=_yearly_url(form),
-        figure=figure,
-        fmt=format_value,
+        **HELPERS,
     )
+
+
+def _matrix(parts: list[dict], key: str) -> list[tuple[str, list]]:
+    """The full year's rows (the last part) with every part's value for the same label."""
+    values = [{row["label"]: row["count"] for row in part[key]} for part in parts]
+    return [(row["label"], [v.get(row["label"], 0) for v in values]) for row in parts[-1][key]]
+
+
+HELPERS = {"figure": figure, "fmt": format_value, "bars": bars_of, "matrix": _matrix}
 
 
 def _period_args(form: StatisticsForm) -> dict:
@@ -193,6 +199,7 @@ def _range(period: Period) -> str:
 
 
 def _download(data: bytes, name: str, kind: str, group: str, period: str) -> Response:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
     user = _user()
     audit.record(
         user, "statistics.exported", "statistics", name, kind=kind, group=group, period=period
@@ -254,8 +261,7 @@ def _yearly_page(reader: Reader, form: YearForm, report: dict | None) -> str:
         all_url=url_for("statistics.compilation", year=form.year)
         if valid and reader.secretariat
         else None,
-        figure=figure,
-        fmt=format_value,
+        **HELPERS,
     )
 
 
@@ -298,15 +304,27 @@ def compilation(year: int):
     report = _compilation(year)
     if report is None:
         return _bad_year()
-    header, rows = csv.compilation_table(report)
+    columns, rows = csv.compilation_table(report)
     return render_template(
         "html/statistics/compilation.html",
         report=report,
-        header=header,
+        groups=_column_groups(columns),
+        columns=columns,
         rows=rows,
         csv_url=url_for("statistics.compilation_csv", year=year),
-        fmt=format_value,
+        **HELPERS,
     )
+
+
+def _column_groups(columns: list[tuple[str, str]]) -> list[tuple[str, int]]:
+    """The first header row: each group of columns with its width, in order."""
+    groups: list[tuple[str, int]] = []
+    for group, _ in columns[1:]:
+        if groups and groups[-1][0] == group:
+            groups[-1] = (group, groups[-1][1] + 1)
+        else:
+            groups.append((group, 1))
+    return groups
 
 
 @bp.route("/statistik/ar/<int:year>/alla.csv")
@@ -315,6 +333,7 @@ def compilation_csv(year: int):
     report = _compilation(year)
     if report is None:
         return _bad_year()
-    header, rows = csv.compilation_table(report)
+    columns, rows = csv.compilation_table(report)
     name = f"arssammanstallning-alla-grupper-{year}.csv"
-    return _download(csv.to_csv(header, rows), name, "compilation", ALL, str(year))
+    data = csv.to_csv(csv.flat_header(columns), rows)
+    return _download(data, name, "compilation", ALL, str(year))

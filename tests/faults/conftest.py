@@ -3,6 +3,7 @@ PostgreSQL (a fresh database, the web behind a TCP proxy) and an aiosmtpd sink."
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,7 +29,10 @@ def stack():
     finally:
         live.close()
         stop_reaper()
-        shutil.rmtree(log_dir, ignore_errors=True)
+        if os.environ.get("FORMSERVICE_FAULTS_KEEP_LOGS"):
+            print(f"fault stack logs kept in {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
 
 
 @pytest.fixture

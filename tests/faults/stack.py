@@ -187,10 +187,8 @@ class Proc:
             return
         if self.popen.poll() is None:
             self._signal_group(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
         self.kill()  # the group may hold children even after the leader exited
 
     def group_pids(self) -> list[int]:
@@ -667,21 +665,30 @@ class Stack:
 
     def start_worker(self, **settings: str) -> Proc:
         """`formservice worker` with the fast settings (plus `settings`), ready when it returns."""
-        self._worker_count += 1
-        proc = Proc(
-            f"worker{self._worker_count}",
-            formservice_command() + ["worker"],
-            {**self.env, **settings},
-            self.log_dir,
-        ).start()
-        self.workers.append(proc)
-        wait_for(
-            lambda: self._worker_registered(proc),
-            40,
-            f"{proc.name} to listen on the queue",
-            on_fail=self.logs,
-        )
-        return proc
+        return self.start_workers(1, **settings)[0]
+
+    def start_workers(self, count: int, **settings: str) -> list[Proc]:
+        """`count` workers started side by side; returns when all listen on the queue."""
+        procs = []
+        for _ in range(count):
+            self._worker_count += 1
+            procs.append(
+                Proc(
+                    f"worker{self._worker_count}",
+                    formservice_command() + ["worker"],
+                    {**self.env, **settings},
+                    self.log_dir,
+                ).start()
+            )
+        self.workers.extend(procs)
+        for proc in procs:
+            wait_for(
+                lambda proc=proc: self._worker_registered(proc),
+                40,
+                f"{proc.name} to listen on the queue",
+                on_fail=self.logs,
+            )
+        return procs
 
     def _worker_registered(self, proc: Proc) -> bool:
         from rq import Worker
@@ -694,8 +701,16 @@ class Stack:
             return False
 
     def stop_workers(self) -> None:
+        """SIGTERM every worker group at once (warm shutdown), SIGKILL what is left after 10 s."""
         for proc in self.workers:
-            proc.stop()
+            if proc.alive():
+                proc._signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in self.workers:
+            if proc.popen is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            proc.kill()
         self.workers = []
 
     def close(self) -> None:

@@ -15,8 +15,7 @@ N = 5
 
 def test_reports_sent_while_redis_is_down_are_delivered_after_it_returns(fresh, reporter):
     stack = fresh
-    stack.start_worker()
-    stack.start_worker()
+    stack.start_workers(2)
     before_outbox, before_reports = stack.max_id("outbox"), stack.max_id("deviations")
 
     stack.redis.crash()

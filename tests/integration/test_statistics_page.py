@@ -1,0 +1,566 @@
+"""Statistics pages, CSV exports and the yearly follow-up, on both databases (SPEC §6)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+from sqlalchemy import event, insert, select
+
+from formservice.extensions import db
+from formservice.models import AuditEvent, Deviation, SipMeeting, User
+from formservice.services import statistics_report as reports
+from formservice.services.directory import import_directory
+from tests.conftest import DEMO_DIRECTORY, _password_hash, login
+
+from .helpers import CHEF_A, CONVENER, SECRETARIAT, SECRETARY, user
+from .meeting_helpers import bus_individ, sip_meeting
+
+TODAY = date(2026, 11, 22)
+OTHER_SECRETARY = "stina.sekr@stad.example"
+REMISS = "Remiss eller förfrågan obesvarad eller avvisad"
+VANTETID = "Väntetid eller tillgänglighet"
+H1 = "period=2026H1"
+FAM_BUP = "Familjeenheten Skarpnäck → BUP Farsta"
+FAM_HC = "Familjeenheten Skarpnäck → HC Söderstaden"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch):
+    monkeypatch.setattr(reports, "local_today", lambda tz: TODAY)
+
+
+@pytest.fixture
+def groups(directory):
+    """The demo directory plus a second group (Farsta) with its own secretary and unit."""
+    data = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
+    data["bus_groups"].append(
+        {
+            "id": "farsta",
+            "name": "Lokal BUS Farsta",
+            "convener": {"name": "Olle Ordf", "email": "olle.ordf@stad.example"},
+            "secretary": {"name": "Stina Sekreterare", "email": OTHER_SECRETARY},
+        }
+    )
+    data["units"].append(
+        {
+            "id": "forskola-farsta",
+            "name": "Förskolan Farsta",
+            "huvudman": "stockholms-stad",
+            "type": "forskola",
+            "bus_groups": ["farsta"],
+            "chef": {"name": "Fredrik Farsta", "email": "fredrik.farsta@stad.example"},
+        }
+    )
+    import_directory(data)
+    for person in db.session.scalars(select(User).where(User.password_hash.is_(None))):
+        person.password_hash = _password_hash()
+    db.session.commit()
+    return directory
+
+
+def deviation(
+    sent_at: datetime,
+    categories: list[str],
+    *,
+    state: str = "skickad",
+    answered_at: datetime | None = None,
+    deadline: date | None = None,
+    reporting: str = "familjeenheten-skarpnack",
+    receiving: str = "bup-farsta",
+    group_id: str = "skarpnack",
+) -> Deviation:
+    report = Deviation(
+        state=state,
+        reporting_unit_id=reporting,
+        receiving_unit_id=receiving,
+        group_id=group_id,
+        created_by_id=user(CHEF_A).id,
+        event_date=sent_at.date(),
+        categories=categories,
+        description="Syntetisk testavvikelse.",
+        actions_taken="Inget.",
+        bus_individ=False,
+        child_gender="flicka",
+        sent_at=sent_at,
+        answered_at=answered_at,
+        deadline=deadline or (sent_at.date() + timedelta(days=30)),
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report
+
+
+def seed() -> None:
+    """Known figures for Skarpnäck 2026 H1, with data either side of the local boundaries."""
+    # SIP in H1: flicka 3 (first 2, follow-up 1), pojke 2 (first 1, follow-up 1), annat 0.
+    sip_meeting(utc(2026, 6, 30, 21, 59), gender="flicka")  # 23:59 on 30 June locally: H1
+    sip_meeting(utc(2026, 2, 2, 9), gender="flicka")
+    sip_meeting(utc(2026, 3, 3, 9), gender="flicka", meeting_type="uppfoljning")
+    sip_meeting(utc(2026, 4, 4, 9), gender="pojke")
+    sip_meeting(utc(2026, 5, 5, 9), gender="pojke", meeting_type="uppfoljning")
+    # 00:30 on 1 July locally although 30 June in UTC: H2.
+    sip_meeting(utc(2026, 6, 30, 22, 30), gender="pojke", meeting_type="uppfoljning")
+    sip_meeting(utc(2026, 3, 3, 9), gender="annat", group_id="farsta")  # another group
+    sip_meeting(utc(2026, 3, 9, 9), gender="annat", state="skickad")  # not held
+    meeting = sip_meeting(utc(2026, 8, 8, 9), gender="flicka")  # H2, short notice
+    meeting.short_notice = True
+    db.session.commit()
+    bus_individ(date(2026, 5, 5), gender="annat")
+    bus_individ(date(2026, 7, 1), gender="pojke", agreement_reached=False)
+    # Deviations. 23:30 UTC on New Year's Eve is 00:30 on 1 January locally: 2026 H1.
+    deviation(
+        utc(2025, 12, 31, 23, 30),
+        [REMISS],
+        state="besvarad",
+        answered_at=utc(2026, 1, 5, 10),
+        deadline=date(2026, 1, 31),
+    )  # answered after 4 days, in time
+    deviation(
+        utc(2026, 2, 1, 9),
+        [REMISS, VANTETID],
+        state="behandlad",
+        answered_at=utc(2026, 3, 20, 10),
+        deadline=date(2026, 3, 3),
+    )  # answered after 47 days, late
+    deviation(utc(2026, 3, 1, 9), [REMISS], receiving="hc-soderstaden")  # unanswered, overdue
+    deviation(utc(2026, 4, 1, 9), [VANTETID], state="återkallad")  # withdrawn: not overdue
+    deviation(utc(2026, 6, 30, 22, 30), ["Övrigt"], reporting="grundskola-skarpnack")  # H2
+    deviation(utc(2025, 12, 31, 22, 30), [REMISS])  # 23:30 on 31 December locally: 2025
+    deviation(utc(2026, 3, 3, 9), [REMISS], group_id="farsta", reporting="forskola-farsta")
+
+
+class Figures(HTMLParser):
+    """Each table (by id, else its figure's caption) as rows of cell texts; each dl by id."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.lists: dict[str, dict[str, str]] = {}
+        self._caption: str | None = None
+        self._text: list[str] | None = None
+        self._rows: list[list[str]] | None = None
+        self._dl: dict[str, str] | None = None
+        self._dt = ""
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("figcaption", "th", "td", "dt", "dd"):
+            self._text = []
+        elif tag == "table":
+            self._rows = self.tables.setdefault(attrs.get("id") or self._caption or "?", [])
+        elif tag == "tr" and self._rows is not None:
+            self._rows.append([])
+        elif tag == "dl" and attrs.get("id"):
+            self._dl = self.lists.setdefault(attrs["id"], {})
+
+    def handle_endtag(self, tag):
+        text = " ".join("".join(self._text or []).split())
+        if tag == "figcaption":
+            self._caption = text
+        elif tag in ("th", "td") and self._rows:
+            self._rows[-1].append(text)
+        elif tag == "table":
+            self._rows = None
+        elif tag == "dt":
+            self._dt = text
+        elif tag == "dd" and self._dl is not None:
+            self._dl[self._dt] = text
+        elif tag == "dl":
+            self._dl = None
+        if tag in ("figcaption", "th", "td", "dt", "dd"):
+            self._text = None
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+    def pairs(self, key: str) -> dict[str, str]:
+        return {row[0]: row[1] for row in self.tables[key][1:]}
+
+
+def figures(response) -> Figures:
+    return Figures(response.get_data(as_text=True))
+
+
+def csv_rows(response) -> list[list[str]]:
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def values(rows: list[list[str]], section: str) -> dict[str, str]:
+    return {row[3]: row[4] for row in rows[1:] if row[2] == section}
+
+
+# --- the period page --------------------------------------------------------------------
+
+
+def test_secretary_sees_the_exact_figures_of_the_half_year(client, groups):
+    seed()
+    login(client, SECRETARY)
+    response = client.get(f"/statistik?grupp=skarpnack&{H1}")
+    assert response.status_code == 200
+    page = figures(response)
+    assert page.pairs("SIP-möten efter barnets kön") == {
+        "Flicka": "3",
+        "Pojke": "2",
+        "Annat eller uppgift saknas": "0",
+    }
+    assert page.tables["sip-kon-typ"][1:] == [
+        ["Flicka", "2", "1", "3"],
+        ["Pojke", "1", "1", "2"],
+        ["Annat eller uppgift saknas", "0", "0", "0"],
+        ["Totalt", "3", "2", "5"],
+    ]
+    assert page.pairs("BUS-individ efter barnets kön")["Annat eller uppgift saknas"] == "1"
+    categories = page.pairs("Avvikelser efter kategori")
+    assert (categories[REMISS], categories[VANTETID], categories["Övrigt"]) == ("3", "2", "0")
+    assert page.pairs("Avvikelser efter verksamhetspar (rapporterande → mottagande)") == {
+        FAM_BUP: "3",
+        FAM_HC: "1",
+    }
+    states = page.pairs("Avvikelser efter status i dag")
+    assert states == {
+        "Skickad": "1",
+        "Besvarad": "1",
+        "Behandlad": "1",
+        "Avslutad": "0",
+        "Återkallad": "1",
+    }
+    assert page.lists["avv-svar"] == {
+        "Besvarade": "2",
+        "Besvarade i tid": "1 (50,0 %)",
+        "Mediantid till svar": "25,5 dagar",
+        "Obesvarade efter svarsfristen": "1",
+    }
+    assert "Små tal döljs" not in response.get_data(as_text=True)
+
+
+def test_the_second_half_year_starts_at_local_midnight(client, groups):
+    seed()
+    login(client, CONVENER)
+    page = figures(client.get("/statistik?grupp=skarpnack&period=2026H2"))
+    assert page.pairs("SIP-möten efter barnets kön")["Pojke"] == "1"
+    assert page.pairs("Avvikelser efter kategori")["Övrigt"] == "1"
+    assert page.pairs("Avvikelser efter kategori")[REMISS] == "0"
+
+
+def test_a_custom_range_counts_whole_local_days(client, groups):
+    seed()
+    login(client, SECRETARY)
+    page = figures(client.get("/statistik?grupp=skarpnack&fran=2026-01-01&till=2026-01-01"))
+    assert page.pairs("Avvikelser efter kategori")[REMISS] == "1"  # sent 23:30 UTC on 31 Dec
+    page = figures(client.get("/statistik?grupp=skarpnack&fran=2026-06-30&till=2026-06-30"))
+    assert page.pairs("SIP-möten efter barnets kön")["Flicka"] == "1"
+
+
+def test_csv_is_always_suppressed_and_audited(client, groups):
+    seed()
+    login(client, SECRETARY)
+    response = client.get(f"/statistik.csv?grupp=skarpnack&{H1}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = csv_rows(response)
+    assert rows[0] == ["BUS-grupp", "Period", "Avsnitt", "Uppgift", "Värde"]
+    assert rows[1] == ["Lokal BUS Skarpnäck", "2026 H1 (jan–jun)", "SIP-möten", "Totalt", "5"]
+    assert values(rows, "SIP-möten efter kön") == {
+        "Flicka": "3",
+        "Pojke": "<3",
+        "Annat eller uppgift saknas": "0",
+    }
+    assert values(rows, "SIP-möten efter typ") == {"Första SIP-möte": "3", "Uppföljning": "<3"}
+    assert values(rows, "BUS-individ")["Totalt"] == "<3"
+    categories = values(rows, "Avvikelser efter kategori")
+    assert (categories[REMISS], categories[VANTETID], categories["Övrigt"]) == ("3", "<3", "0")
+    assert values(rows, "Avvikelser efter verksamhetspar") == {FAM_BUP: "3", FAM_HC: "<3"}
+    assert values(rows, "Svarstider") == {
+        "Besvarade": "<3",
+        "Besvarade i tid": "<3",
+        "Andel besvarade i tid (%)": "",  # rests on fewer than 3 answers
+        "Mediansvarstid (dagar)": "",
+        "Obesvarade efter svarsfristen": "<3",
+    }
+    event_ = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "statistics.exported"))
+    assert event_ is not None and event_.detail["group"] == "skarpnack"
+    assert event_.actor == SECRETARY
+
+
+def test_secretariat_sees_any_group_and_all_groups_suppressed(client, groups):
+    seed()
+    login(client, SECRETARIAT[0])
+    response = client.get(f"/statistik?grupp=skarpnack&{H1}")
+    assert response.status_code == 200
+    page = figures(response)
+    assert page.pairs("SIP-möten efter barnets kön") == {
+        "Flicka": "3",
+        "Pojke": "<3",
+        "Annat eller uppgift saknas": "0",
+    }
+    assert page.lists["avv-svar"]["Mediantid till svar"] == "–"
+    assert "Små tal döljs" in response.get_data(as_text=True)
+    every = figures(client.get(f"/statistik?grupp=alla&{H1}"))
+    assert every.pairs("SIP-möten efter barnets kön")["Annat eller uppgift saknas"] == "<3"
+    assert every.pairs("Avvikelser efter kategori")[REMISS] == "4"  # Farsta's report counts
+    default = client.get("/statistik")
+    assert default.status_code == 200 and "Alla grupper" in default.get_data(as_text=True)
+
+
+def test_the_threshold_is_a_setting(client, groups, app):
+    seed()
+    app.config["FORMSERVICE_SMALL_CELL_THRESHOLD"] = 4
+    login(client, SECRETARY)
+    rows = csv_rows(client.get(f"/statistik.csv?grupp=skarpnack&{H1}"))
+    assert values(rows, "SIP-möten efter kön")["Flicka"] == "<4"
+
+
+def test_who_may_not_see_statistics(client, groups):
+    login(client, CHEF_A)
+    assert client.get("/statistik").status_code == 403
+    assert client.get("/statistik.csv").status_code == 403
+    assert client.get("/statistik/ar/2026").status_code == 403
+    client.post("/logga-ut")
+    login(client, OTHER_SECRETARY)
+    assert client.get("/statistik?grupp=farsta").status_code == 200
+    assert client.get("/statistik?grupp=skarpnack").status_code == 403
+    assert client.get("/statistik.csv?grupp=skarpnack").status_code == 403
+    assert client.get("/statistik?grupp=alla").status_code == 403
+    assert client.get("/statistik/ar/2026?grupp=skarpnack").status_code == 403
+    assert client.get("/statistik/ar/2026/alla").status_code == 403
+
+
+def test_statistics_link_in_the_menu_only_for_those_who_may(client, groups):
+    login(client, CHEF_A)
+    assert 'href="/statistik"' not in client.get("/avvikelser").get_data(as_text=True)
+    client.post("/logga-ut")
+    login(client, SECRETARY)
+    assert 'href="/statistik"' in client.get("/avvikelser").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("period=2026H3", "Period: ange ett halvår eller år"),
+        ("period=1999", "Period: ange ett halvår eller år"),
+        ("fran=2026-02-30&till=2026-03-01", "Från: ange ett datum som ÅÅÅÅ-MM-DD."),
+        ("fran=2026-03-01", "Till: fyll i ett datum för eget intervall."),
+        ("fran=2026-03-01&till=2026-02-01", "Till: datumet kan inte ligga före Från-datumet."),
+        ("fran=9999-12-31&till=9999-12-31", "Från: ange ett datum mellan åren 2000 och 2100."),
+        ("period=egen", "Från: fyll i ett datum för eget intervall."),
+        ("grupp=finns-inte", "BUS-grupp: välj en grupp i listan."),
+    ],
+)
+def test_bad_input_is_a_form_error_naming_the_field(client, groups, query, message):
+    login(client, SECRETARY)
+    for path in ("/statistik", "/statistik.csv"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        assert message in page and "Formuläret innehåller fel" in page
+
+
+# --- the year -----------------------------------------------------------------------------
+
+
+def test_yearly_follow_up_for_the_secretary(client, groups):
+    seed()
+    login(client, SECRETARY)
+    response = client.get("/statistik/ar/2026?grupp=skarpnack")
+    assert response.status_code == 200
+    page = figures(response)
+    assert page.pairs("SIP-möten efter barnets kön") == {
+        "Flicka": "4",
+        "Pojke": "3",
+        "Annat eller uppgift saknas": "0",
+    }
+    assert page.pairs("BUS-individ efter barnets kön")["Pojke"] == "1"
+    totals = {row[0]: row[1:] for row in page.tables["ar-avv-totalt"][1:]}
+    assert totals["Skickade avvikelser"] == ["4", "1", "5"]
+    assert totals["Mediantid till svar (dagar)"] == ["25,5", "–", "25,5"]
+    assert totals["Obesvarade efter svarsfristen"] == ["1", "1", "2"]
+    pairs = {row[0]: row[1:] for row in page.tables["ar-avv-par"][1:]}
+    assert pairs[FAM_BUP] == ["3", "0", "3"]
+    assert pairs["Skarpnäcks grundskola → BUP Farsta"] == ["0", "1", "1"]
+    assert page.lists["ar-process-sip"] == {
+        "Genomförda SIP-möten": "7",
+        "Första SIP-möte": "4",
+        "Uppföljning": "3",
+        "Kallade med kortare kallelsetid": "1 (14,3 %)",
+    }
+    agreement = page.pairs("BUS-individ: nåddes en överenskommelse?")
+    assert agreement == {
+        "Överenskommelse nåddes": "1",
+        "Ingen överenskommelse": "1",
+        "Uppgift saknas": "0",
+    }
+
+
+def test_yearly_csv_is_suppressed(client, groups):
+    seed()
+    login(client, SECRETARY)
+    rows = csv_rows(client.get("/statistik/ar/2026.csv?grupp=skarpnack"))
+    assert values(rows, "SIP-möten efter kön")["Flicka"] == "4"
+    assert values(rows, "Processen för SIP")["Med kortare kallelsetid"] == "<3"
+    halves = [row for row in rows if row[2] == "Avvikelser" and row[3] == "Totalt"]
+    assert [(row[1], row[4]) for row in halves] == [
+        ("2026 H1 (jan–jun)", "4"),
+        ("2026 H2 (jul–dec)", "<3"),
+        ("Helår 2026", "5"),
+    ]
+
+
+def test_yearly_form_and_bad_years(client, groups):
+    login(client, SECRETARY)
+    response = client.get("/statistik/ar?ar=2026&grupp=skarpnack")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/statistik/ar/2026?grupp=skarpnack")
+    for path in ("/statistik/ar?ar=tjugo", "/statistik/ar/1999", "/statistik/ar/2101.csv"):
+        bad = client.get(path)
+        assert bad.status_code == 422
+        assert "År: ange ett år mellan 2000 och 2100." in bad.get_data(as_text=True)
+
+
+def test_all_groups_compilation_for_the_secretariat(client, groups):
+    seed()
+    login(client, SECRETARIAT[0])
+    response = client.get("/statistik/ar/2026/alla")
+    assert response.status_code == 200
+    table = figures(response).tables["sammanstallning"]
+    assert table[0] == ["", "SIP-möten", "BUS-individ", "Avvikelser"]
+    rows = {row[0]: row[1:] for row in table[2:]}
+    assert list(rows) == ["Lokal BUS Farsta", "Lokal BUS Skarpnäck", "Totalt, alla grupper"]
+    export = client.get("/statistik/ar/2026/alla.csv")
+    rows_csv = csv_rows(export)
+    page_rows = [["" if cell == "–" else cell for cell in row] for row in rows.values()]
+    assert [row[1:] for row in rows_csv[1:]] == page_rows  # the same figures
+    column = {name: i for i, name in enumerate(rows_csv[0][1:])}
+    skarpnack, farsta, total = (
+        rows["Lokal BUS Skarpnäck"],
+        rows["Lokal BUS Farsta"],
+        rows["Totalt, alla grupper"],
+    )
+    assert skarpnack[column["SIP-möten: Totalt"]] == "7"
+    assert skarpnack[column["SIP-möten: Flicka"]] == "4"
+    assert skarpnack[column["SIP-möten: Pojke"]] == "3"
+    assert farsta[column["SIP-möten: Totalt"]] == "<3"
+    assert skarpnack[column["Avvikelser: Totalt"]] == "5"
+    assert farsta[column["Avvikelser: Totalt"]] == "<3"
+    assert total[column["Avvikelser: Totalt"]] == "6"
+    assert total[column["Avvikelser: Obesvarade efter svarsfristen"]] == "3"  # Farsta's counts too
+    assert skarpnack[column["Avvikelser: Mediansvarstid (dagar)"]] == "–"  # rests on 2 answers
+    assert rows_csv[0][0] == "BUS-grupp" and rows_csv[-1][0] == "Totalt, alla grupper"
+    assert db.session.scalar(
+        select(AuditEvent.object_id).where(AuditEvent.action == "statistics.exported")
+    ) == ("arssammanstallning-alla-grupper-2026.csv")
+    assert client.get("/statistik/ar/1999/alla").status_code == 422
+
+
+def test_secretary_may_not_see_the_compilation(client, groups):
+    login(client, SECRETARY)
+    assert client.get("/statistik/ar/2026/alla").status_code == 403
+    assert client.get("/statistik/ar/2026/alla.csv").status_code == 403
+
+
+# --- size -----------------------------------------------------------------------------------
+
+
+def _count_queries(func) -> int:
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        func()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    return len(seen)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_data(groups):
+    def report():
+        reports.yearly_report("skarpnack", 2026, "Europe/Stockholm", TODAY)
+
+    seed()
+    db.session.expire_all()
+    few = _count_queries(report)
+    for n in range(20):
+        deviation(utc(2026, 5, 1 + n, 9), [REMISS], answered_at=utc(2026, 6, 1, 9))
+        sip_meeting(utc(2026, 5, 1 + n, 9), gender="pojke")
+    db.session.expire_all()
+    assert _count_queries(report) == few
+
+
+@pytest.mark.slow
+def test_ten_thousand_cases_and_five_thousand_meetings_stay_fast(groups):
+    """10 000 deviations and 5 000 held SIP meetings: the yearly report in a few seconds."""
+    chef = user(CHEF_A).id
+    start = utc(2026, 1, 1, 9)
+    db.session.execute(
+        insert(Deviation),
+        [
+            {
+                "state": "besvarad" if n % 2 else "skickad",
+                "reporting_unit_id": "familjeenheten-skarpnack",
+                "receiving_unit_id": ("bup-farsta", "hc-soderstaden")[n % 2],
+                "group_id": "skarpnack",
+                "created_by_id": chef,
+                "event_date": date(2026, 1, 1),
+                "categories": [REMISS, VANTETID][: 1 + n % 2],
+                "description": "x",
+                "actions_taken": "x",
+                "bus_individ": False,
+                "child_gender": "flicka",
+                "sent_at": start + timedelta(minutes=50 * n),
+                "answered_at": start + timedelta(minutes=50 * n, days=3) if n % 2 else None,
+                "deadline": date(2026, 12, 1),
+                "link_version": 1,
+                "form_version": 1,
+                "proposal": "",
+            }
+            for n in range(10_000)
+        ],
+    )
+    initiator = sip_meeting(start, gender="flicka").initiator_user_id
+    db.session.execute(
+        insert(SipMeeting),
+        [
+            {
+                "state": "genomford",
+                "meeting_type": ("forsta", "uppfoljning")[n % 2],
+                "group_id": "skarpnack",
+                "child_gender": ("flicka", "pojke", "annat")[n % 3],
+                "child_over_15": False,
+                "guardians": [],
+                "consent": {},
+                "invitees": [],
+                "meeting_at": start + timedelta(minutes=100 * n),
+                "initiator_unit_id": "familjeenheten-skarpnack",
+                "initiator_user_id": initiator,
+                "short_notice": n % 10 == 0,
+                "held_at": start + timedelta(minutes=100 * n),
+            }
+            for n in range(4_999)
+        ],
+    )
+    db.session.commit()
+    began = time.perf_counter()
+    report = reports.yearly_report("skarpnack", 2026, "Europe/Stockholm", TODAY)
+    compiled = reports.compilation(2026, "Europe/Stockholm", TODAY)
+    elapsed = time.perf_counter() - began
+    assert report["deviations"][2]["total"] == 10_000
+    assert report["sip"]["total"] == 5_000
+    assert compiled["total"]["deviations"]["answered"] == 5_000
+    assert elapsed < 5, f"{elapsed:.2f} s"
