@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import g
 import yaml
+from flask import g
 from sqlalchemy import select
 
 from formservice.extensions import db
