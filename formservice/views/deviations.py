@@ -99,7 +99,9 @@ def new():
     own_ids = access.managed_unit_ids(_user())
     if not own_ids:
         abort(403)
-    form = DeviationForm(own_units=_units(own_ids), all_units=_units())
+    units = _units()  # one query: the user's own units are among the active ones
+    own = [u for u in units if u.id in own_ids]
+    form = DeviationForm(own_units=own, all_units=units)
     if request.method == "GET":
         prefill.from_request(form, _user(), request.args)
     elif form.validate_on_submit():

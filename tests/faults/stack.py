@@ -45,7 +45,7 @@ _REAPER_FILE: Path | None = None
 _HANDLERS_INSTALLED = False
 
 _REAPER_CODE = r"""
-import os, signal, sys, time
+import json, os, shutil, signal, sys, time
 parent, path = int(sys.argv[1]), sys.argv[2]
 while True:
     try:
@@ -54,14 +54,22 @@ while True:
         break
     time.sleep(1)
 try:
-    pgids = [int(x) for x in open(path).read().split()]
-except OSError:
-    pgids = []
-for pgid in pgids:
+    state = json.load(open(path))
+except (OSError, ValueError):
+    state = {}
+for pgid in state.get("pgids", []):
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
+if state.get("database"):
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(state["admin_url"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % state["database"]))
+if state.get("directory"):
+    shutil.rmtree(state["directory"], ignore_errors=True)
 """
 
 
@@ -79,9 +87,13 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+#: What the reaper removes besides the process groups: {"database", "admin_url", "directory"}.
+REAPER_EXTRA: dict[str, str] = {}
+
+
 def _write_reaper_file() -> None:
     if _REAPER_FILE is not None:
-        _REAPER_FILE.write_text(" ".join(str(pgid) for pgid in _LIVE))
+        _REAPER_FILE.write_text(json.dumps({"pgids": list(_LIVE), **REAPER_EXTRA}))
 
 
 def _ensure_safety_nets(log_dir: Path) -> None:
@@ -115,6 +127,8 @@ def _ensure_safety_nets(log_dir: Path) -> None:
 
 def stop_reaper() -> None:
     global _REAPER
+    REAPER_EXTRA.clear()
+    _write_reaper_file()
     if _REAPER is not None and _REAPER.poll() is None:
         _REAPER.kill()
         _REAPER.wait(timeout=5)
@@ -583,6 +597,11 @@ class Stack:
         self.redis = RedisServer(log_dir)
         self.sink = FaultySink()
         self.db_name, self.database_url = create_database()
+        REAPER_EXTRA.update(
+            database=self.db_name,
+            admin_url=make_url(postgres_base_url()).render_as_string(hide_password=False),
+            directory=str(log_dir),
+        )
         target = make_url(self.database_url)
         self.proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
         self.proxied_database_url = target.set(

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.integration.helpers import SECRETARIAT, SECRETARY
 
-from .stack import Browser
+from .stack import Browser, wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -30,8 +30,8 @@ def _assert_once_each(stack, rows) -> None:
 
 def test_temporary_refusals_then_acceptance(fresh, reporter):
     stack = fresh
-    stack.sink.tempfail_until = time.monotonic() + 4  # "451 Try again later" for 4 s
     stack.start_workers(2)
+    stack.sink.tempfail_until = time.monotonic() + 4  # "451 Try again later" for 4 s
     before = _report(stack, reporter)
     rows = stack.wait_all_sent(before, 60)
     assert all(r.attempts > 1 for r in rows), [(r.id, r.attempts) for r in rows]
@@ -49,8 +49,6 @@ def test_permanent_refusal_fails_and_shows_on_the_secretarys_list(fresh, reporte
     def settled():
         rows = stack.outbox(before)
         return rows if rows and all(r.state in ("sent", "failed") for r in rows) else None
-
-    from .stack import wait_for
 
     rows = wait_for(settled, 60, "every row sent or failed", on_fail=stack.logs)
     failed = [r for r in rows if r.state == "failed"]
