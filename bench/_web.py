@@ -20,7 +20,9 @@ def arguments(description: str, requests: int, seconds: float, rounds: int = 5):
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive clients")
-    parser.add_argument("--requests", type=int, default=requests, help="requests per round, at most")
+    parser.add_argument(
+        "--requests", type=int, default=requests, help="requests per round, at most"
+    )
     parser.add_argument("--seconds", type=float, default=seconds, help="seconds per round, at most")
     parser.add_argument("--rounds", type=int, default=rounds, help="alternating rounds per app")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -34,9 +36,10 @@ def both_stacks(workers: int):
     with common.database() as db_url, common.log_directory("formservice-bench-") as logs:
         env = common.subprocess_env(db_url)
         common.prepare_with_cli(env)
-        with common.formservice_web(env, logs, workers) as fs, common.baseline_web(
-            logs, workers
-        ) as base:
+        with (
+            common.formservice_web(env, logs, workers) as fs,
+            common.baseline_web(logs, workers) as base,
+        ):
             try:
                 yield db_url, fs, base
             finally:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 
 from flask import Flask, redirect, render_template
-from jinja2 import DictLoader
 from flask_wtf import FlaskForm
+from jinja2 import DictLoader
 from wtforms import (
     BooleanField,
     DateField,
@@ -60,9 +60,7 @@ class BaselineForm(FlaskForm):
     bus_individ_date = DateField("Datum för BUS-individ", validators=[Optional()])
     proposal = TextAreaField("Förslag till åtgärd", validators=[Optional()])
     child_gender = RadioField("Barnets kön", choices=list(GENDERS.items()))
-    age_group = RadioField(
-        "Åldersgrupp", choices=list(AGE_GROUPS.items()), validators=[Optional()]
-    )
+    age_group = RadioField("Åldersgrupp", choices=list(AGE_GROUPS.items()), validators=[Optional()])
     attachments = MultipleFileField("Bilagor")
     attest = BooleanField("Jag intygar att rapporten är avidentifierad")
     sip_id = HiddenField()

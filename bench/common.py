@@ -359,7 +359,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def postgres_backend_pids(db_url: str) -> list[int]:
     """The server processes serving our database (their CPU is part of a request's cost)."""
-    from sqlalchemy import create_engine, text as sql
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
     from sqlalchemy.engine import make_url
 
     url = make_url(db_url)
@@ -425,8 +426,10 @@ class Client:
         self.conn.close()
 
 
-_CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"|'
-                   rb'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(
+    rb'name="csrf_token" type="hidden" value="([^"]+)"|'
+    rb'name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(html: bytes) -> str:
@@ -565,12 +568,47 @@ def run_load(
 
 # --- synthetic data ---------------------------------------------------------------------------
 
-WORDS = (
-    "remissen mottagningen samverkan kontakt skolan verksamheten insatsen möte barnet familjen "
-    "uppföljning ansvar planen överenskommelsen handläggare vecka besked utredning stöd elevhälsa "
-    "vårdnadshavare hälsa samordning kallelse förfrågan rutinen svar tid information behandling "
-    "bedömning resurs placering hemmet fritid kontaktperson återkoppling ärendet beslut"
-).split()
+WORDS = [
+    "remissen",
+    "mottagningen",
+    "samverkan",
+    "kontakt",
+    "skolan",
+    "verksamheten",
+    "insatsen",
+    "möte",
+    "barnet",
+    "familjen",
+    "uppföljning",
+    "ansvar",
+    "planen",
+    "överenskommelsen",
+    "handläggare",
+    "vecka",
+    "besked",
+    "utredning",
+    "stöd",
+    "elevhälsa",
+    "vårdnadshavare",
+    "hälsa",
+    "samordning",
+    "kallelse",
+    "förfrågan",
+    "rutinen",
+    "svar",
+    "tid",
+    "information",
+    "behandling",
+    "bedömning",
+    "resurs",
+    "placering",
+    "hemmet",
+    "fritid",
+    "kontaktperson",
+    "återkoppling",
+    "ärendet",
+    "beslut",
+]
 
 
 def text(rng: random.Random, words: int, paragraphs: int = 1) -> str:
@@ -648,8 +686,9 @@ def add_group(conn, group_id: str, name: str) -> None:
 
 
 def add_meeting(conn, group_id: str, meeting_date: date, place: str = "Stadsdelshuset") -> int:
-    from formservice.models import GroupMeeting
     from sqlalchemy import insert
+
+    from formservice.models import GroupMeeting
 
     (meeting_id,) = reserve_ids(conn, "group_meetings", 1)
     conn.execute(
@@ -686,6 +725,9 @@ def seed_cases(
     """n sent deviations of the group in a mix of states, with answers and closings where the
     state has them; `pdf_attachments` of them carry one small PDF each (2 pages), and
     `other_attachments` a PNG name. Bulk inserts (executemany), no ORM objects."""
+    from sqlalchemy import insert
+
+    from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
     from formservice.models import (
         Attachment,
         Deviation,
@@ -693,8 +735,6 @@ def seed_cases(
         DeviationClosing,
         StoredFile,
     )
-    from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
-    from sqlalchemy import insert
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -762,7 +802,9 @@ def seed_cases(
                     "deviation_id": did,
                     "meeting_id": None,  # filled in by the caller's meeting below
                     "assessment": rng.choice(["bekraftad", "delvis", "ej"]),
-                    "measures": [{"action": text(rng, 4), "unit": "BUP Farsta", "due": "2027-03-01"}],
+                    "measures": [
+                        {"action": text(rng, 4), "unit": "BUP Farsta", "due": "2027-03-01"}
+                    ],
                     "escalate": False,
                     "escalate_reason": "",
                     "closed_by_id": secretary,
@@ -809,9 +851,10 @@ def seed_cases(
 
 def seed_meetings(conn, group_id: str, sip: int, bus_individ: int, *, seed: int = 2) -> None:
     """Held SIP meetings and BUS-individ records in the group over the last 120 days."""
+    from sqlalchemy import insert
+
     from formservice.domain.deviation import GENDERS
     from formservice.models import BusIndivid, SipMeeting
-    from sqlalchemy import insert
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -922,7 +965,9 @@ class Verdict:
     ok: bool
 
 
-def report(verdicts: list[Verdict], results_name: str | None = None, extra: dict | None = None) -> int:
+def report(
+    verdicts: list[Verdict], results_name: str | None = None, extra: dict | None = None
+) -> int:
     """Print the verdicts; write them as JSON to bench/results/NAME.json; 0 if all met."""
     print()
     width = max(len(v.name) for v in verdicts)

@@ -228,7 +228,9 @@ def digest() -> DocumentObject:
     doc = new_document("Sammanställning av avvikelser")
     doc.add_heading("Sammanställning av avvikelser", level=1)
     labelled(doc, "BUS-grupp", "{{ group_name }}")
-    labelled(doc, "Möte", "{{ meeting_date }}{% if meeting_place %}, {{ meeting_place }}{% endif %}")
+    labelled(
+        doc, "Möte", "{{ meeting_date }}{% if meeting_place %}, {{ meeting_place }}{% endif %}"
+    )
     labelled(doc, "Sammanställd", "{{ compiled_on }}")
 
     doc.add_heading("Sammanfattning", level=2)
@@ -287,7 +289,9 @@ def digest() -> DocumentObject:
 
     doc.add_heading("Statistik", level=2)
     labelled(doc, "Period", "{{ statistics.period }}")
-    _count_table(doc, "Avvikelser per kategori under perioden", "Kategori", "statistics.by_category")
+    _count_table(
+        doc, "Avvikelser per kategori under perioden", "Kategori", "statistics.by_category"
+    )
     doc.add_paragraph("{%p for t in statistics.meetings %}")
     doc.add_heading("{{ t.title }}", level=3)
     tbl = table(doc, ["Barnets kön", "Antal"], [10.0, 6.0], "Möten per barnets kön")
