@@ -64,24 +64,31 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
     return True
 
 
-def enqueue_bus_individ_documents(record_id: int) -> bool:
-    """Queue the minutes' DOCX and PDF of a saved BUS-individ record; False if Redis is down."""
+def enqueue_job(
+    func: str, *args: object, timeout: int = 600, job_id: str | None = None
+) -> bool:
+    """Queue one job (once while a job with `job_id` waits); False if Redis is down, in which
+    case the caller's database rows say what is still to do."""
     try:
-        get_queue().enqueue("worker.jobs.build_bus_individ_documents", record_id)
-    except (RedisError, OSError):
-        log.warning("Redis unavailable; documents of BUS-individ %s not queued", record_id)
-        return False
-    return True
-
-
-def enqueue_job(func: str, *args: object, timeout: int = 600) -> bool:
-    """Queue one job; False (the caller's rows say what is left to do) if Redis is down."""
-    try:
-        get_queue().enqueue(func, *args, job_timeout=timeout, failure_ttl=7 * 86400)
+        queue = get_queue()
+        if job_id is not None and _waiting(job_id, queue.connection):
+            return True
+        queue.enqueue(func, *args, job_id=job_id, job_timeout=timeout, failure_ttl=7 * 86400)
     except (RedisError, OSError):
         log.warning("Redis unavailable; %s left for later", func)
         return False
     return True
+
+
+def enqueue_documents(kind: str, record_id: int) -> bool:
+    """Queue the DOCX and PDF of a SIP meeting ("sip") or BUS-individ record ("bus_individ")."""
+    timeout = current_app.config["FORMSERVICE_SOFFICE_TIMEOUT"] + 60
+    return enqueue_job(
+        f"worker.jobs.build_{kind}_documents",
+        record_id,
+        timeout=timeout,
+        job_id=f"{kind}-documents-{record_id}",
+    )
 
 
 def report_progress(percent: int, step: str) -> None:
@@ -94,33 +101,7 @@ def report_progress(percent: int, step: str) -> None:
         job.save_meta()
 
 
-SIP_DOCUMENTS_JOB = "worker.jobs.build_sip_documents"
 _WAITING = {"queued", "started", "deferred", "scheduled"}
-
-
-def enqueue_sip_documents(sip_ids: list[int]) -> bool:
-    """Queue the kallelse (DOCX and PDF) of sent SIP meetings, one job per meeting at a time;
-    False if Redis is down (the sweep queues them later)."""
-    if not sip_ids:
-        return True
-    timeout = current_app.config["FORMSERVICE_SOFFICE_TIMEOUT"] + 60
-    try:
-        queue = get_queue()
-        for sip_id in sip_ids:
-            job_id = f"sip-documents-{sip_id}"
-            if _waiting(job_id, queue.connection):
-                continue
-            queue.enqueue(
-                SIP_DOCUMENTS_JOB,
-                sip_id,
-                job_id=job_id,
-                job_timeout=timeout,
-                failure_ttl=7 * 86400,
-            )
-    except (RedisError, OSError):
-        log.warning("Redis unavailable; %d SIP document build(s) left for the sweep", len(sip_ids))
-        return False
-    return True
 
 
 def _waiting(job_id: str, connection: Redis) -> bool:

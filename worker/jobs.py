@@ -121,6 +121,7 @@ def sweep_sip_documents() -> int:
     """Queue the kallelse of sent meetings that has neither been built nor failed."""
     from formservice.services import sip
 
-    ids = sip.documents_due(min_age_seconds=60)
-    queue.enqueue_sip_documents(ids)
+    ids = sip.documents_due(current_app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
+    for sip_id in ids:
+        queue.enqueue_documents("sip", sip_id)
     return len(ids)

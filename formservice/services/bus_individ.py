@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
@@ -16,12 +15,12 @@ from ..domain import sip as sip_rules
 from ..domain.deadlines import local_date
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
-from ..models import BusGroup, BusIndivid, SipMeeting, StoredFile, Unit, User
+from ..models import BusGroup, BusIndivid, SipMeeting, Unit, User
 from . import audit, outbox
+from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 GENOMFORD = "genomford"
 MESSAGE_KIND = "bus_individ_minutes"
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @dataclass
@@ -93,7 +92,7 @@ def record_minutes(author: User, data: BusIndividInput) -> Outcome:
     messages = outbox.add_unique(MESSAGE_KIND, recipients(record), None, **summary(record))
     db.session.commit()
     queued = queue.enqueue_deliveries([m.id for m in messages])
-    queued = queue.enqueue_bus_individ_documents(record.id) and queued
+    queued = queue.enqueue_documents("bus_individ", record.id) and queued
     return Outcome(record, queued)
 
 
@@ -171,8 +170,8 @@ def _store_documents(record: BusIndivid, docx: bytes, pdf: bytes) -> str:
     """Attach the files unless another run (or the retention job) got there first."""
     base = f"bus-individ-{record.id}-{record.meeting_date.isoformat()}"
     files = [
-        _stored(f"{base}.docx", DOCX_TYPE, docx),
-        _stored(f"{base}.pdf", "application/pdf", pdf),
+        new_file(f"{base}.docx", DOCX_TYPE, docx),
+        new_file(f"{base}.pdf", PDF_TYPE, pdf),
     ]
     db.session.add_all(files)
     db.session.flush()
@@ -190,13 +189,6 @@ def _store_documents(record: BusIndivid, docx: bytes, pdf: bytes) -> str:
         return "exists"
     db.session.commit()
     return "built"
-
-
-def _stored(name: str, content_type: str, data: bytes) -> StoredFile:
-    digest = hashlib.sha256(data).hexdigest()
-    return StoredFile(
-        name=name, content_type=content_type, size=len(data), sha256=digest, data=data
-    )
 
 
 def sip_label(meeting: SipMeeting, tz: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -13,11 +12,10 @@ from ..domain.deadlines import local_date
 from ..domain.deviation import GENDERS
 from ..domain.statistics import current_half
 from ..extensions import db
-from ..models import Digest, GroupMeeting, StoredFile, User
+from ..models import Digest, GroupMeeting, User
 from . import audit
 from .deviation_statistics import category_counts, rows, summarize
-
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 
 def request(meeting: GroupMeeting, user: User) -> Digest:
@@ -90,8 +88,8 @@ def finish(digest_id: int, case_ids: list[int], docx: bytes, pdf: bytes) -> None
 
     digest = db.session.get(Digest, digest_id)
     name = f"sammanstallning-{digest.meeting.group_id}-{digest.meeting.meeting_date}"
-    digest.docx_file = _stored(f"{name}.docx", DOCX_TYPE, docx)
-    digest.pdf_file = _stored(f"{name}.pdf", "application/pdf", pdf)
+    digest.docx_file = new_file(f"{name}.docx", DOCX_TYPE, docx)
+    digest.pdf_file = new_file(f"{name}.pdf", PDF_TYPE, pdf)
     digest.case_ids = case_ids
     digest.state, digest.progress, digest.step = "done", 100, "Klar"
     digest.finished_at = datetime.now(UTC)
@@ -111,15 +109,3 @@ def fail(digest_id: int, reason: str) -> None:
         .values(state="failed", error=reason[:500], step="Misslyckades")
     )
     db.session.commit()
-
-
-def _stored(name: str, content_type: str, data: bytes) -> StoredFile:
-    stored = StoredFile(
-        name=name,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
-    )
-    db.session.add(stored)
-    return stored

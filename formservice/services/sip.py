@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -17,10 +16,9 @@ from ..documents.sip import render_kallelse
 from ..domain import sip as rules
 from ..domain.deadlines import local_date
 from ..extensions import db
-from ..models import SipCalledUnit, SipMeeting, StoredFile, Unit, User
+from ..models import SipCalledUnit, SipMeeting, Unit, User
 from . import audit, outbox
-
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 
 @dataclass
@@ -117,7 +115,7 @@ def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None =
     db.session.commit()
     queued = queue.enqueue_deliveries([m.id for m in messages])
     if send:
-        queued = queue.enqueue_sip_documents([meeting.id]) and queued
+        queued = queue.enqueue_documents("sip", meeting.id) and queued
     return Outcome(meeting, queued)
 
 
@@ -227,7 +225,7 @@ def retry_documents(author: User, meeting: SipMeeting) -> bool:
     meeting.document_error = None
     audit.record(author, "sip.documents_retried", "sip", meeting.id)
     db.session.commit()
-    return queue.enqueue_sip_documents([meeting.id])
+    return queue.enqueue_documents("sip", meeting.id)
 
 
 def documents_due(min_age_seconds: int = 60) -> list[int]:
@@ -273,8 +271,8 @@ def _record_failure(sip_id: int, error: str) -> None:
 
 def _store_documents(sip_id: int, docx: bytes, pdf: bytes) -> str:
     files = [
-        _stored(f"kallelse-sip-{sip_id}.docx", DOCX_TYPE, docx),
-        _stored(f"kallelse-sip-{sip_id}.pdf", "application/pdf", pdf),
+        new_file(f"kallelse-sip-{sip_id}.docx", DOCX_TYPE, docx),
+        new_file(f"kallelse-sip-{sip_id}.pdf", PDF_TYPE, pdf),
     ]
     db.session.add_all(files)
     db.session.flush()
@@ -289,13 +287,3 @@ def _store_documents(sip_id: int, docx: bytes, pdf: bytes) -> str:
     audit.record("system", "sip.documents_built", "sip", sip_id)
     db.session.commit()
     return "built"
-
-
-def _stored(name: str, content_type: str, data: bytes) -> StoredFile:
-    return StoredFile(
-        name=name,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
-    )

@@ -128,7 +128,7 @@ def rebuild(record_id: int):
     if record.pdf_file_id is None and record.identity_removed_at is None:
         record.document_error = None
         db.session.commit()
-        if queue.enqueue_bus_individ_documents(record.id):
+        if queue.enqueue_documents("bus_individ", record.id):
             flash("Protokollets dokument skapas. Ladda om sidan om en stund.", "success")
         else:
             flash("Kön är inte tillgänglig just nu. Försök igen om en stund.", "error")
