@@ -109,3 +109,14 @@ def fail(digest_id: int, reason: str) -> None:
         .values(state="failed", error=reason[:500], step="Misslyckades")
     )
     db.session.commit()
+
+
+def give_up_if_stale(digest: Digest) -> None:
+    """A compilation whose worker died never settles: after the longest time the job may take,
+    say so, so the secretary can ask again (the files were never half-stored)."""
+    if digest.state not in ("queued", "running"):
+        return
+    limit = 2 * current_app.config["FORMSERVICE_SOFFICE_TIMEOUT"] + 600
+    if (datetime.now(UTC) - digest.requested_at).total_seconds() > limit:
+        fail(digest.id, "Sammanställningen avbröts innan den blev klar. Försök igen.")
+        db.session.refresh(digest)

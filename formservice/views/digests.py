@@ -45,6 +45,7 @@ def compile_digest(meeting_id: int):
 @login_required
 def show(digest_id: int):
     digest = _digest(digest_id)
+    service.give_up_if_stale(digest)
     can_compile = digest.meeting.group_id in access.secretary_group_ids(_user())
     return render_template("html/digests/show.html", digest=digest, can_compile=can_compile)
 

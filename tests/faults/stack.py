@@ -406,7 +406,8 @@ class FaultySink:
             self.messages: list = []
             self.offered: Counter = Counter()  # Message-ID -> DATA commands seen
             self.aborted: list[str] = []  # Message-IDs whose client vanished mid-DATA
-            self.tempfail_until = 0.0  # monotonic time; 451 for DATA until then
+            self.tempfail_times = 0  # 451 for the first n offers of each message
+            self.delay = 0.0  # seconds every DATA takes before its verdict
             self.reject_rcpt: set[str] = set()  # 550 at RCPT for these addresses
             self.stall_first = 0.0  # seconds the first DATA waits before its verdict
             self.stalled = threading.Event()
@@ -441,7 +442,9 @@ class FaultySink:
                 with self.lock:
                     self.aborted.append(message_id)
                 return "451 4.3.0 Client went away"
-        if time.monotonic() < self.tempfail_until:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.offered[message_id] <= self.tempfail_times:
             return "451 4.3.0 Try again later"
         with self.lock:
             self.messages.append(message)

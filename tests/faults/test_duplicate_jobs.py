@@ -34,6 +34,7 @@ def test_each_outbox_row_is_delivered_once_however_often_it_is_queued(fresh, rep
     assert queue.count == len(rows) * (1 + EXTRA)
 
     jobs = queue.get_job_ids()
+    stack.sink.delay = 0.3  # each delivery takes a moment: both workers get to work
     stack.start_workers(2)
     rows = stack.wait_all_sent(before, 60, expect_rows=len(rows))
     wait_for(

@@ -228,3 +228,18 @@ def test_digest_pages_progress_downloads_and_access(directory, client):
     login(client, "fia.familj@stad.example")
     assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}").status_code == 403
     assert client.post(f"/styrgrupp/moten/{meeting.id}/sammanstallning").status_code == 403
+
+
+def test_a_compilation_whose_worker_died_is_given_up_and_can_be_retried(directory, client):
+    from tests.conftest import login
+
+    meeting, included, excluded, draft = make_cases()
+    digest = digest_service.request(meeting, user(SECRETARY))
+    digest.state, digest.progress = "running", 55
+    digest.requested_at = datetime.now(UTC) - timedelta(hours=3)
+    db.session.commit()
+    login(client, SECRETARY)
+    page = client.get(f"/styrgrupp/sammanstallningar/{digest.id}").get_data(as_text=True)
+    assert "avbröts innan den blev klar" in page and "Försök igen" in page
+    db.session.expire_all()
+    assert db.session.get(Digest, digest.id).state == "failed"
