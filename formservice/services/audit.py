@@ -32,7 +32,9 @@ def record(
     return event
 
 
-def record_now(actor: User | str | None, action: str, object_type: str, object_id: object) -> None:
+def record_now(
+    actor: User | str | None, action: str, object_type: str, object_id: object, **detail: Any
+) -> None:
     """Record a view or download in its own transaction."""
-    record(actor, action, object_type, object_id)
+    record(actor, action, object_type, object_id, **detail)
     db.session.commit()

@@ -12,10 +12,10 @@ from .. import access, queue
 from ..domain.deadlines import local_date
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM
 from ..extensions import db
-from ..models import BusIndivid, StoredFile, Unit, User
+from ..models import BusIndivid, Unit, User
 from ..services import audit
 from ..services import bus_individ as service
-from .files import send_stored
+from .files import send_audited
 
 bp = Blueprint("bus_individ", __name__, url_prefix="/bus-individ")
 
@@ -112,12 +112,7 @@ def show(record_id: int):
 def download(record_id: int, kind: str):
     record = _get(record_id)
     file_id = record.pdf_file_id if kind == "pdf" else record.docx_file_id
-    stored = db.session.get(StoredFile, file_id) if file_id else None
-    if stored is None:
-        abort(404)
-    audit.record(_user(), "bus_individ.downloaded", "bus_individ", record.id, format=kind)
-    db.session.commit()
-    return send_stored(stored)
+    return send_audited(file_id, "bus_individ.downloaded", "bus_individ", record.id, format=kind)
 
 
 @bp.route("/<int:record_id>/skapa-dokument", methods=["POST"])

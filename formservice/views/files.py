@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 
-from flask import Response, send_file
+from flask import Response, abort, send_file
+from flask_login import current_user
 
+from ..extensions import db
 from ..models import StoredFile
+from ..services import audit
 
 
 def send_stored(stored: StoredFile) -> Response:
@@ -19,3 +22,12 @@ def send_stored(stored: StoredFile) -> Response:
     )
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def send_audited(file_id: int | None, action: str, object_type: str, object_id: object, **detail):
+    """Send a stored document (404 if there is none yet) and log who downloaded it."""
+    stored = db.session.get(StoredFile, file_id) if file_id else None
+    if stored is None:
+        abort(404)
+    audit.record_now(current_user._get_current_object(), action, object_type, object_id, **detail)
+    return send_stored(stored)

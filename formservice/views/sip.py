@@ -11,10 +11,10 @@ from forms.sip import SipForm, attendance_form
 from .. import access
 from ..domain import sip as rules
 from ..extensions import db
-from ..models import SipMeeting, StoredFile, Unit, User
+from ..models import SipMeeting, Unit, User
 from ..services import audit
 from ..services import sip as service
-from .files import send_stored
+from .files import send_audited
 
 bp = Blueprint("sip", __name__, url_prefix="/sip")
 
@@ -136,12 +136,7 @@ def show(sip_id: int):
 def download(sip_id: int, kind: str):
     meeting = _get(sip_id)
     file_id = meeting.docx_file_id if kind == "docx" else meeting.pdf_file_id
-    stored = db.session.get(StoredFile, file_id) if file_id else None
-    if stored is None:
-        abort(404)
-    audit.record(_user(), "sip.downloaded", "sip", meeting.id, format=kind)
-    db.session.commit()
-    return send_stored(stored)
+    return send_audited(file_id, "sip.downloaded", "sip", meeting.id, format=kind)
 
 
 @bp.route("/<int:sip_id>/dokument", methods=["POST"])
