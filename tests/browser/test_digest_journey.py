@@ -45,4 +45,4 @@ def test_secretary_compiles_and_downloads_the_digest(live_stack, new_context):
         with secretary.expect_download() as info:
             secretary.get_by_role("link", name=re.compile(f"Ladda ner {name}")).click()
         path = info.value.path()
-        assert open(path, "rb").read(4).startswith(magic), name
+        assert path.read_bytes().startswith(magic), name
