@@ -20,13 +20,14 @@ def main() -> int:
     common.print_machine()
     with _web.both_stacks(args.workers) as (db_url, fs, base):
         fs_cpu = common.CpuProbe(fs.process.pid, db_url)
+        sessions = common.Sessions(fs.url)
         base_cpu = common.CpuProbe(base.process.pid)
 
         def baseline(count, seconds):
             return common.run_load(
                 "baseline GET /form",
                 base.url,
-                lambda c: None,
+                lambda c, i: None,
                 lambda c, _: c.request("GET", "/form")[0],
                 clients=args.clients,
                 count=count,
@@ -38,7 +39,7 @@ def main() -> int:
             return common.run_load(
                 "formservice GET /avvikelser/ny",
                 fs.url,
-                common.login,
+                sessions,
                 lambda c, _: c.request("GET", "/avvikelser/ny")[0],
                 clients=args.clients,
                 count=count,

@@ -450,6 +450,21 @@ def login(client: Client, email: str = CHEF_A, password: str = PASSWORD) -> None
         raise RuntimeError(f"login as {email} failed ({status})")
 
 
+class Sessions:
+    """Logged-in cookie jars, one per client slot, made once and reused by every round (the
+    login rate limit allows 30 attempts per address in 15 minutes)."""
+
+    def __init__(self, base_url: str, email: str = CHEF_A) -> None:
+        self.base_url, self.email = base_url, email
+        self.jars: dict[int, dict[str, str]] = {}
+
+    def __call__(self, client: Client, index: int) -> None:
+        if index not in self.jars:
+            login(client, self.email)
+            self.jars[index] = dict(client.cookies)
+        client.cookies = dict(self.jars[index])
+
+
 def multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]] = ()):
     """A multipart/form-data body as a browser sends it (an empty file input included)."""
     boundary = "----formservicebench" + uuid.uuid4().hex
@@ -502,7 +517,7 @@ def percentile(values: list[float], p: float) -> float:
 def run_load(
     label: str,
     base_url: str,
-    setup: Callable[[Client], object],
+    setup: Callable[[Client, int], object],
     step: Callable[[Client, object], int],
     *,
     clients: int,
@@ -517,7 +532,7 @@ def run_load(
     state = [None] * clients
     conns = [Client(base_url) for _ in range(clients)]
     for i, conn in enumerate(conns):
-        state[i] = setup(conn)
+        state[i] = setup(conn, i)
     remaining = [count]
     lock = threading.Lock()
     latencies: list[float] = []

@@ -1,0 +1,170 @@
+"""POST of a valid deviation (stored, outbox rows written, deliveries queued in Redis) under
+`formservice web --workers 2` on PostgreSQL, against the bare Flask + WTForms app accepting a
+valid POST of the same fields without storing anything. No worker runs: the queued delivery
+jobs wait in Redis (checked and counted at the end).
+
+    .venv/bin/python -m bench.bench_form_post [--clients 4 --requests 3000 --seconds 10 --rounds 5]
+
+Targets: formservice >= 0.25 x baseline requests/s; p99 <= 100 ms at 4 concurrent clients.
+Exit status 1 if one is missed.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+
+from . import _web, common
+
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 100.0
+
+
+def fields(csrf: str) -> list[tuple[str, str]]:
+    """The deviation form as a browser posts it (synthetic, de-identified text)."""
+    return [
+        ("csrf_token", csrf),
+        ("sip_id", ""),
+        ("bus_individ_id", ""),
+        ("reporting_unit", "familjeenheten-skarpnack"),
+        ("receiving_unit", "bup-farsta"),
+        ("event_date", (date.today() - timedelta(days=3)).isoformat()),
+        ("categories", "Remiss eller förfrågan obesvarad eller avvisad"),
+        ("categories", "Väntetid eller tillgänglighet"),
+        ("description", "Remissen besvarades inte inom överenskommen tid.\nVi väntade länge."),
+        ("actions_taken", "Vi ringde mottagningen två gånger och skrev till enhetschefen."),
+        ("bus_individ", "nej"),
+        ("bus_individ_date", ""),
+        ("proposal", "Ett gemensamt möte om rutinen för remisser."),
+        ("child_gender", "flicka"),
+        ("age_group", "6-12"),
+        ("attest", "y"),
+        ("send", "Skicka avvikelsen"),
+    ]
+
+
+def poster(path: str, form_path: str, sessions=None):
+    """setup: cookie jar and CSRF token of the form page; step: one POST (302 expected)."""
+
+    def setup(client, index):
+        if sessions is not None:
+            sessions(client, index)
+        status, _, page = client.request("GET", form_path)
+        body, headers = common.multipart(
+            fields(common.csrf_token(page)), [("attachments", "", b"")]
+        )
+        return body, headers
+
+    def step(client, prepared):
+        body, headers = prepared
+        return client.request("POST", path, body, headers)[0]
+
+    return setup, step
+
+
+def stored_counts(db_url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("deviations", "outbox", "audit_events")
+            }
+    finally:
+        engine.dispose()
+
+
+def queued_jobs() -> int:
+    from redis import Redis
+    from rq import Queue
+
+    from formservice.queue import QUEUE_NAME
+
+    conn = Redis.from_url(common.redis_url())
+    try:
+        return Queue(QUEUE_NAME, connection=conn).count
+    finally:
+        conn.close()
+
+
+def main() -> int:
+    args = _web.arguments(__doc__, requests=3000, seconds=10)
+    common.print_machine()
+    with _web.both_stacks(args.workers) as (db_url, fs, base):
+        fs_cpu = common.CpuProbe(fs.process.pid, db_url)
+        base_cpu = common.CpuProbe(base.process.pid)
+        fs_setup, fs_step = poster("/avvikelser/ny", "/avvikelser/ny", common.Sessions(fs.url))
+        base_setup, base_step = poster("/form", "/form")
+
+        def baseline(count, seconds):
+            return common.run_load(
+                "baseline POST /form",
+                base.url,
+                base_setup,
+                base_step,
+                clients=args.clients,
+                count=count,
+                seconds=seconds,
+                expect=(302,),
+                cpu=base_cpu,
+            )
+
+        def formservice(count, seconds):
+            return common.run_load(
+                "formservice POST /avvikelser/ny",
+                fs.url,
+                fs_setup,
+                fs_step,
+                clients=args.clients,
+                count=count,
+                seconds=seconds,
+                expect=(302,),
+                cpu=fs_cpu,
+            )
+
+        base_runs, fs_runs = _web.rounds(args, baseline, formservice)
+        stored = stored_counts(db_url)
+        queued = queued_jobs()
+    print(f"\nPOST of a valid deviation: {args.clients} clients, {args.workers} gunicorn workers")
+    all_fs = _web.merged("formservice, all rounds", fs_runs)
+    _web.table([r for pair in zip(base_runs, fs_runs, strict=True) for r in pair] + [all_fs])
+    figures = _web.ratios(base_runs, fs_runs)
+    _web.print_ratios(figures)
+    print(
+        f"stored: {stored['deviations']} deviations, {stored['outbox']} outbox rows, "
+        f"{stored['audit_events']} audit events; {queued} delivery jobs queued in Redis"
+    )
+    ratio, p99 = figures["ratio"], all_fs.pct(99)
+    errors = sum(r.errors for r in base_runs + fs_runs)
+    # every accepted POST stored one report whose outbox rows were all queued
+    consistent = stored["outbox"] == queued and stored["deviations"] >= all_fs.requests
+    verdicts = [
+        common.Verdict(
+            "deviation POST req/s vs baseline",
+            f"{ratio:.2f} x",
+            f">= {TARGET_RATIO} x",
+            ratio >= TARGET_RATIO,
+        ),
+        common.Verdict(
+            f"deviation POST p99 at {args.clients} clients",
+            f"{p99:.1f} ms",
+            f"<= {TARGET_P99_MS:.0f} ms",
+            p99 <= TARGET_P99_MS,
+        ),
+        common.Verdict("POST errors", str(errors), "0", errors == 0),
+        common.Verdict(
+            "outbox rows all queued",
+            f"{stored['outbox']} rows, {queued} jobs",
+            "equal",
+            consistent,
+        ),
+    ]
+    return common.report(
+        verdicts, "form_post", {**figures, "p99_ms": p99, "p50_ms": all_fs.pct(50), **stored}
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
