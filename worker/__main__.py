@@ -27,6 +27,10 @@ class AppWorker(SimpleWorker):
     connections shared across a fork.
     """
 
+    #: After a Redis outage, look again at least every 10 s (RQ's default backs off to 60 s),
+    #: so deliveries resume soon after Redis is back.
+    max_connection_wait_time = 10.0
+
     def __init__(self, *args, app: Flask, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
