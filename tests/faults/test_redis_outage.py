@@ -40,7 +40,7 @@ def test_reports_sent_while_redis_is_down_are_delivered_after_it_returns(fresh, 
     time.sleep(3)  # the workers and their cron schedulers face the outage for a while
     stack.redis.start()  # same port, empty: every job queued before is gone
 
-    rows = stack.wait_all_sent(before_outbox, 60, expect_rows=len(rows))
+    rows = stack.wait_all_sent(before_outbox, 120, expect_rows=len(rows))
     sent = stack.sink.ids()
     assert sorted(sent) == sorted(r.message_id for r in rows), stack.sink.summary()
     assert all(count == 1 for count in sent.values()), f"duplicates: {sent}"
