@@ -64,9 +64,7 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
     return True
 
 
-def enqueue_job(
-    func: str, *args: object, timeout: int = 600, job_id: str | None = None
-) -> bool:
+def enqueue_job(func: str, *args: object, timeout: int = 600, job_id: str | None = None) -> bool:
     """Queue one job (once while a job with `job_id` waits); False if Redis is down, in which
     case the caller's database rows say what is still to do."""
     try:
