@@ -6,11 +6,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort
+from flask import Flask, abort, has_request_context, request
 from flask_login import current_user, login_required
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, login_manager
-from .models import User
+from .models import BusGroup, User
+
+_LEADS = "formservice.leads_a_group.{}"
 
 
 def init_login(app: Flask) -> None:
@@ -23,8 +27,43 @@ def init_login(app: Flask) -> None:
 
 
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The logged-in user, and in the same query whether the menu shows the steering group's
+    links (`leads_a_group`), which every page asks."""
+    if not user_id.isdigit():
+        return None
+    uid = int(user_id)
+    row = db.session.execute(_USER_AND_LEADS, {"user_id": uid}).first()
+    if row is None:
+        return None
+    user, leads = row
+    if has_request_context():
+        request.environ[_LEADS.format(uid)] = leads
+    return user if user.active else None
+
+
+def _leads(user_id):
+    return select(BusGroup.id).where(
+        or_(BusGroup.secretary_id == user_id, BusGroup.convener_id == user_id)
+    )
+
+
+_USER_AND_LEADS = select(User, _leads(bindparam("user_id")).exists()).where(
+    User.id == bindparam("user_id")
+)  # built once: every request loads the user
+
+
+def leads_a_group(user_id: int) -> bool:
+    """Secretary or convener of some BUS group: the menu's "Styrgrupp" and "Statistik".
+    Known from loading the user; otherwise asked once and kept for the rest of the request."""
+    environ = request.environ if has_request_context() else {}
+    key = _LEADS.format(user_id)
+    if key not in environ:
+        try:
+            environ[key] = db.session.scalar(_leads(user_id).limit(1)) is not None
+        except SQLAlchemyError:  # an error page while the database is away: no link
+            db.session.rollback()
+            return False
+    return environ[key]
 
 
 def require(check: Callable[[User], bool]) -> Callable:

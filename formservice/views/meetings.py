@@ -12,6 +12,7 @@ from forms.closing import ClosingForm
 from forms.meeting import MeetingForm
 
 from .. import access
+from ..auth import leads_a_group
 from ..domain import deviation as rules
 from ..domain.meetings import ASSESSMENTS
 from ..domain.statistics import Period, current_half, full_year, half_year, parse_period
@@ -20,7 +21,6 @@ from ..models import BusGroup, Deviation, GroupMeeting, Unit, User
 from ..services import closing as closing_service
 from ..services import evaluation
 from ..services import meetings as service
-from . import nav
 from .errors import render_error
 
 bp = Blueprint("meetings", __name__)
@@ -61,10 +61,10 @@ def _template_helpers() -> dict:
 
 
 def _steering_group_nav() -> bool:
-    """Show "Styrgrupp" to secretaries and conveners: one query, made when the nav renders."""
+    """Show "Styrgrupp" to secretaries and conveners (known from loading the user)."""
     if not current_user.is_authenticated:
         return False
-    return nav.leads_a_group(current_user.id)  # shared with "Statistik": one query per page
+    return leads_a_group(current_user.id)  # known from loading the user: no query
 
 
 def _can_close_case(deviation: Deviation) -> bool:

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from forms.statistics import FIRST_YEAR, LAST_YEAR, StatisticsForm, YearForm, period_code
 
 from .. import access
+from ..auth import leads_a_group
 from ..charts import bars_of, figure, format_value
 from ..documents import statistics_csv as csv
 from ..domain.statistics import Period
@@ -25,7 +26,6 @@ from ..extensions import db
 from ..models import BusGroup, User
 from ..services import audit
 from ..services import statistics_report as reports
-from . import nav
 from .errors import render_error
 
 bp = Blueprint("statistics", __name__)
@@ -66,7 +66,7 @@ def _statistics_nav() -> bool:
 
 
 def _leads_a_group(user_id: int) -> bool:
-    return nav.leads_a_group(user_id)  # shared with "Styrgrupp": one query per page
+    return leads_a_group(user_id)  # known from loading the user: no query
 
 
 def _reader() -> Reader:
