@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import queue
@@ -24,6 +24,7 @@ from ..models import (
     Unit,
     User,
 )
+from ..models.directory import unit_deputies, unit_groups
 from . import audit, outbox
 
 
@@ -70,6 +71,9 @@ class AnswerInput:
 class Outcome:
     deviation: Deviation
     queued: bool
+    #: Read before the commit expired the report, so the page after it needs no query.
+    deviation_id: int | None = None
+    case_number: str | None = None
 
 
 def _now() -> datetime:
@@ -81,14 +85,14 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
     deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
     if deviation.state != rules.UTKAST:
         raise rules.TransitionError(deviation.state, "edit")
-    _apply(deviation, data)
+    names = _apply(deviation, data)
     db.session.add(deviation)
     db.session.flush()
     _store_uploads(deviation, data.uploads)
     audit.record(
         author, "deviation.saved" if draft else "deviation.created", "deviation", deviation.id
     )
-    messages = _send(author, deviation) if send else []
+    messages = _send(author, deviation, names) if send else []
     return _commit(deviation, messages)
 
 
@@ -97,7 +101,25 @@ def send_draft(author: User, deviation: Deviation) -> Outcome:
     return _commit(deviation, messages)
 
 
-def _apply(deviation: Deviation, data: DeviationInput) -> None:
+def _units_and_groups(*unit_ids: str) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """The units' names and the BUS groups each belongs to, in one query of three columns."""
+    query = (
+        select(Unit.id, Unit.name, unit_groups.c.group_id)
+        .outerjoin(unit_groups, unit_groups.c.unit_id == Unit.id)
+        .where(Unit.id.in_(set(unit_ids)))
+    )
+    names: dict[str, str] = {}
+    groups: dict[str, set[str]] = {}
+    for unit_id, name, group_id in db.session.execute(query):
+        names[unit_id] = name
+        groups.setdefault(unit_id, set())
+        if group_id is not None:
+            groups[unit_id].add(group_id)
+    return names, groups
+
+
+def _apply(deviation: Deviation, data: DeviationInput) -> dict[str, str]:
+    """Copy the input onto the report and choose its group; the units' names, for _send."""
     for name in (
         "reporting_unit_id",
         "receiving_unit_id",
@@ -115,17 +137,21 @@ def _apply(deviation: Deviation, data: DeviationInput) -> None:
     ):
         setattr(deviation, name, getattr(data, name))
     deviation.bus_individ_date = data.bus_individ_date if data.bus_individ else None
-    reporting = db.session.get(Unit, data.reporting_unit_id)
-    receiving = db.session.get(Unit, data.receiving_unit_id)
-    deviation.group_id = group_for(reporting, receiving)
+    names, groups = _units_and_groups(data.reporting_unit_id, data.receiving_unit_id)
+    deviation.group_id = _group_of(groups[data.reporting_unit_id], groups[data.receiving_unit_id])
+    return names
 
 
 def group_for(reporting: Unit, receiving: Unit) -> str | None:
     """The local BUS group of the report: one both units share, else the reporter's."""
-    shared = sorted({g.id for g in reporting.groups} & {g.id for g in receiving.groups})
+    return _group_of({g.id for g in reporting.groups}, {g.id for g in receiving.groups})
+
+
+def _group_of(reporting: set[str], receiving: set[str]) -> str | None:
+    shared = sorted(reporting & receiving)
     if shared:
         return shared[0]
-    own = sorted(g.id for g in reporting.groups) or sorted(g.id for g in receiving.groups)
+    own = sorted(reporting) or sorted(receiving)
     return own[0] if own else None
 
 
@@ -145,24 +171,66 @@ def _store_uploads(deviation: Deviation, uploads: list[Upload]) -> None:
         )
 
 
-def _send(author: User, deviation: Deviation) -> list:
-    """utkast → skickad: case number, deadline, messages to B, secretariat and secretary."""
-    deviation.state = rules.next_state(deviation.state, "send")
-    moment = _now()
-    deviation.sent_at = moment
-    deviation.case_number = _next_case_number(local_date(moment, _tz()).year)
-    deviation.deadline = answer_deadline(local_date(moment, _tz()), _answer_days(deviation))
-    audit.record(author, "deviation.sent", "deviation", deviation.id)
-    return [
-        *_notify_receiver(deviation, "new_report"),
-        *outbox.add_unique("copy_secretariat", _secretariat(), deviation.id, **_summary(deviation)),
-        *outbox.add_unique(
-            "copy_secretary",
-            _group_people(deviation, "secretary"),
-            deviation.id,
-            **_summary(deviation),
-        ),
+def _send(author: User, deviation: Deviation, names: dict[str, str] | None = None) -> list:
+    """utkast → skickad: case number, deadline, messages to B, secretariat and secretary.
+
+    Four queries besides the writes: unit names (unless `names` has them), the group, every
+    recipient's address at once (`_send_recipients`), and last the case counter. Its row
+    stays locked until the commit, so every other report being sent waits for it: bumping
+    it last keeps that wait short. The changes reach the database together at the commit:
+    with autoflush, every query in between would write the report once more."""
+    with db.session.no_autoflush:
+        if names is None:
+            names = _units_and_groups(deviation.reporting_unit_id, deviation.receiving_unit_id)[0]
+        group = None
+        if deviation.group_id:
+            query = select(BusGroup.answer_days, BusGroup.secretary_id)
+            group = db.session.execute(query.where(BusGroup.id == deviation.group_id)).first()
+        days = (group and group.answer_days) or current_app.config["FORMSERVICE_ANSWER_DAYS"]
+        deviation.state = rules.next_state(deviation.state, "send")
+        moment = _now()
+        deviation.sent_at = moment
+        deviation.deadline = answer_deadline(local_date(moment, _tz()), days)
+        audit.record(author, "deviation.sent", "deviation", deviation.id)
+        to = _send_recipients(deviation.receiving_unit_id, group.secretary_id if group else None)
+        deviation.case_number = _next_case_number(local_date(moment, _tz()).year)
+        summary = _summary(deviation, names)
+        respond = {**summary, "link_version": deviation.link_version, "respond": True}
+        return [
+            *outbox.add_unique("new_report", to["managers"], deviation.id, **respond),
+            *outbox.add_unique("copy_secretariat", to["secretariat"], deviation.id, **summary),
+            *outbox.add_unique("copy_secretary", to["secretary"], deviation.id, **summary),
+        ]
+
+
+def _send_recipients(unit_id: str, secretary_id: int | None) -> dict[str, list[str]]:
+    """The active people a sent report goes to, by address, in one query: the receiving
+    unit's chef and deputies (`Unit.managers`), the BUS-sekretariat (`_secretariat`) and the
+    group's secretary (`_group_people`)."""
+
+    def role(name: str, order: int, query):
+        return query.add_columns(literal(name).label("role"), literal(order).label("n")).where(
+            User.active
+        )
+
+    chef = select(User.email).join(Unit, Unit.chef_id == User.id).where(Unit.id == unit_id)
+    deputies = (
+        select(User.email)
+        .join(unit_deputies, unit_deputies.c.user_id == User.id)
+        .where(unit_deputies.c.unit_id == unit_id)
+    )
+    parts = [
+        role("managers", 0, chef),
+        role("managers", 1, deputies),
+        role("secretariat", 2, select(User.email).where(User.is_secretariat)),
     ]
+    if secretary_id is not None:
+        parts.append(role("secretary", 3, select(User.email).where(User.id == secretary_id)))
+    query = union_all(*parts).order_by("n")
+    found: dict[str, list[str]] = {"managers": [], "secretariat": [], "secretary": []}
+    for email, name, _ in db.session.execute(query):
+        found[name].append(email)
+    return found
 
 
 def _notify_receiver(deviation: Deviation, kind: str) -> list:
@@ -171,12 +239,17 @@ def _notify_receiver(deviation: Deviation, kind: str) -> list:
     return outbox.add_unique(kind, managers, deviation.id, **context)
 
 
-def _summary(deviation: Deviation) -> dict:
+def _summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
     """What an e-mail may say: case number, unit names, deadline. Nothing else."""
+    names = names or {}
+
+    def name(unit_id: str) -> str:
+        return names[unit_id] if unit_id in names else db.session.get(Unit, unit_id).name
+
     return {
         "case_number": deviation.case_number,
-        "reporting_unit": db.session.get(Unit, deviation.reporting_unit_id).name,
-        "receiving_unit": db.session.get(Unit, deviation.receiving_unit_id).name,
+        "reporting_unit": name(deviation.reporting_unit_id),
+        "receiving_unit": name(deviation.receiving_unit_id),
         "deadline": deviation.deadline.isoformat() if deviation.deadline else None,
     }
 
@@ -204,22 +277,32 @@ def _tz() -> str:
 
 def _next_case_number(year: int) -> str:
     """Bump the year's counter inside this transaction: a rollback returns the number."""
-    bump = update(CaseCounter).where(CaseCounter.year == year).values(last=CaseCounter.last + 1)
-    if db.session.execute(bump).rowcount == 0:
+    counters = CaseCounter.__table__
+    bump = (
+        update(counters)
+        .where(counters.c.year == year)
+        .values(last=counters.c.last + 1)
+        .returning(counters.c.last)
+    )
+    last = db.session.execute(bump).scalar()
+    if last is None:
         try:
             with db.session.begin_nested():
                 db.session.add(CaseCounter(year=year, last=0))
         except IntegrityError:
             pass  # another transaction created the year's row first
-        db.session.execute(bump)
-    last = db.session.scalar(select(CaseCounter.last).where(CaseCounter.year == year))
+        last = db.session.execute(bump).scalar_one()
     return rules.format_case_number(year, last)
 
 
 def _commit(deviation: Deviation, messages: list) -> Outcome:
+    db.session.flush()
+    # Read before the commit expires them: afterwards each would cost a query.
+    ids = [m.id for m in messages]
+    deviation_id, case_number = deviation.id, deviation.case_number
     db.session.commit()
-    queued = queue.enqueue_deliveries([m.id for m in messages])
-    return Outcome(deviation, queued)
+    queued = queue.enqueue_deliveries(ids)
+    return Outcome(deviation, queued, deviation_id, case_number)
 
 
 def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Outcome:

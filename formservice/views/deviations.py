@@ -96,10 +96,9 @@ def retry_delivery(message_id: int):
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
 @login_required
 def new():
-    own_ids = access.managed_unit_ids(_user())
+    units, own_ids = access.units_and_managed_ids(_user())  # one query, not three
     if not own_ids:
         abort(403)
-    units = _units()  # one query: the user's own units are among the active ones
     own = [u for u in units if u.id in own_ids]
     form = DeviationForm(own_units=own, all_units=units)
     if request.method == "GET":
@@ -137,19 +136,19 @@ def _form_page(form: DeviationForm, draft: Deviation | None):
 
 
 def _after_save(outcome: service.Outcome, sent: bool):
-    deviation = outcome.deviation
+    case_number = outcome.case_number  # read before the commit: no query to reload the report
     if not sent:
         flash("Utkastet är sparat. Bara du och din verksamhets chefer ser det.", "success")
     elif outcome.queued:
-        flash(f"Avvikelsen är skickad med ärendenummer {deviation.case_number}.", "success")
+        flash(f"Avvikelsen är skickad med ärendenummer {case_number}.", "success")
     else:
         flash(
-            f"Avvikelsen är sparad och skickad som ärende {deviation.case_number}. "
+            f"Avvikelsen är sparad och skickad som ärende {case_number}. "
             "E-postaviseringarna går iväg automatiskt så snart kön är tillgänglig igen; "
             "du behöver inte göra något mer.",
             "success",
         )
-    return redirect(url_for("deviations.show", deviation_id=deviation.id))
+    return redirect(url_for("deviations.show", deviation_id=outcome.deviation_id))
 
 
 @bp.route("/avvikelser/<int:deviation_id>")
