@@ -1,1 +1,15 @@
 """Use cases: each changes state in one transaction, with its audit events and outbox rows."""
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring the objects the session holds, for a job that commits as it
+    goes and keeps using what it read: after an ordinary commit every attribute it touches is
+    read again, one query per object (the digest: one per case and relationship)."""
+    from ..extensions import db
+
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire

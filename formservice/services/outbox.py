@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from ..extensions import db
 from ..models import OutboxMessage, User
 from ..models.outbox import FAILED, PENDING, SENDING, SENT
+from . import commit_keeping_loaded
 
 
 def now() -> datetime:
@@ -50,7 +51,7 @@ def claim(message_id: int, hold_seconds: int = 300) -> OutboxMessage | None:
     The claim lapses after `hold_seconds`, so a row whose worker died is sent by another.
     """
     moment = now()
-    result = db.session.execute(
+    claimed = db.session.scalars(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -62,11 +63,13 @@ def claim(message_id: int, hold_seconds: int = 300) -> OutboxMessage | None:
             attempts=OutboxMessage.attempts + 1,
             next_attempt_at=moment + timedelta(seconds=hold_seconds),
         )
-    )
-    db.session.commit()
-    if result.rowcount != 1:
-        return None
-    return db.session.get(OutboxMessage, message_id)
+        .returning(OutboxMessage)  # the claimed row itself: no second query to read it
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).first()
+    # The row as RETURNING gave it is what was committed: reading it again after the commit
+    # would cost a round trip per delivery.
+    commit_keeping_loaded()
+    return claimed
 
 
 def mark_sent(message: OutboxMessage) -> None:
