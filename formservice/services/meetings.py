@@ -102,9 +102,10 @@ def previous_meeting(meeting: GroupMeeting) -> GroupMeeting | None:
     return db.session.scalar(query)
 
 
-def cases_for_meeting(meeting: GroupMeeting) -> list[Deviation]:
+def cases_for_meeting(meeting: GroupMeeting, *options) -> list[Deviation]:
     """The group's open reports (skickad, besvarad, behandlad) plus those closed since the
-    previous meeting (or decided at this one), ordered by state, then case number."""
+    previous meeting (or decided at this one), ordered by state, then case number.
+    `options`: loader options for what the caller will read of each report."""
     closed = Deviation.state == rules.AVSLUTAD
     previous = previous_meeting(meeting)
     since = Deviation.closed_at >= day_start(previous.meeting_date) if previous else closed
@@ -120,7 +121,7 @@ def cases_for_meeting(meeting: GroupMeeting) -> list[Deviation]:
             and_(closed, Deviation.agenda_meeting_id == meeting.id),
         ),
     )
-    cases = db.session.scalars(query).all()
+    cases = db.session.scalars(query.options(*options)).all()
     return sorted(cases, key=lambda d: (STATE_ORDER[d.state], d.case_number or ""))
 
 
