@@ -7,6 +7,9 @@ The rate is jobs / (last job ended - first job started), from RQ's own timestamp
 worker's start-up is not counted. Each round enqueues fresh rows (five messages per report, as
 a sent report has: chef B and deputy with a responder link, two BUS-sekretariat mailboxes,
 the group's secretary) and as many no-op jobs, and runs one worker until the queue is empty.
+Two floor series (bench/jobs.py, skipped with --no-floor) do the least a delivery that sends
+at most once can do: claim and commit, hand over to SMTP, mark and commit; once with and once
+without waiting for the disk at commit.
 
 Target: formservice >= 0.5 x baseline jobs/s. Exit status 1 if missed.
 """
