@@ -15,11 +15,14 @@ from .tokens import make_token
 
 
 class DeliveryError(Exception):
-    """The server did not take the message; `permanent` when retrying cannot help."""
+    """The server did not take the message; `permanent` when retrying cannot help,
+    `server_down` when the next message would fare no better (no answer, a dropped
+    connection, a refusal before any recipient), unlike a refusal of this one message."""
 
-    def __init__(self, message: str, permanent: bool) -> None:
+    def __init__(self, message: str, permanent: bool, server_down: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.server_down = server_down
 
 
 def render(message: OutboxMessage) -> EmailMessage:
@@ -73,10 +76,13 @@ def send(email: EmailMessage) -> None:
             codes = [code for code, _ in exc.recipients.values()]
             permanent = all(c >= 500 for c in codes)
             raise DeliveryError(f"recipient refused ({codes})", permanent) from exc
-        if isinstance(exc, smtplib.SMTPResponseException):
+        if isinstance(exc, smtplib.SMTPDataError):  # this message's content was refused
             raise DeliveryError(f"SMTP {exc.smtp_code}", exc.smtp_code >= 500) from exc
+        if isinstance(exc, smtplib.SMTPResponseException):
+            code = exc.smtp_code
+            raise DeliveryError(f"SMTP {code}", code >= 500, server_down=True) from exc
         if isinstance(exc, smtplib.SMTPException | OSError):
-            raise DeliveryError(type(exc).__name__, False) from exc
+            raise DeliveryError(type(exc).__name__, False, server_down=True) from exc
         raise
 
 

@@ -48,15 +48,24 @@ def get_queue() -> Queue:
     return Queue(QUEUE_NAME, connection=redis_connection())
 
 
+#: Outbox rows per delivery job: a report's messages (five, as a rule) travel together, so the
+#: worker claims them with one commit and sends them over one SMTP connection.
+DELIVERY_BATCH = 10
+
+
 def enqueue_deliveries(message_ids: list[int]) -> bool:
     """Queue delivery of committed outbox rows; False (rows stay pending) if Redis is down."""
     if not message_ids:
         return True
+    smtp_timeout = current_app.config["FORMSERVICE_SMTP_TIMEOUT"]
     try:
         queue = get_queue()
         with queue.connection.pipeline() as pipe:
-            for message_id in message_ids:
-                queue.enqueue("worker.jobs.deliver", message_id, pipeline=pipe)
+            for start in range(0, len(message_ids), DELIVERY_BATCH):
+                batch = message_ids[start : start + DELIVERY_BATCH]
+                # room for a slow server: each message may wait for it twice
+                timeout = 60 + 2 * smtp_timeout * len(batch)
+                queue.enqueue("worker.jobs.deliver", *batch, pipeline=pipe, job_timeout=timeout)
             pipe.execute()
     except (RedisError, OSError):
         log.warning("Redis unavailable; %d message(s) left pending for the sweep", len(message_ids))

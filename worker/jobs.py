@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from flask import current_app
 
@@ -12,26 +13,36 @@ from formservice.services import outbox, reminders
 log = logging.getLogger(__name__)
 
 
-def deliver(message_id: int) -> str:
-    """Send one outbox row; a row already sent or taken by another worker is left alone."""
+def deliver(*message_ids: int) -> dict[str, int]:
+    """Send outbox rows (one report's messages, or what the sweep found); a row already sent or
+    taken by another worker is skipped. Counts by outcome: sent, retry, failed, skipped.
+
+    When the server cannot be reached, the job's remaining rows are not tried again: each is
+    settled with the same error and retried later, like the one that failed."""
     config = current_app.config
-    message = outbox.claim(message_id, config["FORMSERVICE_DELIVERY_CLAIM_SECONDS"])
-    if message is None:
-        return "skipped"
-    try:
-        mail.send(mail.render(message))
-    except mail.DeliveryError as exc:
-        log.warning("delivery of outbox row %s failed: %s", message_id, exc)
-        outbox.mark_failed(
-            message,
-            str(exc),
-            permanent=exc.permanent,
-            attempts=config["FORMSERVICE_DELIVERY_ATTEMPTS"],
-            backoff=config["FORMSERVICE_DELIVERY_BACKOFF_SECONDS"],
-        )
-        return "failed" if message.state == "failed" else "retry"
-    outbox.mark_sent(message)
-    return "sent"
+    messages = outbox.claim(message_ids, config["FORMSERVICE_DELIVERY_CLAIM_SECONDS"])
+    counts = Counter(skipped=len(set(message_ids)) - len(messages))
+    down: mail.DeliveryError | None = None
+    for message in messages:
+        try:
+            if down is not None:
+                raise down
+            mail.send(mail.render(message))
+        except mail.DeliveryError as exc:
+            log.warning("delivery of outbox row %s failed: %s", message.id, exc)
+            down = exc if exc.server_down else None
+            outbox.mark_failed(
+                message,
+                str(exc),
+                permanent=exc.permanent,
+                attempts=config["FORMSERVICE_DELIVERY_ATTEMPTS"],
+                backoff=config["FORMSERVICE_DELIVERY_BACKOFF_SECONDS"],
+            )
+            counts["failed" if message.state == "failed" else "retry"] += 1
+        else:
+            outbox.mark_sent(message)
+            counts["sent"] += 1
+    return {outcome: n for outcome, n in counts.items() if n}
 
 
 def sweep_outbox() -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 
 from ..extensions import db
 from ..models import OutboxMessage, User
@@ -45,16 +46,17 @@ def add_unique(kind: str, recipients, deviation_id: int | None = None, **context
     return messages
 
 
-def claim(message_id: int, hold_seconds: int = 300) -> OutboxMessage | None:
-    """Take a due row for delivery, so no other worker sends it; None if not ours to send.
+def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMessage]:
+    """Take the due rows among these for delivery, so no other worker sends them; the rows
+    taken, in the order asked. A row already sent, or held by another worker, is left out.
 
-    The claim lapses after `hold_seconds`, so a row whose worker died is sent by another.
-    """
+    The claim lapses after `hold_seconds`, so a row whose worker died is sent by another. It
+    is committed durably before anything is sent."""
     moment = now()
     claimed = db.session.scalars(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == message_id,
+            OutboxMessage.id.in_(message_ids),
             OutboxMessage.state == PENDING,
             OutboxMessage.next_attempt_at <= moment,
         )
@@ -63,20 +65,21 @@ def claim(message_id: int, hold_seconds: int = 300) -> OutboxMessage | None:
             attempts=OutboxMessage.attempts + 1,
             next_attempt_at=moment + timedelta(seconds=hold_seconds),
         )
-        .returning(OutboxMessage)  # the claimed row itself: no second query to read it
+        .returning(OutboxMessage)  # the claimed rows themselves: no second query to read them
         .execution_options(synchronize_session=False, populate_existing=True)
-    ).first()
-    # The row as RETURNING gave it is what was committed: reading it again after the commit
-    # would cost a round trip per delivery.
+    ).all()
+    # The rows as RETURNING gave them are what was committed: reading them again after the
+    # commit would cost a round trip per delivery.
     commit_keeping_loaded()
-    return claimed
+    order = {message_id: n for n, message_id in enumerate(message_ids)}
+    return sorted(claimed, key=lambda message: order[message.id])
 
 
 def mark_sent(message: OutboxMessage) -> None:
     message.state = SENT
     message.sent_at = now()
     message.last_error = None
-    db.session.commit()
+    _settle()
 
 
 def mark_failed(
@@ -89,7 +92,20 @@ def mark_failed(
     else:
         message.state = PENDING
         message.next_attempt_at = now() + timedelta(seconds=backoff * 2 ** (message.attempts - 1))
-    db.session.commit()
+    _settle()
+
+
+def _settle() -> None:
+    """Commit a delivery's outcome without waiting for PostgreSQL to reach the disk.
+
+    Only a crash of the database server in the moment after can lose it, and then the row is
+    still claimed: it is sent again when the claim lapses (a duplicate at worst, as when a
+    worker dies between sending and settling; never a lost message). Waiting for the disk
+    twice per message halved delivery throughput (docs/performance.md). The other claimed
+    rows of the job stay loaded."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+    commit_keeping_loaded()
 
 
 def due_ids(min_age_seconds: int = 0) -> list[int]:

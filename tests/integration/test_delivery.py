@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import UTC, datetime, timedelta
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from formservice.extensions import db
 from formservice.models import OutboxMessage
@@ -61,8 +63,8 @@ def test_emails_carry_no_case_content(directory, smtp_sink):
 def test_running_a_delivery_twice_sends_once(directory, smtp_sink):
     send_report()
     message_id = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.to_email == CHEF_B))
-    assert jobs.deliver(message_id) == "sent"
-    assert jobs.deliver(message_id) == "skipped"
+    assert jobs.deliver(message_id) == {"sent": 1}
+    assert jobs.deliver(message_id) == {"skipped": 1}
     assert len(smtp_sink.to(CHEF_B)) == 1
 
 
@@ -155,8 +157,8 @@ def test_a_worker_that_died_mid_delivery_is_picked_up_again(directory, app, smtp
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_email == CHEF_B))
     from formservice.services import outbox
 
-    assert outbox.claim(row.id) is not None  # a worker took it, then vanished
-    assert outbox.claim(row.id) is None  # nobody else may take it meanwhile
+    assert outbox.claim([row.id]) == [row]  # a worker took it, then vanished
+    assert outbox.claim([row.id]) == []  # nobody else may take it meanwhile
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row.id)
@@ -164,4 +166,77 @@ def test_a_worker_that_died_mid_delivery_is_picked_up_again(directory, app, smtp
     )
     db.session.commit()
     assert row.id in outbox.due_ids(min_age_seconds=60)
-    assert jobs.deliver(row.id) == "sent"
+    assert jobs.deliver(row.id) == {"sent": 1}
+
+
+def test_a_sent_reports_messages_travel_in_one_job(directory, smtp_sink):
+    send_report()
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    queue = get_queue()
+    assert queue.count == 1
+    assert list(queue.jobs[0].args) == ids and len(ids) == 5
+    run_worker(directory)
+    assert outbox_states() == {"sent": 5}
+
+
+def test_the_sweep_queues_many_rows_in_bounded_jobs(directory, app, smtp_sink):
+    from formservice.queue import DELIVERY_BATCH
+
+    for _ in range(3):
+        send_report()
+    get_queue().empty()
+    db.session.execute(update(OutboxMessage).values(created_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    db.session.commit()
+    assert jobs.sweep_outbox() == 15
+    sizes = [len(job.args) for job in get_queue().jobs]
+    assert sum(sizes) == 15 and max(sizes) == DELIVERY_BATCH
+    run_worker(app)
+    assert outbox_states() == {"sent": 15}
+    assert len(smtp_sink.messages) == 15
+
+
+class HangingUp:
+    """A TCP server that accepts and closes at once, counting the connections."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.count = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.count += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_server_that_hangs_up_is_tried_once_per_job_and_every_row_retried(directory, app):
+    server = HangingUp()
+    try:
+        app.config["FORMSERVICE_SMTP_PORT"] = server.port
+        app.config["FORMSERVICE_DELIVERY_BACKOFF_SECONDS"] = 60
+        send_report()
+        run_worker(app)
+    finally:
+        server.close()
+    assert server.count == 1  # not once per message: the other four were not tried
+    rows = db.session.scalars(select(OutboxMessage)).all()
+    assert {(r.state, r.attempts) for r in rows} == {("pending", 1)}
+    assert all(r.last_error == "SMTPServerDisconnected" for r in rows)
+
+
+def test_settling_without_waiting_for_the_disk_stays_within_the_delivery(directory, smtp_sink):
+    send_report()
+    ids = list(db.session.scalars(select(OutboxMessage.id)))
+    assert jobs.deliver(*ids) == {"sent": 5}
+    db.session.expire_all()
+    assert outbox_states() == {"sent": 5}
+    if db.engine.dialect.name == "postgresql":  # SET LOCAL: later transactions wait again
+        assert db.session.scalar(text("SHOW synchronous_commit")) == "on"
