@@ -44,7 +44,12 @@ def fields(csrf: str) -> list[tuple[str, str]]:
 
 
 def poster(path: str, form_path: str, sessions=None):
-    """setup: cookie jar and CSRF token of the form page; step: one POST (302 expected)."""
+    """setup: cookie jar and CSRF token of the form page; step: one POST (302 expected).
+
+    Every POST is sent with the cookies the form page left, as a browser that shows the
+    report page next sends them: that page takes the flash message out of the session. Kept
+    from one POST to the next, formservice's session cookie would grow by one message each
+    time, and with it the work of every request."""
 
     def setup(client, index):
         if sessions is not None:
@@ -53,10 +58,11 @@ def poster(path: str, form_path: str, sessions=None):
         body, headers = common.multipart(
             fields(common.csrf_token(page)), [("attachments", "", b"")]
         )
-        return body, headers
+        return body, headers, dict(client.cookies)
 
     def step(client, prepared):
-        body, headers = prepared
+        body, headers, cookies = prepared
+        client.cookies = dict(cookies)
         return client.request("POST", path, body, headers)[0]
 
     return setup, step
@@ -138,8 +144,8 @@ def main() -> int:
     )
     ratio, p99 = figures["ratio"], all_fs.pct(99)
     errors = sum(r.errors for r in base_runs + fs_runs)
-    # every accepted POST stored one report whose outbox rows were all queued
-    consistent = stored["outbox"] == queued and stored["deviations"] >= all_fs.requests
+    # every accepted POST stored one report and queued one delivery job for its outbox rows
+    consistent = stored["deviations"] == queued and stored["deviations"] >= all_fs.requests
     verdicts = [
         common.Verdict(
             "deviation POST req/s vs baseline",
@@ -155,8 +161,8 @@ def main() -> int:
         ),
         common.Verdict("POST errors", str(errors), "0", errors == 0),
         common.Verdict(
-            "outbox rows all queued",
-            f"{stored['outbox']} rows, {queued} jobs",
+            "one delivery job queued per report",
+            f"{stored['deviations']} reports, {queued} jobs",
             "equal",
             consistent,
         ),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import literal, select, union_all, update
+from sqlalchemy import and_, bindparam, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .. import queue
 from ..domain import deviation as rules
@@ -81,45 +83,108 @@ def _now() -> datetime:
 
 
 def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None):
-    """Store a new report or update a draft, and send it when asked; one transaction."""
+    """Store a new report or update a draft, and send it when asked; one transaction.
+
+    A sent report is written once, as sent: five statements besides the commit (what it
+    needs to know, the case counter, the report, its audit events, its outbox rows)."""
     deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
     if deviation.state != rules.UTKAST:
         raise rules.TransitionError(deviation.state, "edit")
-    names = _apply(deviation, data)
+    facts = _facts(data.reporting_unit_id, data.receiving_unit_id)
+    _apply(deviation, data, facts)
+    files = _store_files(data.uploads)  # written before the case counter is taken
+    if send:
+        _mark_sent(deviation, facts)
+    for stored, upload in zip(files, data.uploads, strict=True):
+        deviation.attachments.append(Attachment(file=stored, page_count=upload.page_count))
     db.session.add(deviation)
     db.session.flush()
-    _store_uploads(deviation, data.uploads)
     audit.record(
         author, "deviation.saved" if draft else "deviation.created", "deviation", deviation.id
     )
-    messages = _send(author, deviation, names) if send else []
+    messages = _sent_messages(author, deviation, facts) if send else []
     return _commit(deviation, messages)
 
 
 def send_draft(author: User, deviation: Deviation) -> Outcome:
-    messages = _send(author, deviation)
-    return _commit(deviation, messages)
+    facts = _facts(deviation.reporting_unit_id, deviation.receiving_unit_id)
+    _mark_sent(deviation, facts)
+    return _commit(deviation, _sent_messages(author, deviation, facts))
 
 
-def _units_and_groups(*unit_ids: str) -> tuple[dict[str, str], dict[str, set[str]]]:
-    """The units' names and the BUS groups each belongs to, in one query of three columns."""
-    query = (
-        select(Unit.id, Unit.name, unit_groups.c.group_id)
-        .outerjoin(unit_groups, unit_groups.c.unit_id == Unit.id)
-        .where(Unit.id.in_(set(unit_ids)))
+@dataclass
+class _Facts:
+    """What saving and sending a report needs from the directory (`_facts`)."""
+
+    names: dict[str, str] = field(default_factory=dict)  # unit id -> name
+    groups: dict[str, set[str]] = field(default_factory=dict)  # unit id -> its BUS groups
+    answer_days: dict[str, int | None] = field(default_factory=dict)  # group -> its own limit
+    secretaries: dict[str, str] = field(default_factory=dict)  # group -> active secretary
+    managers: list[str] = field(default_factory=list)  # receiving unit: chef, then deputies
+    secretariat: list[str] = field(default_factory=list)  # the BUS-sekretariat's mailboxes
+
+
+def _facts(reporting_unit_id: str, receiving_unit_id: str) -> _Facts:
+    """The two units with their groups (limits, secretaries) and the addresses a sent report
+    goes to, in one query: the receiving unit's chef and deputies (`Unit.managers`), the
+    BUS-sekretariat (`_secretariat`) and every candidate group's secretary."""
+    rows = db.session.execute(
+        _facts_query(), {"reporting": reporting_unit_id, "receiving": receiving_unit_id}
     )
-    names: dict[str, str] = {}
-    groups: dict[str, set[str]] = {}
-    for unit_id, name, group_id in db.session.execute(query):
-        names[unit_id] = name
-        groups.setdefault(unit_id, set())
-        if group_id is not None:
-            groups[unit_id].add(group_id)
-    return names, groups
+    facts = _Facts()
+    for role, unit_id, name, group_id, answer_days, email, _ in rows:
+        if role == "unit":
+            facts.names[unit_id] = name
+            facts.groups.setdefault(unit_id, set())
+            if group_id is not None:
+                facts.groups[unit_id].add(group_id)
+                facts.answer_days[group_id] = answer_days
+                if email is not None:
+                    facts.secretaries[group_id] = email
+        elif role == "manager":
+            facts.managers.append(email)
+        else:
+            facts.secretariat.append(email)
+    return facts
 
 
-def _apply(deviation: Deviation, data: DeviationInput) -> dict[str, str]:
-    """Copy the input onto the report and choose its group; the units' names, for _send."""
+@cache
+def _facts_query():
+    """Built once: every sent report runs it."""
+    secretary = aliased(User)
+    units = (
+        select(
+            literal("unit").label("role"),
+            Unit.id,
+            Unit.name,
+            unit_groups.c.group_id,
+            BusGroup.answer_days,
+            secretary.email,
+            literal(0).label("n"),
+        )
+        .outerjoin(unit_groups, unit_groups.c.unit_id == Unit.id)
+        .outerjoin(BusGroup, BusGroup.id == unit_groups.c.group_id)
+        .outerjoin(secretary, and_(secretary.id == BusGroup.secretary_id, secretary.active))
+        .where(Unit.id.in_([bindparam("reporting"), bindparam("receiving")]))
+    )
+
+    def people(role: str, order: int, *criteria):
+        columns = (literal(role), null(), null(), null(), null(), User.email, literal(order))
+        return select(*columns).select_from(User).where(User.active, *criteria)
+
+    receiving = bindparam("receiving")
+    chef = select(Unit.chef_id).where(Unit.id == receiving).scalar_subquery()
+    deputies = select(unit_deputies.c.user_id).where(unit_deputies.c.unit_id == receiving)
+    return union_all(
+        units,
+        people("manager", 1, User.id == chef),
+        people("manager", 2, User.id.in_(deputies)),
+        people("secretariat", 3, User.is_secretariat),
+    ).order_by("n")
+
+
+def _apply(deviation: Deviation, data: DeviationInput, facts: _Facts) -> None:
+    """Copy the input onto the report and choose its group."""
     for name in (
         "reporting_unit_id",
         "receiving_unit_id",
@@ -128,7 +193,6 @@ def _apply(deviation: Deviation, data: DeviationInput) -> dict[str, str]:
         "description",
         "actions_taken",
         "bus_individ",
-        "bus_individ_date",
         "proposal",
         "child_gender",
         "age_group",
@@ -137,9 +201,8 @@ def _apply(deviation: Deviation, data: DeviationInput) -> dict[str, str]:
     ):
         setattr(deviation, name, getattr(data, name))
     deviation.bus_individ_date = data.bus_individ_date if data.bus_individ else None
-    names, groups = _units_and_groups(data.reporting_unit_id, data.receiving_unit_id)
+    groups = facts.groups
     deviation.group_id = _group_of(groups[data.reporting_unit_id], groups[data.receiving_unit_id])
-    return names
 
 
 def group_for(reporting: Unit, receiving: Unit) -> str | None:
@@ -155,82 +218,54 @@ def _group_of(reporting: set[str], receiving: set[str]) -> str | None:
     return own[0] if own else None
 
 
-def _store_uploads(deviation: Deviation, uploads: list[Upload]) -> None:
-    for upload in uploads:
-        stored = StoredFile(
+def _store_files(uploads: list[Upload]) -> list[StoredFile]:
+    """The uploads' bytes as stored files, written now (the report's rows follow)."""
+    files = [
+        StoredFile(
             name=upload.name,
             content_type=upload.content_type,
             size=len(upload.data),
             sha256=upload.sha256,
             data=upload.data,
         )
-        db.session.add(stored)
+        for upload in uploads
+    ]
+    if files:
+        db.session.add_all(files)
         db.session.flush()
-        db.session.add(
-            Attachment(deviation_id=deviation.id, file_id=stored.id, page_count=upload.page_count)
-        )
+    return files
 
 
-def _send(author: User, deviation: Deviation, names: dict[str, str] | None = None) -> list:
-    """utkast → skickad: case number, deadline, messages to B, secretariat and secretary.
-
-    Four queries besides the writes: unit names (unless `names` has them), the group, every
-    recipient's address at once (`_send_recipients`), and last the case counter. Its row
-    stays locked until the commit, so every other report being sent waits for it: bumping
-    it last keeps that wait short. The changes reach the database together at the commit:
-    with autoflush, every query in between would write the report once more."""
+def _mark_sent(deviation: Deviation, facts: _Facts) -> None:
+    """utkast → skickad: sent now, the deadline (the group's limit or the setting) and, last,
+    the case number. The counter's row stays locked until the commit, so every other report
+    being sent waits for it; the rest of the transaction is a few inserts. Nothing is written
+    before the report's own flush."""
     with db.session.no_autoflush:
-        if names is None:
-            names = _units_and_groups(deviation.reporting_unit_id, deviation.receiving_unit_id)[0]
-        group = None
-        if deviation.group_id:
-            query = select(BusGroup.answer_days, BusGroup.secretary_id)
-            group = db.session.execute(query.where(BusGroup.id == deviation.group_id)).first()
-        days = (group and group.answer_days) or current_app.config["FORMSERVICE_ANSWER_DAYS"]
         deviation.state = rules.next_state(deviation.state, "send")
         moment = _now()
+        today = local_date(moment, _tz())
+        days = facts.answer_days.get(deviation.group_id or "")
         deviation.sent_at = moment
-        deviation.deadline = answer_deadline(local_date(moment, _tz()), days)
-        audit.record(author, "deviation.sent", "deviation", deviation.id)
-        to = _send_recipients(deviation.receiving_unit_id, group.secretary_id if group else None)
-        deviation.case_number = _next_case_number(local_date(moment, _tz()).year)
-        summary = _summary(deviation, names)
-        respond = {**summary, "link_version": deviation.link_version, "respond": True}
-        return [
-            *outbox.add_unique("new_report", to["managers"], deviation.id, **respond),
-            *outbox.add_unique("copy_secretariat", to["secretariat"], deviation.id, **summary),
-            *outbox.add_unique("copy_secretary", to["secretary"], deviation.id, **summary),
-        ]
-
-
-def _send_recipients(unit_id: str, secretary_id: int | None) -> dict[str, list[str]]:
-    """The active people a sent report goes to, by address, in one query: the receiving
-    unit's chef and deputies (`Unit.managers`), the BUS-sekretariat (`_secretariat`) and the
-    group's secretary (`_group_people`)."""
-
-    def role(name: str, order: int, query):
-        return query.add_columns(literal(name).label("role"), literal(order).label("n")).where(
-            User.active
+        deviation.deadline = answer_deadline(
+            today, days or current_app.config["FORMSERVICE_ANSWER_DAYS"]
         )
+        deviation.case_number = _next_case_number(today.year)
 
-    chef = select(User.email).join(Unit, Unit.chef_id == User.id).where(Unit.id == unit_id)
-    deputies = (
-        select(User.email)
-        .join(unit_deputies, unit_deputies.c.user_id == User.id)
-        .where(unit_deputies.c.unit_id == unit_id)
-    )
-    parts = [
-        role("managers", 0, chef),
-        role("managers", 1, deputies),
-        role("secretariat", 2, select(User.email).where(User.is_secretariat)),
+
+def _sent_messages(author: User, deviation: Deviation, facts: _Facts) -> list:
+    """The audit event of sending and the messages: B (with a link), secretariat, secretary."""
+    audit.record(author, "deviation.sent", "deviation", deviation.id)
+    summary = _summary(deviation, facts.names)
+    respond = {**summary, "link_version": deviation.link_version, "respond": True}
+    secretary = facts.secretaries.get(deviation.group_id or "")
+    return [
+        *outbox.add_unique("new_report", facts.managers, deviation.id, **respond),
+        *outbox.add_unique("copy_secretariat", facts.secretariat, deviation.id, **summary),
+        *outbox.add_unique(
+            "copy_secretary", [secretary] if secretary else [], deviation.id, **summary
+        ),
     ]
-    if secretary_id is not None:
-        parts.append(role("secretary", 3, select(User.email).where(User.id == secretary_id)))
-    query = union_all(*parts).order_by("n")
-    found: dict[str, list[str]] = {"managers": [], "secretariat": [], "secretary": []}
-    for email, name, _ in db.session.execute(query):
-        found[name].append(email)
-    return found
 
 
 def _notify_receiver(deviation: Deviation, kind: str) -> list:
