@@ -4,6 +4,7 @@ the three parts of `worker.jobs.build_digest` run in this process as the worker 
 from __future__ import annotations
 
 import contextlib
+import io
 from datetime import UTC, date, datetime, timedelta
 
 from . import common
@@ -59,23 +60,46 @@ def new_digest(app, meeting_id: int) -> int:
 
 def formservice_docx(app, digest_id: int) -> tuple[bytes, dict, int]:
     """The DOCX part of build_digest in a fresh app context (a fresh session, as the worker's
-    AppWorker gives each job): gather the cases and figures, build the context, render.
-    Returns the document, the context and the number of cases."""
+    AppWorker gives each job): gather the cases and figures, write the whole digest as the
+    cases are read. Returns the document, the same context with the cases as plain dicts
+    (for the baseline; made after the timed part by the caller) and the number of cases."""
     from formservice.documents import digest as document
-    from formservice.documents.docx import render
+    from formservice.documents.docx import stream
     from formservice.extensions import db
     from formservice.models import Digest
     from formservice.services import digest as service
 
     with app.app_context():
         row = db.session.get(Digest, digest_id)
-        cases, summary, statistics = service.gather(row)
-        context = document.context(
-            row.meeting, cases, summary, statistics, service.today(), service.tz()
-        )
-        docx = render("digest.docx", context)
+        contents = service.gather(row)
+        part = document.whole(contents.sections)
+        figures = contents.summary, contents.statistics, service.today()
+        context = document.context(row.meeting, part, service.case_dicts, *figures)
+        out = io.BytesIO()
+        stream("digest.docx", context, out)
         db.session.rollback()
-        return docx, context, len(cases)
+        return out.getvalue(), {"digest_id": digest_id}, len(contents.case_ids)
+
+
+def plain(app, digest_id: int) -> dict:
+    """The context as the baseline gets it: the same rows, every case a plain dict."""
+    from formservice.documents import digest as document
+    from formservice.extensions import db
+    from formservice.models import Digest
+    from formservice.services import digest as service
+
+    with app.app_context():
+        row = db.session.get(Digest, digest_id)
+        contents = service.gather(row)
+        figures = contents.summary, contents.statistics, service.today()
+        context = document.context(
+            row.meeting,
+            document.whole(contents.sections),
+            lambda ids: list(service.case_dicts(ids)),
+            *figures,
+        )
+        db.session.rollback()
+        return context
 
 
 def baseline_docx(context: dict) -> bytes:
@@ -95,13 +119,6 @@ def baseline_docx(context: dict) -> bytes:
     out = BytesIO()
     tpl.save(out)
     return out.getvalue()
-
-
-def plain(context: dict) -> dict:
-    """The context as the baseline gets it: already clean plain data (a deep copy)."""
-    from formservice.documents.docx import clean
-
-    return clean(context)
 
 
 def now() -> str:

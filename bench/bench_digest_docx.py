@@ -1,7 +1,7 @@
 """Digest DOCX for 10, 100, 1,000 and 10,000 cases: the DOCX part of the worker's
-`build_digest` (gather the cases and figures from PostgreSQL, build the context, render
-digest.docx with docxtpl), against docxtpl rendering the same rows from plain dicts with no
-database. Writes docs/performance-digest.svg (time against cases, both, log-log).
+`build_digest` (gather the cases and figures from PostgreSQL, write digest.docx while the
+cases are read, `documents.docx.stream`), against docxtpl rendering the same rows from plain
+dicts with no database. Writes docs/performance-digest.svg (time against cases, both, log-log).
 
     .venv/bin/python -m bench.bench_digest_docx [--sizes 10,100,1000,10000 --repeat 3]
 
@@ -40,11 +40,11 @@ def main() -> int:
             _digest.formservice_docx(app, digest_id)  # warm: imports, template cache
             for n in range(repeat):
                 common.log(f"{count} cases: run {n + 1}/{repeat}")
-                seconds, (docx, context, found) = common.timed(
+                seconds, (docx, _, found) = common.timed(
                     lambda: _digest.formservice_docx(app, digest_id)  # noqa: B023
                 )
                 fs_times.append(seconds)
-                plain = _digest.plain(context)
+                plain = _digest.plain(app, digest_id)
                 seconds, baseline = common.timed(lambda: _digest.baseline_docx(plain))  # noqa: B023
                 base_times.append(seconds)
             if found != count:

@@ -224,8 +224,12 @@ def deviation() -> DocumentObject:
 
 
 def digest() -> DocumentObject:
-    """ "Sammanställning av avvikelser" for a steering-group meeting (SPEC §6)."""
+    """ "Sammanställning av avvikelser" for a steering-group meeting (SPEC §6).
+
+    `part` says what one rendering holds: the whole digest, or a stretch of its cases for
+    LibreOffice, which converts a long digest in parts (formservice.documents.digest)."""
     doc = new_document("Sammanställning av avvikelser")
+    doc.add_paragraph("{%p if part.front %}")
     doc.add_heading("Sammanställning av avvikelser", level=1)
     labelled(doc, "BUS-grupp", "{{ group_name }}")
     labelled(
@@ -249,9 +253,12 @@ def digest() -> DocumentObject:
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Inga verksamhetspar förekommer mer än en gång.")
     doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p endif %}")
 
     doc.add_paragraph("{%p for section in sections %}")
+    doc.add_paragraph("{%p if section.heading %}")
     doc.add_heading("{{ section.title }}", level=2)
+    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p for c in section.cases %}")
     doc.add_heading("{{ c.heading }}", level=3)
     tbl = field_table(doc, "Avvikelsen")
@@ -287,6 +294,7 @@ def digest() -> DocumentObject:
     doc.add_paragraph("{%p endfor %}")
     doc.add_paragraph("{%p endfor %}")
 
+    doc.add_paragraph("{%p if part.statistics %}")
     doc.add_heading("Statistik", level=2)
     labelled(doc, "Period", "{{ statistics.period }}")
     _count_table(
@@ -299,6 +307,7 @@ def digest() -> DocumentObject:
     cells(tbl, "{{ r.label }}", "{{ r.count }}")
     tag_row(tbl, "{%tr endfor %}")
     doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p endif %}")
     return doc
 
 

@@ -1,17 +1,21 @@
-"""The digest "Sammanställning av avvikelser": DOCX context and the assembled PDF (SPEC §6)."""
+"""The digest "Sammanställning av avvikelser": DOCX context, its parts for LibreOffice and the
+PDF's outline (SPEC §6).
+
+A long digest is converted to PDF in parts of at most `PART_SIZE` cases, each one document
+for LibreOffice, whose time per case grows with the document (1,000 cases in one document:
+105 s, in four: 80 s; 2,000 in one: 320 s; docs/performance.md). The parts are rendered from
+the same template as the whole digest; `part` in the context says what each holds.
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
-
 from ..domain import deviation as rules
-from .docx import _answer, _day
+from .docx import _answer, _day, clean
+from .pdfjoin import Bookmark
 
 #: Sections of the digest, in order: (title, states).
 SECTIONS = (
@@ -22,21 +26,77 @@ SECTIONS = (
 )
 CLOSING_ASSESSMENTS = {"bekraftad": "Avvikelse bekräftad", "delvis": "Delvis", "ej": "Ej avvikelse"}
 
+#: Most cases in one document for LibreOffice (about 20 s each on a 2-core machine).
+PART_SIZE = 200
 
-def context(meeting, cases: list, summary: dict, statistics: dict, today, tz: str) -> dict:
-    """The whole template context; plain strings, lists and dicts only."""
+
+@dataclass
+class Part:
+    """One rendering of the template: the whole digest, or a stretch of its cases."""
+
+    front: bool = True  # title, meeting and summary
+    statistics: bool = True  # the statistics at the end
+    #: (section title, whether this part shows the title, the section's case ids in it)
+    sections: list[tuple[str, bool, list[int]]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(len(ids) for _, _, ids in self.sections)
+
+
+def sections(cases: Iterable[Any]) -> list[tuple[str, list[int]]]:
+    """The digest's sections that have cases: (title, ids in order). `cases` are reports (or
+    rows with `id` and `state`) in the order the digest lists them."""
+    cases = list(cases)
+    found = [(title, [c.id for c in cases if c.state in states]) for title, states in SECTIONS]
+    return [(title, ids) for title, ids in found if ids]
+
+
+def whole(sections: Sequence[tuple[str, list[int]]]) -> Part:
+    return Part(sections=[(title, True, ids) for title, ids in sections])
+
+
+def parts(sections: Sequence[tuple[str, list[int]]], size: int = PART_SIZE) -> list[Part]:
+    """The digest cut into parts of at most `size` cases: the first opens the digest, the last
+    holds the statistics, and a section cut between parts is titled in the first one only."""
+    result = [Part(statistics=False)]
+    count = 0
+    for title, ids in sections:
+        for n, case_id in enumerate(ids):
+            if count == size:
+                result.append(Part(front=False, statistics=False))
+                count = 0
+            part = result[-1]
+            if n == 0 or not part.sections:
+                part.sections.append((title, n == 0, []))
+            part.sections[-1][2].append(case_id)
+            count += 1
+    result[-1].statistics = True
+    return result
+
+
+def context(
+    meeting,
+    part: Part,
+    cases: Callable[[list[int]], Iterable[dict]],
+    summary: dict,
+    statistics: dict,
+    today,
+) -> dict:
+    """The template context of one part; `cases(ids)` gives the case dicts (`case`) of a
+    section, and may give them as they are read."""
     return {
-        "group_name": meeting.group.name,
+        "part": {"front": part.front, "statistics": part.statistics},
+        "group_name": clean(meeting.group.name),
         "meeting_date": meeting.meeting_date.isoformat(),
-        "meeting_place": meeting.place or "",
+        "meeting_place": clean(meeting.place or ""),
         "compiled_on": today.isoformat(),
-        "summary": _summary(summary),
+        "summary": clean(_summary(summary)),
         "sections": [
-            {"title": title, "cases": [_case(c, today, tz) for c in cases if c.state in states]}
-            for title, states in SECTIONS
-            if any(c.state in states for c in cases)
+            {"title": title, "heading": heading, "cases": cases(ids)}
+            for title, heading, ids in part.sections
         ],
-        "statistics": statistics,
+        "statistics": clean(statistics),
     }
 
 
@@ -50,7 +110,8 @@ def _summary(summary: dict) -> dict:
     }
 
 
-def _case(deviation, today, tz: str) -> dict[str, Any]:
+def case(deviation, today, tz: str) -> dict[str, Any]:
+    """One case of the digest, ready for Word (`clean`)."""
     overdue = deviation.state == rules.SKICKAD and deviation.deadline and today > deviation.deadline
     heading = f"{deviation.case_number}: {deviation.reporting_unit.name} till "
     heading += deviation.receiving_unit.name + (" – obesvarad" if overdue else "")
@@ -60,24 +121,26 @@ def _case(deviation, today, tz: str) -> dict[str, Any]:
             " – ".join(v for v in (m["action"], m["responsible"], m["due"]) if v)
             for m in answer.pop("planned_measures")
         ]
-    return {
-        "heading": heading,
-        "case_number": deviation.case_number,
-        "state": "Obesvarad" if overdue else rules.STATE_LABELS[deviation.state],
-        "reporting_unit": deviation.reporting_unit.name,
-        "receiving_unit": deviation.receiving_unit.name,
-        "event_date": _day(deviation.event_date, tz),
-        "sent_at": _day(deviation.sent_at, tz),
-        "deadline": _day(deviation.deadline, tz),
-        "answered_at": _day(deviation.answered_at, tz),
-        "categories": list(deviation.categories or []),
-        "description": deviation.description,
-        "actions_taken": deviation.actions_taken,
-        "proposal": deviation.proposal or "",
-        "attachments": [a.file.name for a in deviation.attachments],
-        "answer": answer,
-        "closing": _closing(deviation.closing),
-    }
+    return clean(
+        {
+            "heading": heading,
+            "case_number": deviation.case_number,
+            "state": "Obesvarad" if overdue else rules.STATE_LABELS[deviation.state],
+            "reporting_unit": deviation.reporting_unit.name,
+            "receiving_unit": deviation.receiving_unit.name,
+            "event_date": _day(deviation.event_date, tz),
+            "sent_at": _day(deviation.sent_at, tz),
+            "deadline": _day(deviation.deadline, tz),
+            "answered_at": _day(deviation.answered_at, tz),
+            "categories": list(deviation.categories or []),
+            "description": deviation.description,
+            "actions_taken": deviation.actions_taken,
+            "proposal": deviation.proposal or "",
+            "attachments": [a.file.name for a in deviation.attachments],
+            "answer": answer,
+            "closing": _closing(deviation.closing),
+        }
+    )
 
 
 def _closing(closing) -> dict[str, Any]:
@@ -95,37 +158,38 @@ def _closing(closing) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class AttachedPdf:
+class Appendix:
+    """A report's PDF attachment, appended after the digest."""
+
     case_number: str
     name: str
-    data: bytes
+    first_page: int  # in the joined PDF
 
 
-def assemble(
-    digest_pdf: bytes, attachments: Iterable[AttachedPdf], title: str, subject: str
-) -> bytes:
-    """Append the reports' PDF attachments with one bookmark per case and per attachment."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(digest_pdf)))
-    parent = None
-    by_case: dict[str, Any] = {}
-    for item in attachments:
-        try:
-            reader = PdfReader(io.BytesIO(item.data))
-            first_page = len(writer.pages)
-            writer.append(reader, import_outline=False)
-        except (PdfReadError, ValueError, KeyError):
-            continue  # checked at upload; a file that no longer opens is left out, not fatal
-        if parent is None:
-            parent = writer.add_outline_item(title="Bilagor", page_number=first_page)
-        if item.case_number not in by_case:
-            by_case[item.case_number] = writer.add_outline_item(
-                title=item.case_number, page_number=first_page, parent=parent
-            )
-        writer.add_outline_item(
-            title=item.name, page_number=first_page, parent=by_case[item.case_number]
-        )
-    writer.add_metadata({"/Title": title, "/Subject": subject, "/Author": "BUS-formservice"})
-    writer.page_mode = "/UseOutlines"
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+def outline(
+    headings: Sequence[tuple[str, int]], levels: Sequence[int], appendices: Sequence[Appendix]
+) -> list[Bookmark]:
+    """The PDF's bookmarks: one per heading, nested by the headings' levels in the DOCX (each
+    part's own outline from LibreOffice starts afresh, so its nesting cannot be kept), then
+    "Bilagor" with one bookmark per case and per attached file. `headings`: LibreOffice's,
+    (title, page) in document order; `levels`: the rendered headings' outline levels."""
+    if len(levels) != len(headings):  # not expected: LibreOffice makes one per heading
+        levels = [1] * len(headings)
+    root: list[Bookmark] = []
+    open_: list[tuple[int, Bookmark]] = []
+    for (title, page), level in zip(headings, levels, strict=True):
+        while open_ and open_[-1][0] >= level:
+            open_.pop()
+        mark = Bookmark(title, page)
+        (open_[-1][1].children if open_ else root).append(mark)
+        open_.append((level, mark))
+    if appendices:
+        attached = Bookmark("Bilagor", appendices[0].first_page)
+        by_case: dict[str, Bookmark] = {}
+        for item in appendices:
+            if item.case_number not in by_case:
+                by_case[item.case_number] = Bookmark(item.case_number, item.first_page)
+                attached.children.append(by_case[item.case_number])
+            by_case[item.case_number].children.append(Bookmark(item.name, item.first_page))
+        root.append(attached)
+    return root

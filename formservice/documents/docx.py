@@ -9,15 +9,14 @@ so no ``Listing`` objects are needed; see `clean`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from docx.oxml.parser import parse_xml
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
-from lxml import etree
 
 from .. import ROOT
 from ..domain import deviation as rules
@@ -33,41 +32,79 @@ DEFAULT_TIMEZONE = "Europe/Stockholm"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-class _Template(DocxTemplate):
-    """docxtpl with one step replaced: putting the rendered body into the document.
-
-    docxtpl moves the separately parsed body into the template's document, which lxml does in
-    time that grows with the square of the body (1,000 digest cases: 0.1 s, 8,000: 7 s;
-    docs/performance.md). Here the body is serialized, the rendered tree emptied, and the
-    whole document parsed once with the body in place: linear time, about one more copy of
-    the body's text in memory, and the same document.xml byte for byte.
-    """
-
-    def map_tree(self, tree) -> None:
-        root = self.docx._element
-        marker = etree.Comment("formservice-body")
-        root.replace(root.body, marker)
-        head, tail = etree.tostring(root, encoding="unicode").split("<!--formservice-body-->")
-        body = etree.tostring(tree, encoding="unicode")
-        inherited = all(root.nsmap.get(prefix) == uri for prefix, uri in tree.nsmap.items())
-        tree.clear()  # free the rendered tree before the document's is built
-        start = body[: body.index(">") + 1]
-        if inherited and start.startswith("<w:body ") and not start.endswith("/>"):
-            body = "<w:body>" + body[len(start) :]  # the document declares these namespaces
-        document = parse_xml(head + body + tail)
-        self.docx._part._element = document
-        self.docx._element = document
-        self.docx._Document__body = None  # python-docx's cached proxy of the old body
-
-
 def render(template_name: str, context: dict[str, Any]) -> bytes:
     """Render a template with HTML-style escaping on; a missing variable is an error."""
-    tpl = _Template(TEMPLATES / template_name)
-    env = Environment(autoescape=True, undefined=StrictUndefined)
-    tpl.render(clean(context), jinja_env=env, autoescape=True)
+    tpl = DocxTemplate(TEMPLATES / template_name)
+    tpl.render(clean(context), jinja_env=_environment(), autoescape=True)
     out = BytesIO()
     tpl.save(out)
     return out.getvalue()
+
+
+def stream(template_name: str, context: dict[str, Any], out: IO[bytes]) -> list[int]:
+    """Render a template into `out` as `render` does, but write the document's body into the
+    zip while Jinja produces it, a few paragraphs at a time: memory does not grow with the
+    document (a 10,000-case digest is 100 MB of XML), and the sequences in `context` may be
+    iterators, read once (they are not cleaned here: give `clean`ed items). For templates
+    without column loops and pictures, whose fixes docxtpl makes on the parsed body.
+    Returns the outline level of every heading, in document order."""
+    tpl = DocxTemplate(TEMPLATES / template_name)
+    tpl.init_docx()
+    body = _BODY_TAG.sub("<w:body>", tpl.get_xml(), count=1)  # the document declares them
+    source = re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(body))
+    template = _environment().from_string(source)
+    levels: list[int] = []
+    with (
+        zipfile.ZipFile(TEMPLATES / template_name) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for item in src.infolist():
+            if item.filename != "word/document.xml":
+                dst.writestr(item, src.read(item), compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            head, _, rest = src.read(item).decode("utf-8").partition("<w:body>")
+            tail = rest[rest.rindex("</w:body>") + len("</w:body>") :]
+            with dst.open(item.filename, "w", force_zip64=True) as document:
+                document.write(head.encode("utf-8"))
+                for xml in _finished(template.generate(context), tpl):
+                    levels += [int(level) for level in _HEADING.findall(xml)]
+                    document.write(xml.encode("utf-8"))
+                document.write(tail.encode("utf-8"))
+    return levels
+
+
+_BODY_TAG = re.compile(r"<w:body\b[^>]*>")
+_HEADING = re.compile(r'<w:pStyle w:val="Heading([1-9])"/>')
+
+
+def _environment() -> Environment:
+    return Environment(autoescape=True, undefined=StrictUndefined)
+
+
+def _finished(pieces: Iterator[str], tpl: DocxTemplate, size: int = 1 << 16) -> Iterator[str]:
+    """docxtpl's finishing of the rendered XML, done on whole paragraphs at a time: each
+    piece handed on ends with a paragraph's end tag (paragraphs do not nest)."""
+    buffer: list[str] = []
+    length = 0
+    for piece in pieces:
+        buffer.append(piece)
+        length += len(piece)
+        if length >= size:
+            text = "".join(buffer)
+            cut = text.rfind("</w:p>")
+            if cut >= 0:
+                cut += len("</w:p>")
+                yield _finish(text[:cut], tpl)
+                text = text[cut:]
+            buffer, length = [text], len(text)
+    yield _finish("".join(buffer), tpl)
+
+
+def _finish(xml: str, tpl: DocxTemplate) -> str:
+    """What docxtpl's render_xml_part does after Jinja: marks out, line breaks in."""
+    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    return tpl.resolve_listing(xml)
 
 
 def template_variables(template_name: str) -> set[str]:

@@ -22,27 +22,49 @@ class ConversionError(Exception):
 
 def convert(docx: bytes, soffice: str = "soffice", timeout: float = 120) -> bytes:
     """Convert one DOCX in a private profile and folder; kill LibreOffice if it hangs."""
-    program = shutil.which(soffice) or soffice
-    with tempfile.TemporaryDirectory(prefix="formservice-pdf-") as tmp:
-        work = Path(tmp)
-        source = work / "document.docx"
+    with Converter(soffice, timeout) as converter:
+        source = converter.folder / "document.docx"
         source.write_bytes(docx)
+        return converter.convert(source).read_bytes()
+
+
+class Converter:
+    """LibreOffice for one or more conversions in a private profile and folder.
+
+    The profile is made by the first conversion and kept for the next: a digest is converted
+    in parts, and a fresh profile costs each start a few seconds more. Each conversion is
+    one LibreOffice process, stopped after `timeout` seconds."""
+
+    def __init__(self, soffice: str = "soffice", timeout: float = 120) -> None:
+        self.program = shutil.which(soffice) or soffice
+        self.timeout = timeout
+        self._tmp = tempfile.TemporaryDirectory(prefix="formservice-pdf-")
+        self.folder = Path(self._tmp.name)
+
+    def __enter__(self) -> Converter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._tmp.cleanup()
+
+    def convert(self, source: Path) -> Path:
+        """The PDF of `source` (a DOCX), written beside it."""
         command = [
-            program,
-            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            self.program,
+            f"-env:UserInstallation={(self.folder / 'profile').as_uri()}",
             "--headless",
             "--norestore",
             "--convert-to",
             FILTER,
             "--outdir",
-            str(work),
+            str(source.parent),
             str(source),
         ]
-        _run(command, timeout, env={**os.environ, "HOME": tmp})
-        result = work / "document.pdf"
+        _run(command, self.timeout, env={**os.environ, "HOME": str(self.folder)})
+        result = source.with_suffix(".pdf")
         if not result.exists() or result.stat().st_size == 0:
             raise ConversionError("LibreOffice kunde inte omvandla dokumentet till PDF.")
-        return result.read_bytes()
+        return result
 
 
 def _run(command: list[str], timeout: float, env: dict[str, str]) -> None:

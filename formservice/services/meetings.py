@@ -106,13 +106,39 @@ def cases_for_meeting(meeting: GroupMeeting, *options) -> list[Deviation]:
     """The group's open reports (skickad, besvarad, behandlad) plus those closed since the
     previous meeting (or decided at this one), ordered by state, then case number.
     `options`: loader options for what the caller will read of each report."""
+    cases = db.session.scalars(select(Deviation).where(_covered(meeting)).options(*options))
+    return sorted(cases, key=_digest_order)
+
+
+#: What the digest's summary reads of each case (`case_rows_for_meeting`).
+CASE_COLUMNS = (
+    Deviation.id,
+    Deviation.state,
+    Deviation.case_number,
+    Deviation.reporting_unit_id,
+    Deviation.receiving_unit_id,
+    Deviation.categories,
+    Deviation.sent_at,
+    Deviation.answered_at,
+    Deviation.deadline,
+)
+
+
+def case_rows_for_meeting(meeting: GroupMeeting) -> list:
+    """`cases_for_meeting` as rows of `CASE_COLUMNS`: a meeting with thousands of cases is
+    listed without loading their texts."""
+    rows = db.session.execute(select(*CASE_COLUMNS).where(_covered(meeting))).all()
+    return sorted(rows, key=_digest_order)
+
+
+def _covered(meeting: GroupMeeting):
     closed = Deviation.state == rules.AVSLUTAD
     previous = previous_meeting(meeting)
     since = Deviation.closed_at >= day_start(previous.meeting_date) if previous else closed
     decided_here = select(DeviationClosing.deviation_id).where(
         DeviationClosing.meeting_id == meeting.id
     )
-    query = select(Deviation).where(
+    return and_(
         Deviation.group_id == meeting.group_id,
         or_(
             Deviation.state.in_(OPEN_STATES),
@@ -121,8 +147,10 @@ def cases_for_meeting(meeting: GroupMeeting, *options) -> list[Deviation]:
             and_(closed, Deviation.agenda_meeting_id == meeting.id),
         ),
     )
-    cases = db.session.scalars(query.options(*options)).all()
-    return sorted(cases, key=lambda d: (STATE_ORDER[d.state], d.case_number or ""))
+
+
+def _digest_order(case) -> tuple[int, str]:
+    return STATE_ORDER[case.state], case.case_number or ""
 
 
 def is_case_overdue(deviation: Deviation, on: date | None = None) -> bool:

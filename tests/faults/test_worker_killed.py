@@ -119,7 +119,7 @@ def test_worker_killed_while_compiling_a_digest(fresh):
         wait_for(marker.exists, 30, "the worker to start LibreOffice", on_fail=stack.logs)
         victim.kill()
         row = digest_row(stack, first)
-        assert (row.state, row.progress) == ("running", 55), row
+        assert row.state == "running" and "LibreOffice" in row.step, row
         assert (row.docx_file_id, row.pdf_file_id) == (None, None), row  # not half stored
         assert stack.max_id("stored_files") == files_before  # no file stored on the way
     finally:

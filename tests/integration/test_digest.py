@@ -162,6 +162,73 @@ def test_digest_holds_every_expected_case_and_no_other(directory):
     assert states[included[0].id] == "skickad"  # unanswered stays answerable
 
 
+def outline_tree(reader: PdfReader) -> list:
+    """The outline as nested (title, [children]) pairs."""
+
+    def walk(items) -> list:
+        tree: list = []
+        for item in items:
+            if isinstance(item, list):
+                tree[-1][1].extend(walk(item))
+            else:
+                tree.append((item.title, []))
+        return tree
+
+    return walk(reader.outline)
+
+
+def test_a_digest_converted_in_parts_is_one_pdf_with_one_structure(directory, monkeypatch):
+    from pikepdf import Pdf
+
+    from formservice.documents import digest as document
+
+    monkeypatch.setattr(document, "PART_SIZE", 2)  # 5 cases: LibreOffice converts 3 parts
+    meeting, included, excluded, draft = make_cases()
+    digest = digest_service.request(meeting, user(SECRETARY))
+    run_worker(directory)
+    db.session.expire_all()
+    digest = db.session.get(Digest, digest.id)
+    assert digest.state == "done", digest.error
+    lines = docx_text(digest.docx_file.data)  # the DOCX stays one document
+    assert sum(line.startswith(included[1].case_number + ":") for line in lines) == 1
+
+    data = digest.pdf_file.data
+    reader = PdfReader(io.BytesIO(data))
+    (title, sections), attached = outline_tree(reader)
+    assert title == "Sammanställning av avvikelser" and attached[0] == "Bilagor"
+    names = [name for name, _ in sections]
+    assert names == [
+        "Sammanfattning",
+        "Skickade och ännu inte besvarade",
+        "Besvarade",
+        "Behandlade vid tidigare möte",
+        "Avslutade sedan förra mötet",
+        "Statistik",
+    ]
+    waiting = dict(sections)["Skickade och ännu inte besvarade"]  # cut between parts 1 and 2
+    assert [name.split(":")[0] for name, _ in waiting] == sorted(
+        [included[0].case_number, included[1].case_number]
+    )
+    assert [name for name, _ in waiting[0][1]] == [
+        "Svar från mottagande verksamhet",
+        "Avslutning av ärendet",
+    ]
+    text = "".join(page.extract_text() for page in reader.pages)
+    for case in included:
+        assert text.count(f"{case.case_number}:") == 1
+    with Pdf.open(io.BytesIO(data)) as pdf:
+        assert pdf.check_pdf_syntax() == []
+        root = pdf.Root.StructTreeRoot
+        (document_element,) = [root.K] if not isinstance(root.K, list) else root.K
+        assert document_element.S == "/Document"
+        headings = [k.S for k in document_element.K if k.get("/S") in ("/H1", "/H2")]
+        assert headings.count("/H1") == 1 and headings.count("/H2") == 6
+        tagged = [p for p in pdf.pages if "/StructParents" in p.obj]
+        assert len(tagged) == len(pdf.pages) - 2  # all but the appended blank attachment
+        keys = [p.obj.StructParents for p in tagged]
+        assert len(set(keys)) == len(keys)
+
+
 def test_statistics_section_counts_categories_of_the_half_year(directory):
     meeting, included, excluded, draft = make_cases()
     digest = digest_service.request(meeting, user(SECRETARY))

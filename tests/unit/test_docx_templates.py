@@ -103,8 +103,16 @@ def digest_context() -> dict[str, Any]:
             {"title": "SIP-möten per barnets kön", "rows": [{"label": "Flicka", "count": 3}]}
         ],
     }
+    today = date(2025, 3, 30)
+    cases = {1: digest.case(open_case, today, "UTC"), 2: digest.case(closed, today, "UTC")}
+    sections = [("Besvarade", [1]), ("Avslutade sedan förra mötet", [2])]
     return digest.context(
-        meeting, [open_case, closed], summary, statistics, date(2025, 3, 30), "UTC"
+        meeting,
+        digest.whole(sections),
+        lambda ids: [cases[case_id] for case_id in ids],
+        summary,
+        statistics,
+        today,
     )
 
 
