@@ -12,7 +12,6 @@ Target: the worker's peak RSS <= 400 MB. Exit status 1 if missed (or if the dige
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
@@ -55,11 +54,10 @@ def descendants(pid: int) -> list[int]:
 class Watcher(threading.Thread):
     """Polls the worker's VmHWM and the largest RSS of its descendants (LibreOffice)."""
 
-    def __init__(self, pid: int, kill_above_kb: int, stop_at_conversion: bool = False) -> None:
+    def __init__(self, pid: int, kill_above_kb: int) -> None:
         super().__init__(daemon=True)
         self.pid, self.worker_kb, self.children_kb, self.done = pid, 0, 0, False
         self.kill_above_kb, self.killed = kill_above_kb, False
-        self.stop_at_conversion, self.stopped_at_conversion = stop_at_conversion, False
         self.timeline: list[tuple[float, int, str]] = []
 
     def run(self) -> None:
@@ -75,44 +73,7 @@ class Watcher(threading.Thread):
             children = descendants(self.pid)
             for child in children:
                 self.children_kb = max(self.children_kb, status_kb(child, "VmRSS"))
-            if self.stop_at_conversion and children and not self.stopped_at_conversion:
-                self.stopped_at_conversion = True  # LibreOffice started: the DOCX is done
-                time.sleep(1)  # let soffice.bin appear, then stop the whole tree
-                for pid in [self.pid, *children, *descendants(self.pid)]:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, 9)
             time.sleep(0.25)
-
-
-STORE_FLOOR = """
-import os, resource, sys
-from formservice import create_app
-from formservice.extensions import db
-from formservice.services.files import new_file
-
-app = create_app()
-with app.app_context():
-    data = os.urandom(int(sys.argv[1]))  # incompressible, like a PDF's streams
-    db.session.add(new_file("floor.pdf", "application/pdf", data))
-    db.session.commit()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def store_floor_mb(env: dict, size: int) -> float:
-    """Peak RSS of a process that only stores `size` bytes as one file the way the digest's
-    PDF is stored (one bytea value through SQLAlchemy and psycopg): the least memory any
-    worker needs to save a PDF of that size with the current storage."""
-    result = subprocess.run(
-        [sys.executable, "-c", STORE_FLOOR, str(size)],
-        env=env,
-        cwd=common.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return int(result.stdout.split()[-1]) / 1024
 
 
 def main() -> int:
@@ -121,11 +82,6 @@ def main() -> int:
     )
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--attachments", type=int, default=100)
-    parser.add_argument(
-        "--stop-at-conversion",
-        action="store_true",
-        help="stop the worker when LibreOffice starts: the peak of gathering and the DOCX only",
-    )
     parser.add_argument(
         "--kill-above-mb",
         type=int,
@@ -160,7 +116,7 @@ def main() -> int:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-            watcher = Watcher(worker.pid, args.kill_above_mb * 1024, args.stop_at_conversion)
+            watcher = Watcher(worker.pid, args.kill_above_mb * 1024)
             watcher.start()
             common.log(f"worker {worker.pid} compiling the {args.cases}-case digest")
             t0 = time.perf_counter()
@@ -179,10 +135,6 @@ def main() -> int:
             db.session.rollback()
         if state != "done":
             print(log_path.read_text()[-3000:])
-        # the PDF the 10,000-case digest has (or, if it never got that far, ten times the
-        # 1,000-case digest's, 33.9 MB on the recorded run)
-        floor_size = pdf_size or args.cases * 33_900
-        floor_mb = store_floor_mb(env, floor_size)
     common.flush_redis()
     worker_mb = watcher.worker_kb / 1024
     if state != "done":
@@ -191,14 +143,11 @@ def main() -> int:
         f"\nDigest of {args.cases} cases with {args.attachments} PDF attachments: {state} "
         f"in {seconds:.0f} s (DOCX {docx_size:,} bytes, PDF {pdf_size:,} bytes)"
     )
-    if watcher.stopped_at_conversion:
-        print("worker stopped when LibreOffice started (--stop-at-conversion): DOCX stage only")
     if watcher.killed:
         print(f"worker STOPPED at {args.kill_above_mb} MB (--kill-above-mb): the peak is higher")
     print(f"worker peak RSS (VmHWM):           {worker_mb:8.1f} MB")
     print(f"LibreOffice peak RSS (polled):     {watcher.children_kb / 1024:8.1f} MB")
     print(f"ru_maxrss from wait4 (max of both): {usage.ru_maxrss / 1024:8.1f} MB")
-    print(f"storing a {floor_size / 1e6:.0f} MB PDF alone (the floor): {floor_mb:8.1f} MB")
     step = max(1, len(watcher.timeline) // 20)
     print(
         "worker RSS over time (s: MB): "

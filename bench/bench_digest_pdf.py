@@ -29,6 +29,7 @@ def formservice_job(app, digest_id: int) -> tuple[float, bytes, bytes]:
     """build_digest as the worker runs it; the stored DOCX and PDF."""
     from formservice.extensions import db
     from formservice.models import Digest
+    from formservice.services import files
     from worker.jobs import build_digest
 
     with app.app_context():
@@ -38,7 +39,7 @@ def formservice_job(app, digest_id: int) -> tuple[float, bytes, bytes]:
         row = db.session.get(Digest, digest_id)
         if result != "done" or row.state != "done":
             raise RuntimeError(f"digest {digest_id}: {result}, {row.state}, {row.error}")
-        docx, pdf = row.docx_file.data, row.pdf_file.data
+        docx, pdf = files.read(row.docx_file), files.read(row.pdf_file)
         db.session.rollback()
     return seconds, docx, pdf
 

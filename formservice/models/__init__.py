@@ -5,7 +5,7 @@ from .audit import AuditEvent
 from .bus_individ import BusIndivid
 from .deviation import CaseCounter, Deviation, DeviationAnswer, Forwarding
 from .directory import BusGroup, Huvudman, Unit
-from .files import Attachment, StoredFile
+from .files import Attachment, StoredFile, StoredFileChunk
 from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
 from .sip import SipCalledUnit, SipMeeting
@@ -27,6 +27,7 @@ __all__ = [
     "SipCalledUnit",
     "SipMeeting",
     "StoredFile",
+    "StoredFileChunk",
     "Unit",
     "User",
 ]

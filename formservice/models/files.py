@@ -19,8 +19,20 @@ class StoredFile(db.Model):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    #: The bytes of a file stored whole; None for one stored in `StoredFileChunk` rows.
+    data: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoredFileChunk(db.Model):
+    """A piece of a large stored file (a digest's PDF can be 100 MB): neither storing nor
+    sending the file needs more than a piece of it in memory."""
+
+    __tablename__ = "stored_file_chunks"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Attachment(db.Model):

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import Attachment, Deviation, Digest, GroupMeeting, StoredFile, User
 from . import audit, commit_keeping_loaded
 from .deviation_statistics import category_counts, rows, summarize
-from .files import DOCX_TYPE, PDF_TYPE, new_file
+from .files import DOCX_TYPE, PDF_TYPE, store
 
 #: Seconds the worker may spend on one digest (RQ stops the job after that): a digest of
 #: 10,000 cases takes about 20 minutes on a 2-core machine, most of it in LibreOffice.
@@ -152,8 +152,8 @@ def finish(digest_id: int, case_ids: list[int], docx: Path, pdf: Path) -> None:
 
     digest = db.session.get(Digest, digest_id)
     name = f"sammanstallning-{digest.meeting.group_id}-{digest.meeting.meeting_date}"
-    digest.docx_file = new_file(f"{name}.docx", DOCX_TYPE, docx.read_bytes())
-    digest.pdf_file = new_file(f"{name}.pdf", PDF_TYPE, pdf.read_bytes())
+    digest.docx_file = store(f"{name}.docx", DOCX_TYPE, docx)
+    digest.pdf_file = store(f"{name}.pdf", PDF_TYPE, pdf)
     digest.case_ids = case_ids
     digest.state, digest.progress, digest.step = "done", 100, "Klar"
     digest.finished_at = datetime.now(UTC)

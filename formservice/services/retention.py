@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ..domain.deadlines import local_date
 from ..domain.sip import retention_due
 from ..extensions import db
-from ..models import BusIndivid, SipMeeting, StoredFile
+from ..models import BusIndivid, SipMeeting
 from . import audit
+from .files import delete_files
 
 ACTOR = "system"
 #: Consent keys that say nothing about who the child or the guardians are.
@@ -111,8 +112,7 @@ def _drop_documents(owner: SipMeeting | BusIndivid) -> int:
     owner.docx_file_id = owner.pdf_file_id = None
     owner.document_error = None
     db.session.flush()
-    if ids:
-        db.session.execute(delete(StoredFile).where(StoredFile.id.in_(ids)))
+    delete_files(ids)
     return len(ids)
 
 

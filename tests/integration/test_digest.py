@@ -16,6 +16,7 @@ from formservice.extensions import db
 from formservice.models import Deviation, DeviationClosing, Digest, GroupMeeting
 from formservice.services import deviations as service
 from formservice.services import digest as digest_service
+from formservice.services import files
 from tests.conftest import run_worker
 
 from .helpers import CHEF_B, SECRETARY, answer_input, report_input, send_report, user
@@ -90,6 +91,17 @@ def _close(deviation: Deviation, meeting: GroupMeeting, when: datetime) -> None:
     )
 
 
+#: The digest's second-level headings, in order, when every section has cases.
+SECTION_HEADINGS = [
+    "Sammanfattning",
+    "Skickade och ännu inte besvarade",
+    "Besvarade",
+    "Behandlade vid tidigare möte",
+    "Avslutade sedan förra mötet",
+    "Statistik",
+]
+
+
 def docx_text(data: bytes) -> list[str]:
     """Every paragraph in document order, table cells included."""
     document = Document(io.BytesIO(data))
@@ -119,22 +131,14 @@ def test_digest_holds_every_expected_case_and_no_other(directory):
     assert (digest.state, digest.progress, digest.error) == ("done", 100, None)
     assert sorted(digest.case_ids) == sorted(c.id for c in included)
 
-    lines = docx_text(digest.docx_file.data)
+    lines = docx_text(files.read(digest.docx_file))
     text = "\n".join(lines)
     for case in included:
         assert case.case_number in text
     for case in excluded:
         assert case.case_number not in text
     assert "utkast" not in text.lower() or draft.case_number is None
-    order = [
-        "Sammanfattning",
-        "Skickade och ännu inte besvarade",
-        "Besvarade",
-        "Behandlade vid tidigare möte",
-        "Avslutade sedan förra mötet",
-        "Statistik",
-    ]
-    positions = [lines.index(title) for title in order]
+    positions = [lines.index(title) for title in SECTION_HEADINGS]
     assert positions == sorted(positions)
     overdue = included[0]
     assert any(line.startswith(overdue.case_number) and "obesvarad" in line for line in lines)
@@ -145,7 +149,7 @@ def test_digest_holds_every_expected_case_and_no_other(directory):
     assert "Obesvarade efter svarsfristen: 1" in lines
     assert "Andel besvarade i tid: 100 %" in lines
 
-    reader = PdfReader(io.BytesIO(digest.pdf_file.data))
+    reader = PdfReader(io.BytesIO(files.read(digest.pdf_file)))
     titles = outline_titles(reader)
     for case in included:
         assert any(t.startswith(case.case_number) for t in titles), case.case_number
@@ -189,22 +193,14 @@ def test_a_digest_converted_in_parts_is_one_pdf_with_one_structure(directory, mo
     db.session.expire_all()
     digest = db.session.get(Digest, digest.id)
     assert digest.state == "done", digest.error
-    lines = docx_text(digest.docx_file.data)  # the DOCX stays one document
+    lines = docx_text(files.read(digest.docx_file))  # the DOCX stays one document
     assert sum(line.startswith(included[1].case_number + ":") for line in lines) == 1
 
-    data = digest.pdf_file.data
+    data = files.read(digest.pdf_file)
     reader = PdfReader(io.BytesIO(data))
     (title, sections), attached = outline_tree(reader)
     assert title == "Sammanställning av avvikelser" and attached[0] == "Bilagor"
-    names = [name for name, _ in sections]
-    assert names == [
-        "Sammanfattning",
-        "Skickade och ännu inte besvarade",
-        "Besvarade",
-        "Behandlade vid tidigare möte",
-        "Avslutade sedan förra mötet",
-        "Statistik",
-    ]
+    assert [name for name, _ in sections] == SECTION_HEADINGS
     waiting = dict(sections)["Skickade och ännu inte besvarade"]  # cut between parts 1 and 2
     assert [name.split(":")[0] for name, _ in waiting] == sorted(
         [included[0].case_number, included[1].case_number]
@@ -234,7 +230,7 @@ def test_statistics_section_counts_categories_of_the_half_year(directory):
     digest = digest_service.request(meeting, user(SECRETARY))
     run_worker(directory)
     db.session.expire_all()
-    lines = docx_text(db.session.get(Digest, digest.id).docx_file.data)
+    lines = docx_text(files.read(db.session.get(Digest, digest.id).docx_file))
     stats = lines[lines.index("Statistik") :]
     # 7 sent reports this half-year: 6 "Remiss …" and 1 "Väntetid …"
     remiss = stats.index("Remiss eller förfrågan obesvarad eller avvisad")
