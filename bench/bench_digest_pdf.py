@@ -1,5 +1,6 @@
 """Digest PDF for 1,000 cases with 100 PDF attachments: the worker's whole `build_digest` job
-(gather, DOCX, LibreOffice to PDF/A, attachments appended with bookmarks, both files stored),
+(gather, DOCX, LibreOffice to PDF/A in parts, the parts and attachments joined with
+bookmarks, both files stored),
 run in this process in a fresh app context as the AppWorker runs it, against one LibreOffice
 conversion of the same DOCX (same PDF/A filter, a ready profile) plus one pypdf merge of the
 same 100 files.
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from formservice.documents.digest import PART_SIZE
 
 from . import _digest, common
 
@@ -151,13 +154,17 @@ def main() -> int:
     print(f"{'formservice build_digest (whole job)':<40} {fs:>9.2f} {fs_pages:>7} {len(pdf):>12,}")
     print(f"{'baseline soffice + pypdf merge':<40} {base:>9.2f} {base_pages:>7} {len(merged):>12,}")
     ratio = fs / base
+    parts = -(-args.cases // PART_SIZE)
     print(f"\nratio {ratio:.2f} (runs: formservice {fs_times}, baseline {base_times})")
     verdicts = [
         common.Verdict(
             "digest PDF vs baseline", f"{ratio:.2f} x", f"<= {TARGET} x", ratio <= TARGET
         ),
-        common.Verdict(
-            "same page count", f"{fs_pages} / {base_pages}", "equal", fs_pages == base_pages
+        common.Verdict(  # every part LibreOffice converts begins on a page of its own
+            "same pages (a part may end on a page of its own)",
+            f"{fs_pages} / {base_pages}",
+            f"equal, or up to {parts - 1} more",
+            base_pages <= fs_pages <= base_pages + parts - 1,
         ),
     ]
     return common.report(
