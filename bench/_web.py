@@ -46,17 +46,17 @@ def both_stacks(workers: int):
                 common.flush_redis()
 
 
-def rounds(args, run_baseline, run_formservice) -> tuple[list[LoadResult], list[LoadResult]]:
-    """Warm both up, then alternate: baseline, formservice, baseline, formservice, …"""
+def rounds(args, *runs) -> list[list[LoadResult]]:
+    """Warm each up, then alternate: baseline, formservice (, floor), baseline, …"""
     common.log("warming up")
-    run_baseline(min(300, args.requests), 3)
-    run_formservice(min(300, args.requests), 3)
-    base, fs = [], []
+    for run in runs:
+        run(min(300, args.requests), 3)
+    results: list[list[LoadResult]] = [[] for _ in runs]
     for n in range(args.rounds):
         common.log(f"round {n + 1}/{args.rounds}")
-        base.append(run_baseline(args.requests, args.seconds))
-        fs.append(run_formservice(args.requests, args.seconds))
-    return base, fs
+        for run, series in zip(runs, results, strict=True):
+            series.append(run(args.requests, args.seconds))
+    return results
 
 
 def table(results: list[LoadResult]) -> None:

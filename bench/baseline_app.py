@@ -12,6 +12,7 @@ only difference to `formservice web` is the app.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from flask import Flask, redirect, render_template
 from flask_wtf import FlaskForm
@@ -80,7 +81,8 @@ PAGE = """<!doctype html>
 </form></body></html>"""
 
 
-def create_app() -> Flask:
+def create_app(store: Callable[[dict], None] | None = None) -> Flask:
+    """The bare app; with `store`, a valid POST's data is passed to it (the floor app)."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "baseline-secret"
     app.config["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
@@ -90,6 +92,8 @@ def create_app() -> Flask:
     def form():
         form = BaselineForm()
         if form.validate_on_submit():
+            if store is not None:
+                store(form.data)
             return redirect("/form?ok=1")
         status = 422 if form.errors else 200
         return render_template("form.html", form=form), status

@@ -1,7 +1,9 @@
 """POST of a valid deviation (stored, outbox rows written, deliveries queued in Redis) under
 `formservice web --workers 2` on PostgreSQL, against the bare Flask + WTForms app accepting a
 valid POST of the same fields without storing anything. No worker runs: the queued delivery
-jobs wait in Redis (checked and counted at the end).
+jobs wait in Redis (checked and counted at the end). A third series, the floor
+(`floor_app.py`), does the same storage by hand in the baseline app: what storing costs
+apart from formservice's layers.
 
     .venv/bin/python -m bench.bench_form_post [--clients 4 --requests 3000 --seconds 10 --rounds 5]
 
@@ -11,6 +13,7 @@ Exit status 1 if one is missed.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import date, timedelta
 
@@ -95,55 +98,85 @@ def queued_jobs() -> int:
         conn.close()
 
 
+@contextlib.contextmanager
+def floor_stack(workers: int):
+    """The floor app (bench/floor_app.py) on a database of its own, prepared with the CLI."""
+    with (
+        common.database("formservice_floor") as db_url,
+        common.log_directory("formservice-floor-") as logs,
+    ):
+        common.prepare_with_cli(common.subprocess_env(db_url))
+        with common.floor_web(db_url, logs, workers) as floor:
+            yield db_url, floor
+
+
 def main() -> int:
     args = _web.arguments(__doc__, requests=3000, seconds=10)
     common.print_machine()
-    with _web.both_stacks(args.workers) as (db_url, fs, base):
-        fs_cpu = common.CpuProbe(fs.process.pid, db_url)
-        base_cpu = common.CpuProbe(base.process.pid)
-        fs_setup, fs_step = poster("/avvikelser/ny", "/avvikelser/ny", common.Sessions(fs.url))
-        base_setup, base_step = poster("/form", "/form")
+    with (
+        _web.both_stacks(args.workers) as (db_url, fs, base),
+        floor_stack(args.workers) as (floor_db, floor),
+    ):
 
-        def baseline(count, seconds):
-            return common.run_load(
-                "baseline POST /form",
-                base.url,
-                base_setup,
-                base_step,
-                clients=args.clients,
-                count=count,
-                seconds=seconds,
-                expect=(302,),
-                cpu=base_cpu,
-            )
+        def series(label: str, server: common.Server, path: str, cpu, sessions=None):
+            setup, step = poster(path, path, sessions)
 
-        def formservice(count, seconds):
-            return common.run_load(
+            def run(count, seconds):
+                return common.run_load(
+                    label,
+                    server.url,
+                    setup,
+                    step,
+                    clients=args.clients,
+                    count=count,
+                    seconds=seconds,
+                    expect=(302,),
+                    cpu=cpu,
+                )
+
+            return run
+
+        base_runs, fs_runs, floor_runs = _web.rounds(
+            args,
+            series("baseline POST /form", base, "/form", common.CpuProbe(base.process.pid)),
+            series(
                 "formservice POST /avvikelser/ny",
-                fs.url,
-                fs_setup,
-                fs_step,
-                clients=args.clients,
-                count=count,
-                seconds=seconds,
-                expect=(302,),
-                cpu=fs_cpu,
-            )
-
-        base_runs, fs_runs = _web.rounds(args, baseline, formservice)
+                fs,
+                "/avvikelser/ny",
+                common.CpuProbe(fs.process.pid, db_url),
+                common.Sessions(fs.url),
+            ),
+            series(
+                "floor: baseline + storage by hand",
+                floor,
+                "/form",
+                common.CpuProbe(floor.process.pid, floor_db),
+            ),
+        )
         stored = stored_counts(db_url)
         queued = queued_jobs()
+        floor_stored = stored_counts(floor_db)
     print(f"\nPOST of a valid deviation: {args.clients} clients, {args.workers} gunicorn workers")
     all_fs = _web.merged("formservice, all rounds", fs_runs)
-    _web.table([r for pair in zip(base_runs, fs_runs, strict=True) for r in pair] + [all_fs])
+    runs = zip(base_runs, fs_runs, floor_runs, strict=True)
+    _web.table([r for triple in runs for r in triple] + [all_fs])
     figures = _web.ratios(base_runs, fs_runs)
     _web.print_ratios(figures)
+    floor_figures = _web.ratios(base_runs, floor_runs)
+    print(
+        f"floor (the same storage by hand): {floor_figures['formservice_rps']:.1f} req/s, "
+        f"{floor_figures['ratio']:.2f} x baseline; CPU per request "
+        f"{floor_figures['formservice_cpu_ms']:.2f} ms, {floor_figures['cpu_ratio']:.2f} x "
+        f"baseline by CPU; formservice / floor: "
+        f"{figures['formservice_rps'] / floor_figures['formservice_rps']:.2f}"
+    )
     print(
         f"stored: {stored['deviations']} deviations, {stored['outbox']} outbox rows, "
-        f"{stored['audit_events']} audit events; {queued} delivery jobs queued in Redis"
+        f"{stored['audit_events']} audit events; {queued} delivery jobs queued in Redis; "
+        f"floor: {floor_stored['deviations']} deviations, {floor_stored['outbox']} outbox rows"
     )
     ratio, p99 = figures["ratio"], all_fs.pct(99)
-    errors = sum(r.errors for r in base_runs + fs_runs)
+    errors = sum(r.errors for r in base_runs + fs_runs + floor_runs)
     # every accepted POST stored one report and queued one delivery job for its outbox rows
     consistent = stored["deviations"] == queued and stored["deviations"] >= all_fs.requests
     verdicts = [
@@ -168,7 +201,15 @@ def main() -> int:
         ),
     ]
     return common.report(
-        verdicts, "form_post", {**figures, "p99_ms": p99, "p50_ms": all_fs.pct(50), **stored}
+        verdicts,
+        "form_post",
+        {
+            **figures,
+            "p99_ms": p99,
+            "p50_ms": all_fs.pct(50),
+            **stored,
+            "floor": {**floor_figures, "p99_ms": _web.merged("", floor_runs).pct(99)},
+        },
     )
 
 

@@ -307,14 +307,26 @@ def formservice_web(env: dict, log_dir: Path, workers: int = 2) -> Iterator[Serv
         proc.stop()
 
 
-@contextlib.contextmanager
-def baseline_web(log_dir: Path, workers: int = 2) -> Iterator[Server]:
+def baseline_web(log_dir: Path, workers: int = 2) -> contextlib.AbstractContextManager[Server]:
     """The bare Flask + WTForms app under the same gunicorn settings (bench/baseline_app.py)."""
+    return _bench_web("baseline_app", [], log_dir, workers)
+
+
+def floor_web(
+    db_url: str, log_dir: Path, workers: int = 2
+) -> contextlib.AbstractContextManager[Server]:
+    """The bare app storing a valid POST by hand on `db_url` (bench/floor_app.py)."""
+    urls = ["--database-url", db_url, "--redis-url", redis_url()]
+    return _bench_web("floor_app", urls, log_dir, workers)
+
+
+@contextlib.contextmanager
+def _bench_web(module: str, extra: list[str], log_dir: Path, workers: int) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    args = [sys.executable, "-m", "bench.baseline_app", "--port", str(port)]
-    args += ["--workers", str(workers)]
-    proc = Process(args, env, log_dir, "baseline-web")
+    args = [sys.executable, "-m", f"bench.{module}", "--port", str(port)]
+    args += ["--workers", str(workers), *extra]
+    proc = Process(args, env, log_dir, module.replace("_app", "-web"))
     try:
         wait_http(f"http://127.0.0.1:{port}/form", [proc])
         yield Server(f"http://127.0.0.1:{port}", proc)
