@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import shutil
 import subprocess
 import sys
@@ -154,7 +155,7 @@ def main() -> int:
     print(f"{'formservice build_digest (whole job)':<40} {fs:>9.2f} {fs_pages:>7} {len(pdf):>12,}")
     print(f"{'baseline soffice + pypdf merge':<40} {base:>9.2f} {base_pages:>7} {len(merged):>12,}")
     ratio = fs / base
-    parts = -(-args.cases // PART_SIZE)
+    parts = math.ceil(args.cases / PART_SIZE)
     print(f"\nratio {ratio:.2f} (runs: formservice {fs_times}, baseline {base_times})")
     verdicts = [
         common.Verdict(

@@ -20,8 +20,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.types.json import Json
+
+from formservice.config import SETTINGS
+from formservice.domain.deadlines import answer_deadline, local_date
+from formservice.domain.deviation import format_case_number
+from formservice.services.deviations import _group_of
+
+from .common import CHEF_A
+
 QUEUE = "bench-floor"  # not formservice's queue: no worker runs it, nothing is sent
-USER_EMAIL = "fia.familj@stad.example"  # the benchmarks' chef A
+ANSWER_DAYS, TIMEZONE = SETTINGS["ANSWER_DAYS"][0], SETTINGS["TIMEZONE"][0]
 
 _REPORT = """INSERT INTO deviations (case_number, state, form_version, reporting_unit_id,
 receiving_unit_id, group_id, created_by_id, event_date, categories, description, actions_taken,
@@ -64,7 +73,7 @@ class Floor:
         self.local = threading.local()
         with self._connect() as conn:
             self.user_id = conn.execute(
-                "SELECT id FROM users WHERE email = %s", (USER_EMAIL,)
+                "SELECT id FROM users WHERE email = %s", (CHEF_A,)
             ).fetchone()[0]
 
     def _connect(self):
@@ -78,11 +87,6 @@ class Floor:
         return self.local.conn
 
     def store(self, data: dict[str, Any]) -> None:
-        from psycopg.types.json import Json
-
-        from formservice.domain.deadlines import answer_deadline, local_date
-        from formservice.domain.deviation import format_case_number
-
         conn, uid = self._connection(), self.user_id
         sql, constants = self.user
         conn.execute(sql, {**constants, "user_id": uid}).fetchone()
@@ -91,15 +95,21 @@ class Floor:
         sql, constants = self.facts
         places = {"reporting": data["reporting_unit"], "receiving": data["receiving_unit"]}
         rows = conn.execute(sql, {**constants, **places}).fetchall()
-        names = {r[1]: r[2] for r in rows if r[0] == "unit"}
-        groups = sorted({r[3] for r in rows if r[0] == "unit" and r[3]})
+        units = [r for r in rows if r[0] == "unit"]
+        names = {r[1]: r[2] for r in units}
+        secretaries = {r[3]: r[5] for r in units if r[3] and r[5]}
+        reporting, receiving = (
+            {r[3] for r in units if r[1] == data[side] and r[3]}
+            for side in ("reporting_unit", "receiving_unit")
+        )
+        group = _group_of(reporting, receiving)
         managers = [r[5] for r in rows if r[0] == "manager"]
         secretariat = [r[5] for r in rows if r[0] == "secretariat"]
-        secretary = [r[5] for r in rows if r[0] == "unit" and r[5]][:1]
+        secretary = [secretaries[group]] if group in secretaries else []
 
         moment = datetime.now(UTC)
-        today = local_date(moment, "Europe/Stockholm")
-        deadline = answer_deadline(today, 14)
+        today = local_date(moment, TIMEZONE)
+        deadline = answer_deadline(today, ANSWER_DAYS)
         (last,) = conn.execute(_COUNTER, (today.year,)).fetchone()
         case_number = format_case_number(today.year, last)
         bus_individ = data["bus_individ"] == "ja"
@@ -107,7 +117,7 @@ class Floor:
             case_number,
             data["reporting_unit"],
             data["receiving_unit"],
-            groups[0] if groups else None,
+            group,
             uid,
             data["event_date"],
             Json(list(data["categories"])),
@@ -123,7 +133,7 @@ class Floor:
             deadline,
         )
         (report_id,) = conn.execute(_REPORT, report).fetchone()
-        conn.execute(_AUDIT, (moment, uid, USER_EMAIL, str(report_id)) * 2)
+        conn.execute(_AUDIT, (moment, uid, CHEF_A, str(report_id)) * 2)
         summary = {
             "case_number": case_number,
             "reporting_unit": names[data["reporting_unit"]],
