@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import insert
 
 from ..extensions import db
 from ..models import AuditEvent, User
@@ -14,22 +18,34 @@ def record(
     object_type: str | None = None,
     object_id: object = None,
     **detail: Any,
-) -> AuditEvent:
-    """Add an audit event to the current transaction (the caller commits)."""
+) -> None:
+    """Write an audit event into the current transaction (the caller commits)."""
+    record_many(actor, [action], object_type, object_id, **detail)
+
+
+def record_many(
+    actor: User | str | None,
+    actions: Sequence[str],
+    object_type: str | None = None,
+    object_id: object = None,
+    **detail: Any,
+) -> None:
+    """Write one event per action on the same object, with one statement."""
     if isinstance(actor, User):
         user_id, name = actor.id, actor.email
     else:
         user_id, name = None, actor or "system"
-    event = AuditEvent(
-        user_id=user_id,
-        actor=name,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        detail=detail,
-    )
-    db.session.add(event)
-    return event
+    moment = datetime.now(UTC)
+    row = {
+        "at": moment,
+        "user_id": user_id,
+        "actor": name,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "detail": detail,
+    }
+    rows = [{**row, "action": action} for action in actions]
+    db.session.execute(insert(AuditEvent.__table__), rows)
 
 
 def record_now(

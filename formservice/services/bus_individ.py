@@ -89,9 +89,9 @@ def record_minutes(author: User, data: BusIndividInput) -> Outcome:
     db.session.add(record)
     db.session.flush()
     audit.record(author, "bus_individ.created", "bus_individ", record.id)
-    messages = outbox.add_unique(MESSAGE_KIND, recipients(record), None, **summary(record))
+    ids = outbox.write(outbox.add_unique(MESSAGE_KIND, recipients(record), None, **summary(record)))
     db.session.commit()
-    queued = queue.enqueue_deliveries([m.id for m in messages])
+    queued = queue.enqueue_deliveries(ids)
     queued = queue.enqueue_documents("bus_individ", record.id) and queued
     return Outcome(record, queued)
 

@@ -55,9 +55,9 @@ def close(deviation: Deviation, secretary: User, data: ClosingInput) -> Outcome:
         assessment=data.assessment,
         escalate=data.escalate,
     )
-    messages = _messages(deviation, units, data.escalate)
+    ids = outbox.write(_messages(deviation, units, data.escalate))
     db.session.commit()
-    queued = queue.enqueue_deliveries([m.id for m in messages])
+    queued = queue.enqueue_deliveries(ids)
     return Outcome(deviation, queued)
 
 

@@ -99,17 +99,18 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
         deviation.attachments.append(Attachment(file=stored, page_count=upload.page_count))
     db.session.add(deviation)
     db.session.flush()
-    audit.record(
-        author, "deviation.saved" if draft else "deviation.created", "deviation", deviation.id
-    )
-    messages = _sent_messages(author, deviation, facts) if send else []
-    return _commit(deviation, messages)
+    actions = ["deviation.saved" if draft else "deviation.created"]
+    if send:
+        actions.append("deviation.sent")
+    audit.record_many(author, actions, "deviation", deviation.id)
+    return _commit(deviation, _sent_messages(deviation, facts) if send else [])
 
 
 def send_draft(author: User, deviation: Deviation) -> Outcome:
     facts = _facts(deviation.reporting_unit_id, deviation.receiving_unit_id)
     _mark_sent(deviation, facts)
-    return _commit(deviation, _sent_messages(author, deviation, facts))
+    audit.record(author, "deviation.sent", "deviation", deviation.id)
+    return _commit(deviation, _sent_messages(deviation, facts))
 
 
 @dataclass
@@ -253,9 +254,8 @@ def _mark_sent(deviation: Deviation, facts: _Facts) -> None:
         deviation.case_number = _next_case_number(today.year)
 
 
-def _sent_messages(author: User, deviation: Deviation, facts: _Facts) -> list:
-    """The audit event of sending and the messages: B (with a link), secretariat, secretary."""
-    audit.record(author, "deviation.sent", "deviation", deviation.id)
+def _sent_messages(deviation: Deviation, facts: _Facts) -> list[dict]:
+    """The messages of a sent report: B (with a link), the secretariat, the secretary."""
     summary = _summary(deviation, facts.names)
     respond = {**summary, "link_version": deviation.link_version, "respond": True}
     secretary = facts.secretaries.get(deviation.group_id or "")
@@ -268,7 +268,7 @@ def _sent_messages(author: User, deviation: Deviation, facts: _Facts) -> list:
     ]
 
 
-def _notify_receiver(deviation: Deviation, kind: str) -> list:
+def _notify_receiver(deviation: Deviation, kind: str) -> list[dict]:
     managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
     context = {**_summary(deviation), "link_version": deviation.link_version, "respond": True}
     return outbox.add_unique(kind, managers, deviation.id, **context)
@@ -330,10 +330,10 @@ def _next_case_number(year: int) -> str:
     return rules.format_case_number(year, last)
 
 
-def _commit(deviation: Deviation, messages: list) -> Outcome:
+def _commit(deviation: Deviation, messages: list[dict]) -> Outcome:
     db.session.flush()
+    ids = outbox.write(messages)
     # Read before the commit expires them: afterwards each would cost a query.
-    ids = [m.id for m in messages]
     deviation_id, case_number = deviation.id, deviation.case_number
     db.session.commit()
     queued = queue.enqueue_deliveries(ids)

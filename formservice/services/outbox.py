@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import insert, or_, select, text, update
 
 from ..extensions import db
 from ..models import OutboxMessage, User
@@ -18,32 +18,42 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def add(kind: str, to: User | str, deviation_id: int | None = None, **context) -> OutboxMessage:
-    """Add one message to the current transaction (no case content in `context`)."""
-    email = to.email if isinstance(to, User) else to
-    message = OutboxMessage(
-        kind=kind,
-        to_email=email,
-        deviation_id=deviation_id,
-        context=context,
-        state=PENDING,
-        message_id=f"<{uuid.uuid4().hex}@formservice>",
-        next_attempt_at=now(),
-    )
-    db.session.add(message)
-    return message
+def _row(kind: str, to: User | str, deviation_id: int | None, context: dict) -> dict:
+    moment = now()
+    return {
+        "kind": kind,
+        "to_email": to.email if isinstance(to, User) else to,
+        "deviation_id": deviation_id,
+        "context": context,
+        "state": PENDING,
+        "attempts": 0,
+        "message_id": f"<{uuid.uuid4().hex}@formservice>",
+        "created_at": moment,
+        "next_attempt_at": moment,
+    }
 
 
-def add_unique(kind: str, recipients, deviation_id: int | None = None, **context) -> list:
-    """One message per distinct address, in the order given."""
+def add_unique(kind: str, recipients, deviation_id: int | None = None, **context) -> list[dict]:
+    """One message per distinct address, in the order given, as rows for `write` (no case
+    content in `context`)."""
     seen: set[str] = set()
-    messages = []
+    rows = []
     for person in recipients:
         email = (person.email if isinstance(person, User) else person).lower()
         if email not in seen:
             seen.add(email)
-            messages.append(add(kind, person, deviation_id, **context))
-    return messages
+            rows.append(_row(kind, person, deviation_id, context))
+    return rows
+
+
+def write(rows: list[dict]) -> list[int]:
+    """Insert a use case's messages into its transaction with one statement; their ids, in
+    order. A Core insert: the unit of work cost three times as much per report."""
+    if not rows:
+        return []
+    table = OutboxMessage.__table__
+    returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.session.scalars(returning, rows))
 
 
 def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMessage]:

@@ -30,8 +30,9 @@ def send_due(today: date | None = None) -> int:
         for step in due_reminders(_state(deviation), today, days_before):
             messages += _remind(deviation, step, moment)
             touched += 1
+    ids = outbox.write(messages)
     db.session.commit()
-    queue.enqueue_deliveries([m.id for m in messages])
+    queue.enqueue_deliveries(ids)
     return touched
 
 

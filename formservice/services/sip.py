@@ -111,9 +111,9 @@ def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None =
     db.session.add(meeting)
     db.session.flush()
     audit.record(author, "sip.saved" if draft else "sip.created", "sip", meeting.id)
-    messages = _send(author, meeting) if send else []
+    ids = outbox.write(_send(author, meeting)) if send else []
     db.session.commit()
-    queued = queue.enqueue_deliveries([m.id for m in messages])
+    queued = queue.enqueue_deliveries(ids)
     if send:
         queued = queue.enqueue_documents("sip", meeting.id) and queued
     return Outcome(meeting, queued)
