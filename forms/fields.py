@@ -53,10 +53,17 @@ class RequiredIf(Required):
             super().__call__(form, field)
 
 
+def _refuse_nul(field: Field) -> None:
+    """A NUL character cannot be stored (PostgreSQL refuses it) and is never meant."""
+    if "\x00" in (field.data or ""):
+        raise ValidationError(f"{field.label.text}: texten innehåller ett otillåtet tecken (NUL).")
+
+
 class Deidentified:
     """Refuse text with a personnummer, phone number or private e-mail address (SPEC §7)."""
 
     def __call__(self, form: Form, field: Field) -> None:
+        _refuse_nul(field)
         text = field.data or ""
         if len(text) > MAX_TEXT:
             raise ValidationError(f"{field.label.text}: texten får ha högst {MAX_TEXT} tecken.")
@@ -76,6 +83,7 @@ class MaxLength:
         self.limit = limit
 
     def __call__(self, form: Form, field: Field) -> None:
+        _refuse_nul(field)
         if field.data and len(field.data) > self.limit:
             raise ValidationError(f"{field.label.text}: högst {self.limit} tecken.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -71,6 +71,7 @@ def assert_whole_records() -> None:
     overrides=st.dictionaries(st.sampled_from(FIELDS), hostile_text, max_size=6),
     dropped=st.sets(st.sampled_from(FIELDS), max_size=4),
 )
+@example(overrides={"description": "\x00\ud7ff\ufffe"}, dropped=set())  # PostgreSQL refuses NUL
 def test_deviation_form_never_fails_badly(directory, client, overrides, dropped):
     login(client, CHEF_A)
     data = form_data(**overrides)
@@ -103,6 +104,7 @@ def test_deviation_form_never_fails_badly(directory, client, overrides, dropped)
         max_size=5,
     )
 )
+@example(overrides={"responder_name": "Ines\x00", "assessment": "\x00"})
 def test_answer_by_link_never_fails_badly(directory, client, overrides):
     deviation = db.session.scalar(select(Deviation)) or send_report()
     token = make_token(deviation.id, CHEF_B, deviation.link_version)
@@ -168,3 +170,13 @@ def test_oversize_request_gets_a_clear_413_page(directory, client, app):
     response = client.post("/avvikelser/ny", data=data)
     assert response.status_code == 413
     assert "För stor fil" in response.get_data(as_text=True)
+
+
+def test_nul_character_is_refused_naming_the_field(directory, client):
+    login(client, CHEF_A)
+    before = counts()
+    response = client.post("/avvikelser/ny", data=form_data(description="Remissen\x00 kom inte."))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Beskrivning av avvikelsen: texten innehåller ett otillåtet tecken (NUL)." in page
+    assert counts() == before
