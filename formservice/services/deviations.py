@@ -85,8 +85,8 @@ def _now() -> datetime:
 def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None):
     """Store a new report or update a draft, and send it when asked; one transaction.
 
-    A sent report takes six statements besides the commit: what it needs to know, the report,
-    its audit events, then the case counter, the number on the report and its outbox rows."""
+    A sent report is written once, as sent: five statements besides the commit (what it
+    needs to know, the case counter, the report, its audit events, its outbox rows)."""
     deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
     if deviation.state != rules.UTKAST:
         raise rules.TransitionError(deviation.state, "edit")
@@ -99,20 +99,17 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
         deviation.attachments.append(Attachment(file=stored, page_count=upload.page_count))
     db.session.add(deviation)
     db.session.flush()
-    stored = "deviation.saved" if draft else "deviation.created"
-    if not send:
-        audit.record(author, stored, "deviation", deviation.id)
-        return _commit(deviation, [])
-    audit.record_many(author, [stored, "deviation.sent"], "deviation", deviation.id)
-    _number(deviation)
-    return _commit(deviation, _sent_messages(deviation, facts))
+    actions = ["deviation.saved" if draft else "deviation.created"]
+    if send:
+        actions.append("deviation.sent")
+    audit.record_many(author, actions, "deviation", deviation.id)
+    return _commit(deviation, _sent_messages(deviation, facts) if send else [])
 
 
 def send_draft(author: User, deviation: Deviation) -> Outcome:
     facts = _facts(deviation.reporting_unit_id, deviation.receiving_unit_id)
     _mark_sent(deviation, facts)
     audit.record(author, "deviation.sent", "deviation", deviation.id)
-    _number(deviation)
     return _commit(deviation, _sent_messages(deviation, facts))
 
 
@@ -241,25 +238,20 @@ def _store_files(uploads: list[Upload]) -> list[StoredFile]:
 
 
 def _mark_sent(deviation: Deviation, facts: _Facts) -> None:
-    """utkast → skickad: sent now, with the deadline (the group's limit or the setting). The
-    case number comes last (`_number`)."""
-    deviation.state = rules.next_state(deviation.state, "send")
-    moment = _now()
-    days = facts.answer_days.get(deviation.group_id or "")
-    deviation.sent_at = moment
-    deviation.deadline = answer_deadline(
-        local_date(moment, _tz()), days or current_app.config["FORMSERVICE_ANSWER_DAYS"]
-    )
-
-
-def _number(deviation: Deviation) -> None:
-    """Give the sent report its case number, after everything but its outbox rows is written:
-    the year's counter row stays locked until the commit, and every other report being sent
-    waits for it (docs/performance.md)."""
-    db.session.flush()
-    year = local_date(deviation.sent_at, _tz()).year
-    deviation.case_number = _next_case_number(year)
-    db.session.flush()
+    """utkast → skickad: sent now, the deadline (the group's limit or the setting) and, last,
+    the case number. The counter's row stays locked until the commit, so every other report
+    being sent waits for it; the rest of the transaction is a few inserts. Nothing is written
+    before the report's own flush."""
+    with db.session.no_autoflush:
+        deviation.state = rules.next_state(deviation.state, "send")
+        moment = _now()
+        today = local_date(moment, _tz())
+        days = facts.answer_days.get(deviation.group_id or "")
+        deviation.sent_at = moment
+        deviation.deadline = answer_deadline(
+            today, days or current_app.config["FORMSERVICE_ANSWER_DAYS"]
+        )
+        deviation.case_number = _next_case_number(today.year)
 
 
 def _sent_messages(deviation: Deviation, facts: _Facts) -> list[dict]:
