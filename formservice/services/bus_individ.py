@@ -89,7 +89,7 @@ def record_minutes(author: User, data: BusIndividInput) -> Outcome:
     db.session.add(record)
     db.session.flush()
     audit.record(author, "bus_individ.created", "bus_individ", record.id)
-    ids = outbox.write(outbox.add_unique(MESSAGE_KIND, recipients(record), None, **summary(record)))
+    ids = outbox.write(outbox.rows(MESSAGE_KIND, recipients(record), None, **summary(record)))
     db.session.commit()
     queued = queue.enqueue_deliveries(ids)
     queued = queue.enqueue_documents("bus_individ", record.id) and queued

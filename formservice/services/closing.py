@@ -124,6 +124,6 @@ def _messages(deviation: Deviation, units: dict[str, Unit], escalate: bool) -> l
     managers = [person for unit in concerned for person in unit.managers()]
     kind = "closed_escalated" if escalate else "closed_secretariat"
     return [
-        *outbox.add_unique("closed_units", managers, deviation.id, **summary),
-        *outbox.add_unique(kind, _secretariat(), deviation.id, **summary),
+        *outbox.rows("closed_units", managers, deviation.id, **summary),
+        *outbox.rows(kind, _secretariat(), deviation.id, **summary),
     ]

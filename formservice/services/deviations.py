@@ -260,18 +260,16 @@ def _sent_messages(deviation: Deviation, facts: _Facts) -> list[dict]:
     respond = {**summary, "link_version": deviation.link_version, "respond": True}
     secretary = facts.secretaries.get(deviation.group_id or "")
     return [
-        *outbox.add_unique("new_report", facts.managers, deviation.id, **respond),
-        *outbox.add_unique("copy_secretariat", facts.secretariat, deviation.id, **summary),
-        *outbox.add_unique(
-            "copy_secretary", [secretary] if secretary else [], deviation.id, **summary
-        ),
+        *outbox.rows("new_report", facts.managers, deviation.id, **respond),
+        *outbox.rows("copy_secretariat", facts.secretariat, deviation.id, **summary),
+        *outbox.rows("copy_secretary", [secretary] if secretary else [], deviation.id, **summary),
     ]
 
 
 def _notify_receiver(deviation: Deviation, kind: str) -> list[dict]:
     managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
     context = {**_summary(deviation), "link_version": deviation.link_version, "respond": True}
-    return outbox.add_unique(kind, managers, deviation.id, **context)
+    return outbox.rows(kind, managers, deviation.id, **context)
 
 
 def _summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
@@ -364,11 +362,11 @@ def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Ou
     reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
     author = db.session.get(User, deviation.created_by_id)
     messages = [
-        *outbox.add_unique("answered", [*reporters, author], deviation.id, **summary),
-        *outbox.add_unique(
+        *outbox.rows("answered", [*reporters, author], deviation.id, **summary),
+        *outbox.rows(
             "answered_copy", _group_people(deviation, "convener"), deviation.id, **summary
         ),
-        *outbox.add_unique("answered_copy", _secretariat(), deviation.id, **summary),
+        *outbox.rows("answered_copy", _secretariat(), deviation.id, **summary),
     ]
     return _commit(deviation, messages)
 
@@ -397,7 +395,7 @@ def forward(deviation: Deviation, by: User | str, to_unit: Unit, reason: str) ->
     reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
     messages = [
         *_notify_receiver(deviation, "new_report"),
-        *outbox.add_unique("forwarded", reporters, deviation.id, **_summary(deviation)),
+        *outbox.rows("forwarded", reporters, deviation.id, **_summary(deviation)),
     ]
     return _commit(deviation, messages)
 
@@ -413,7 +411,7 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     messages = []
     if was_sent:
         managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
-        messages = outbox.add_unique("withdrawn", managers, deviation.id, **_summary(deviation))
+        messages = outbox.rows("withdrawn", managers, deviation.id, **_summary(deviation))
     return _commit(deviation, messages)
 
 

@@ -33,27 +33,27 @@ def _row(kind: str, to: User | str, deviation_id: int | None, context: dict) -> 
     }
 
 
-def add_unique(kind: str, recipients, deviation_id: int | None = None, **context) -> list[dict]:
+def rows(kind: str, recipients, deviation_id: int | None = None, **context) -> list[dict]:
     """One message per distinct address, in the order given, as rows for `write` (no case
     content in `context`)."""
     seen: set[str] = set()
-    rows = []
+    messages = []
     for person in recipients:
         email = (person.email if isinstance(person, User) else person).lower()
         if email not in seen:
             seen.add(email)
-            rows.append(_row(kind, person, deviation_id, context))
-    return rows
+            messages.append(_row(kind, person, deviation_id, context))
+    return messages
 
 
-def write(rows: list[dict]) -> list[int]:
+def write(messages: list[dict]) -> list[int]:
     """Insert a use case's messages into its transaction with one statement; their ids, in
     order. A Core insert: the unit of work cost three times as much per report."""
-    if not rows:
+    if not messages:
         return []
     table = OutboxMessage.__table__
     returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.session.scalars(returning, rows))
+    return list(db.session.scalars(returning, messages))
 
 
 def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMessage]:

@@ -51,8 +51,8 @@ def _remind(deviation: Deviation, step: str, moment: datetime) -> list:
     if step == "escalate":
         deviation.escalated_at = moment
         people = _group_people(deviation, "secretary") + _group_people(deviation, "convener")
-        return outbox.add_unique("overdue", people, deviation.id, **summary)
+        return outbox.rows("overdue", people, deviation.id, **summary)
     setattr(deviation, "reminded_before_at" if step == "before" else "reminded_due_at", moment)
     managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
     context = {**summary, "link_version": deviation.link_version, "respond": True}
-    return outbox.add_unique(f"reminder_{step}", managers, deviation.id, **context)
+    return outbox.rows(f"reminder_{step}", managers, deviation.id, **context)

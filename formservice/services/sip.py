@@ -162,7 +162,7 @@ def _send(author: User, meeting: SipMeeting) -> list:
     initiator = db.session.get(Unit, meeting.initiator_unit_id)
     meeting.group_id = min((g.id for g in initiator.groups), default=None)
     audit.record(author, "sip.sent", "sip", meeting.id, short_notice=needed)
-    return outbox.add_unique("sip_invitation", recipients(meeting), None, **summary(meeting))
+    return outbox.rows("sip_invitation", recipients(meeting), None, **summary(meeting))
 
 
 def recipients(meeting: SipMeeting) -> list[User]:

@@ -71,7 +71,7 @@ def test_rolled_back_send_does_not_use_up_a_number(directory, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service.outbox, "add_unique", broken)
+    monkeypatch.setattr(service.outbox, "rows", broken)
     with pytest.raises(RuntimeError):
         send_report()
     db.session.rollback()
