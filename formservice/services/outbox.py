@@ -48,7 +48,7 @@ def rows(kind: str, recipients, deviation_id: int | None = None, **context) -> l
 
 def write(messages: list[dict]) -> list[int]:
     """Insert a use case's messages into its transaction with one statement; their ids, in
-    order. A Core insert: the unit of work cost three times as much per report."""
+    order. Core, not the unit of work: that costs twice the CPU (bench/bench_writes.py)."""
     if not messages:
         return []
     table = OutboxMessage.__table__
