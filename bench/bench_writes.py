@@ -52,7 +52,7 @@ def operations(db_url: str) -> tuple[dict[str, Callable[[], None]], Callable[[],
     from formservice.models import AuditEvent, OutboxMessage
     from formservice.services import audit, outbox
 
-    raw = psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"))
+    raw = psycopg.connect(common.libpq_url(db_url))
     columns = list(outbox.rows("new_report", RECIPIENTS[:1], None, **CONTEXT)[0])
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(RECIPIENTS))
     insert_outbox = f"INSERT INTO outbox ({', '.join(columns)}) VALUES {values} RETURNING id"
@@ -68,7 +68,6 @@ def operations(db_url: str) -> tuple[dict[str, Callable[[], None]], Callable[[],
     def outbox_unit_of_work() -> None:
         messages = [OutboxMessage(**row) for row in outbox_rows()]
         db.session.add_all(messages)
-        db.session.flush()
         db.session.commit()
 
     def outbox_core() -> None:

@@ -59,6 +59,14 @@ def postgres_base_url() -> str:
     )
 
 
+def libpq_url(db_url: str) -> str:
+    """A SQLAlchemy database URL as plain psycopg (libpq) takes it."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
 def redis_url() -> str:
     return os.environ.get("FORMSERVICE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 
