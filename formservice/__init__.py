@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.from_environ())
     app.config.update(config or {})
     settings.finalize(app.config, Path(app.instance_path))
+    _trust_proxies(app)
 
     _init_extensions(app)
     app.url_map.converters["int"] = DatabaseId
@@ -35,6 +36,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_web(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Take scheme, host, port and client address from the reverse proxies in front."""
+    count = app.config["FORMSERVICE_TRUSTED_PROXIES"]
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
 
 
 class DatabaseId(IntegerConverter):

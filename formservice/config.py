@@ -47,7 +47,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SMALL_CELL_THRESHOLD": (3, _INT),
     "ALLOWED_EMAIL_DOMAINS": ("", _str),
     "DEMO": (False, _bool),
-    "SECURE_COOKIES": (False, _bool),
+    "SECURE_COOKIES": (None, _bool),  # None: true when BASE_URL is https
+    "TRUSTED_PROXIES": (0, _INT),
 }
 
 
@@ -78,7 +79,12 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config["MAX_CONTENT_LENGTH"] = (config["FORMSERVICE_MAX_UPLOAD_MB"] * 5 + 1) * 1024 * 1024
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if config["FORMSERVICE_SECURE_COOKIES"] is None:
+        base_url = config["FORMSERVICE_BASE_URL"].strip().lower()
+        config["FORMSERVICE_SECURE_COOKIES"] = base_url.startswith("https://")
     config["SESSION_COOKIE_SECURE"] = config["FORMSERVICE_SECURE_COOKIES"]
+    if config["FORMSERVICE_TRUSTED_PROXIES"] < 0:
+        raise RuntimeError("FORMSERVICE_TRUSTED_PROXIES must be 0 or a positive number.")
     config["PERMANENT_SESSION_LIFETIME"] = 8 * 3600
     config["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
 

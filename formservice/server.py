@@ -11,12 +11,17 @@ _TOKEN = re.compile(r"(/svara/)[^/\s?]+")
 
 
 class RedactingLogger(Logger):
-    """Access log without the responder tokens that links carry in their path."""
+    """Access log without the responder tokens that links carry in their path.
+
+    Every text atom is redacted, not only the path: the Referer of a form posted from a
+    `/svara/` page holds the token too.
+    """
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("U", "r"):
-            atoms[key] = _TOKEN.sub(r"\1[token]", atoms[key])
+        for key, value in atoms.items():
+            if isinstance(value, str) and "/svara/" in value:
+                atoms[key] = _TOKEN.sub(r"\1[token]", value)
         return atoms
 
 

@@ -30,3 +30,32 @@ def test_access_log_atoms_hide_responder_tokens():
     atoms = logger.atoms(resp, req, environ, timedelta(seconds=0.01))
     assert "secret" not in atoms["U"] and "secret" not in atoms["r"]
     assert atoms["r"].startswith("GET /svara/[token]")
+
+
+def test_access_log_atoms_hide_tokens_in_the_referer():
+    """A form posted from a /svara/ page carries the token in its Referer (same-origin)."""
+    from datetime import timedelta
+
+    logger = RedactingLogger(Config())
+    referer = "https://bus.stad.example/svara/eyJkIjo.secret.sig"
+    req = SimpleNamespace(
+        headers=[("REFERER", referer)],
+        method="POST",
+        path="/svara/eyJkIjo.secret.sig",
+        query="",
+        version=(1, 1),
+        uri="/svara/eyJkIjo.secret.sig",
+    )
+    resp = SimpleNamespace(status="200 OK", response_length=10, sent=10, headers=[])
+    environ = {
+        "RAW_URI": "/svara/eyJkIjo.secret.sig",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/svara/eyJkIjo.secret.sig",
+        "HTTP_REFERER": referer,
+    }
+    atoms = logger.atoms(resp, req, environ, timedelta(seconds=0.01))
+    leaked = [key for key, value in atoms.items() if "secret" in str(value)]
+    assert leaked == []
+    assert atoms["f"] == "https://bus.stad.example/svara/[token]"
