@@ -51,5 +51,8 @@ def serve(host: str, port: int, workers: int = 2, threads: int = 4) -> None:
             "accesslog": "-",
             "logger_class": RedactingLogger,
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+            # Forwarded headers count only through FORMSERVICE_TRUSTED_PROXIES (ProxyFix in
+            # create_app), never because the proxy happens to connect from 127.0.0.1.
+            "forwarded_allow_ips": "",
         }
     ).run()

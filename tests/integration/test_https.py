@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,7 +19,7 @@ from formservice import create_app
 from formservice.extensions import db
 from formservice.models import Deviation
 from formservice.tokens import make_token
-from tests.conftest import PASSWORD, base_config
+from tests.conftest import PASSWORD, ROOT, base_config, free_port
 
 from .helpers import CHEF_A, CHEF_B, send_report
 
@@ -243,3 +250,39 @@ def test_a_negative_number_of_proxies_is_refused(db_url, smtp_sink, tmp_path):
     config = base_config(db_url, smtp_sink, tmp_path) | {"FORMSERVICE_TRUSTED_PROXIES": -1}
     with pytest.raises(RuntimeError, match="FORMSERVICE_TRUSTED_PROXIES"):
         create_app(config)
+
+
+def get_until_up(url: str, headers: dict, proc: subprocess.Popen, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "formservice web exited during start-up"
+        try:
+            return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5)
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise AssertionError(f"formservice web did not answer within {seconds} s")
+
+
+@pytest.mark.parametrize(("trusted", "hsts"), [("0", False), ("1", True)])
+def test_gunicorn_leaves_forwarded_headers_to_the_setting(sqlite_url, tmp_path, trusted, hsts):
+    """gunicorn itself would believe X-Forwarded-Proto from 127.0.0.1; only the setting may."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
+    env |= {
+        "FORMSERVICE_SECRET_KEY": "https-test-secret",
+        "FORMSERVICE_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
+        "FORMSERVICE_TRUSTED_PROXIES": trusted,
+    }
+    script = Path(sys.executable).parent / "formservice"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "formservice.cli"]
+    args = ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    with (tmp_path / "web.log").open("w") as log:
+        proc = subprocess.Popen(command + args, env=env, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}/logga-in"
+        with get_until_up(url, {"X-Forwarded-Proto": "https"}, proc) as response:
+            assert response.status == 200
+            assert ("Strict-Transport-Security" in response.headers) is hsts
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
