@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole suite against real PostgreSQL, Redis, LibreOffice and Chromium.
+# Run the whole suite against real PostgreSQL, Redis, LibreOffice, Chromium and nginx.
 # Starts PostgreSQL and Redis when they are installed but not answering; fails when a
 # required service or the browser is missing.
 set -euo pipefail
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export FORMSERVICE_TEST_POSTGRES_URL="${FORMSERVICE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
 export FORMSERVICE_TEST_REDIS_URL="${FORMSERVICE_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
 export FORMSERVICE_TEST_CHROMIUM="${FORMSERVICE_TEST_CHROMIUM:-/usr/bin/chromium}"
+export FORMSERVICE_TEST_NGINX="${FORMSERVICE_TEST_NGINX:-/usr/sbin/nginx}"
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "Redis svarar inte; startar redis-server."
@@ -28,6 +29,8 @@ redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "FEL: Redis saknas
 pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { echo "FEL: PostgreSQL saknas på 127.0.0.1:5432" >&2; fail=1; }
 [ -x "$FORMSERVICE_TEST_CHROMIUM" ] || { echo "FEL: Chromium saknas ($FORMSERVICE_TEST_CHROMIUM)" >&2; fail=1; }
 command -v soffice >/dev/null 2>&1 || { echo "FEL: LibreOffice (soffice) saknas" >&2; fail=1; }
+[ -x "$FORMSERVICE_TEST_NGINX" ] || { echo "FEL: nginx saknas ($FORMSERVICE_TEST_NGINX)" >&2; fail=1; }
+command -v openssl >/dev/null 2>&1 || { echo "FEL: openssl saknas" >&2; fail=1; }
 [ "$fail" = 0 ] || exit 1
 
 .venv/bin/ruff check .

@@ -1,7 +1,8 @@
 """The real production stack (gunicorn + RQ worker as subprocesses) driven by Debian's Chromium.
 
-Everything is real: a fresh PostgreSQL database of its own, Redis DB 14, the aiosmtpd sink.
-Nothing is skipped: a missing Chromium, database or Redis makes the tests fail.
+Everything is real: a fresh PostgreSQL database of its own, Redis DB 14, the aiosmtpd sink;
+`tls_stack` puts Debian's nginx in front, terminating TLS with the project's site configuration.
+Nothing is skipped: a missing Chromium, nginx, database or Redis makes the tests fail.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -18,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -32,6 +36,8 @@ BROWSER_REDIS_URL = os.environ.get(
     "FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14"
 )
 CHROMIUM = os.environ.get("FORMSERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
+NGINX = os.environ.get("FORMSERVICE_TEST_NGINX", "/usr/sbin/nginx")
+NGINX_SITE = ROOT / "deploy" / "nginx" / "formservice.conf"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -64,6 +70,7 @@ class LiveStack:
     base_url: str
     database_url: str
     log_dir: Path
+    web_url: str  # `formservice web` itself; the same as base_url without a proxy
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -126,9 +133,13 @@ def _run(args: list[str], env: dict, log_dir: Path, input_text: str | None = Non
 
 
 def _start(args: list[str], env: dict, log_dir: Path, name: str) -> subprocess.Popen:
+    return _spawn(formservice_command() + args, env, log_dir, name)
+
+
+def _spawn(command: list[str], env: dict, log_dir: Path, name: str) -> subprocess.Popen:
     log = (log_dir / f"{name}.log").open("w")
     return subprocess.Popen(
-        formservice_command() + args,
+        command,
         env=env,
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
@@ -160,7 +171,13 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _wait_until_up(stack: LiveStack, procs: list[subprocess.Popen], seconds: float = 30) -> None:
+def _wait_until_up(
+    stack: LiveStack,
+    procs: list[subprocess.Popen],
+    url: str,
+    seconds: float = 30,
+    context: ssl.SSLContext | None = None,
+) -> None:
     deadline = time.monotonic() + seconds
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -170,24 +187,25 @@ def _wait_until_up(stack: LiveStack, procs: list[subprocess.Popen], seconds: flo
                     f"{proc.args} exited with {proc.returncode} during start-up\n{stack.logs()}"
                 )
         try:
-            with urllib.request.urlopen(stack.url("/logga-in"), timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=5, context=context) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError) as exc:
             last_error = exc
         time.sleep(0.2)
-    pytest.fail(f"The web server did not answer within {seconds} s ({last_error})\n{stack.logs()}")
+    pytest.fail(f"{url} did not answer within {seconds} s ({last_error})\n{stack.logs()}")
 
 
-@pytest.fixture(scope="module")
-def live_stack(smtp_sink):
-    """`formservice web` (gunicorn) and `formservice worker` on a database of their own."""
-    # Not under pytest's basetemp: concurrent pytest runs prune old basetemp folders.
-    log_dir = Path(tempfile.mkdtemp(prefix="formservice-browser-"))
+@contextlib.contextmanager
+def _formservice_stack(
+    smtp_sink, log_dir: Path, base_url: str | None = None, **settings: str
+) -> Iterator[tuple[LiveStack, list[subprocess.Popen]]]:
+    """Web and worker on a database of their own; `base_url` is the address users see."""
     db_name, db_url = _create_database()
     _flush_redis()
     smtp_sink.clear()  # each stack numbers its cases from BUS-ÅÅÅÅ-0001 again
     port = free_port()
+    web_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
     env.update(
         {
@@ -196,13 +214,14 @@ def live_stack(smtp_sink):
             "FORMSERVICE_REDIS_URL": BROWSER_REDIS_URL,
             "FORMSERVICE_SMTP_HOST": smtp_sink.host,
             "FORMSERVICE_SMTP_PORT": str(smtp_sink.port),
-            "FORMSERVICE_BASE_URL": f"http://127.0.0.1:{port}",
+            "FORMSERVICE_BASE_URL": base_url or web_url,
             "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": "1",
             "FORMSERVICE_SWEEP_INTERVAL_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
+            **settings,
         }
     )
-    stack = LiveStack(f"http://127.0.0.1:{port}", db_url, log_dir)
+    stack = LiveStack(base_url or web_url, db_url, log_dir, web_url)
     procs: list[subprocess.Popen] = []
     try:
         _run(["db", "upgrade"], env, log_dir)
@@ -213,13 +232,130 @@ def live_stack(smtp_sink):
             _start(["web", "--host", "127.0.0.1", "--port", str(port)], env, log_dir, "web")
         )
         procs.append(_start(["worker"], env, log_dir, "worker"))
-        _wait_until_up(stack, procs)
-        yield stack
+        _wait_until_up(stack, procs, web_url + "/logga-in")
+        yield stack, procs
     finally:
         for proc in procs:
             _stop(proc)
         _flush_redis()
         _drop_database(db_name)
+
+
+@pytest.fixture(scope="module")
+def live_stack(smtp_sink):
+    """`formservice web` (gunicorn) and `formservice worker` on a database of their own."""
+    # Not under pytest's basetemp: concurrent pytest runs prune old basetemp folders.
+    log_dir = Path(tempfile.mkdtemp(prefix="formservice-browser-"))
+    try:
+        with _formservice_stack(smtp_sink, log_dir) as (stack, _procs):
+            yield stack
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@dataclass
+class ProxiedStack(LiveStack):
+    """The live stack behind nginx: base_url is nginx's https address."""
+
+    http_url: str = ""  # nginx's plain-http server, which only redirects
+    certificate: Path = Path()  # the self-signed certificate nginx presents
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts nginx's certificate, and only it."""
+        return ssl.create_default_context(cafile=str(self.certificate))
+
+
+def render_site(template: str, **values: str) -> str:
+    """Fill the @PLACEHOLDER@s of deploy/nginx/formservice.conf; every one must be given."""
+    for name, value in values.items():
+        template = template.replace(f"@{name}@", value)
+    left = sorted(set(re.findall(r"@[A-Z_]+@", template)))
+    assert not left, f"placeholders without a value: {left}"
+    return template
+
+
+def _self_signed_certificate(folder: Path) -> Path:
+    """fullchain.pem and privkey.pem for 127.0.0.1, made with the openssl program."""
+    folder.mkdir(mode=0o700)
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.fail("The openssl program is missing (Debian package openssl).")
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return folder / "fullchain.pem"
+
+
+def _nginx_conf(run_dir: Path, site: Path) -> str:
+    """The main configuration around the site file, as Debian's nginx.conf has it, but with
+    every path in the test's folder. nginx connects to gunicorn from 127.0.0.2, so the client
+    address the app logs (127.0.0.1, the browser) can only come from X-Forwarded-For."""
+    temp = "\n".join(
+        f"    {kind}_temp_path {run_dir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""worker_processes 1;
+daemon off;
+pid {run_dir / "nginx.pid"};
+error_log {run_dir / "nginx-main.log"} notice;
+events {{ worker_connections 256; }}
+http {{
+    access_log {run_dir / "nginx-other.log"};
+{temp}
+    proxy_bind 127.0.0.2;
+    include {site};
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tls_stack(smtp_sink):
+    """The live stack behind Debian's nginx terminating TLS, configured by the site file
+    that ships in deploy/nginx/ (with this test's ports and folders), as in production."""
+    if not (os.path.isfile(NGINX) and os.access(NGINX, os.X_OK)):
+        pytest.fail(
+            f"nginx not found at {NGINX!r}. Install Debian's nginx package "
+            "or set FORMSERVICE_TEST_NGINX to its path."
+        )
+    log_dir = Path(tempfile.mkdtemp(prefix="formservice-tls-"))
+    log_dir.chmod(0o711)  # nginx's workers (user nobody when started as root) reach their temp
+    https_port, http_port = free_port(), free_port()
+    public = f"https://127.0.0.1:{https_port}"
+    try:
+        certificate = _self_signed_certificate(log_dir / "tls")
+        with _formservice_stack(
+            smtp_sink, log_dir, base_url=public, FORMSERVICE_TRUSTED_PROXIES="1"
+        ) as (live, procs):
+            stack = ProxiedStack(
+                **vars(live), http_url=f"http://127.0.0.1:{http_port}", certificate=certificate
+            )
+            site = log_dir / "site.conf"
+            site.write_text(
+                render_site(
+                    NGINX_SITE.read_text(encoding="utf-8"),
+                    SERVER_NAME="127.0.0.1",
+                    HTTPS_LISTEN=f"127.0.0.1:{https_port}",
+                    HTTP_LISTEN=f"127.0.0.1:{http_port}",
+                    TLS_DIR=str(certificate.parent),
+                    LOG_DIR=str(log_dir),
+                    UPSTREAM=live.web_url.removeprefix("http://"),
+                )
+            )
+            conf = log_dir / "nginx.conf"
+            conf.write_text(_nginx_conf(log_dir, site))
+            command = [NGINX, "-p", str(log_dir), "-c", str(conf), "-e", "stderr"]
+            check = subprocess.run(command + ["-t"], capture_output=True, text=True, timeout=30)
+            if check.returncode != 0:
+                pytest.fail(f"nginx refused the configuration:\n{check.stderr}")
+            procs.append(_spawn(command, dict(os.environ), log_dir, "nginx"))
+            _wait_until_up(stack, procs, stack.url("/logga-in"), context=stack.ssl_context())
+            yield stack
+    finally:
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
@@ -227,7 +363,8 @@ def live_stack(smtp_sink):
 def pytest_runtest_makereport(item, call):
     """A failed test that used the live stack shows the tail of the servers' logs."""
     report = yield
-    stack = item.funcargs.get("live_stack") if hasattr(item, "funcargs") else None
+    funcargs = getattr(item, "funcargs", {})
+    stack = funcargs.get("live_stack") or funcargs.get("tls_stack")
     if report.failed and isinstance(stack, LiveStack):
         report.sections.append(("live stack logs", stack.logs()))
     return report

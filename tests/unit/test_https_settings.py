@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from formservice.config import finalize, from_environ
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def settled(tmp_path, **environ: str) -> dict:
@@ -36,3 +41,10 @@ def test_trusted_proxies_default_to_zero(tmp_path):
     assert settled(tmp_path, TRUSTED_PROXIES="2")["FORMSERVICE_TRUSTED_PROXIES"] == 2
     with pytest.raises(RuntimeError, match="FORMSERVICE_TRUSTED_PROXIES"):
         settled(tmp_path, TRUSTED_PROXIES="-1")
+
+
+def test_nginx_site_takes_the_largest_request_the_service_takes(tmp_path):
+    """deploy/nginx/formservice.conf's client_max_body_size is the app's MAX_CONTENT_LENGTH."""
+    site = (ROOT / "deploy" / "nginx" / "formservice.conf").read_text(encoding="utf-8")
+    (size,) = re.findall(r"^\s*client_max_body_size\s+(\d+)m;", site, flags=re.MULTILINE)
+    assert int(size) * 1024 * 1024 == settled(tmp_path)["MAX_CONTENT_LENGTH"]
