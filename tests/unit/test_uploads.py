@@ -591,3 +591,22 @@ def test_properties_are_known_by_their_content_type_as_well() -> None:
 
     message = rejection("flyttad.docx", edit_docx(move))
     assert "är inte avidentifierad (dokumentets egenskaper)" in message
+
+
+def reordered_word_document() -> bytes:
+    """A DOCX whose first member is not [Content_Types].xml: libmagic calls it a zip."""
+    with zipfile.ZipFile(io.BytesIO(word_document())) as old:
+        members = {name: old.read(name) for name in old.namelist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in sorted(members, reverse=True):
+            new.writestr(name, members[name])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("source", [word_document, reordered_word_document])
+def test_zip_of_an_unknown_version_is_refused_not_a_crash(source) -> None:
+    data = bytearray(source())
+    entry = data.find(b"PK\x01\x02")  # the first central directory entry
+    data[entry + 6 : entry + 8] = struct.pack("<H", 110)  # "version needed to extract": 11.0
+    assert "Word-dokument" in rejection("version.docx", bytes(data))

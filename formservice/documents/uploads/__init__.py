@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import magic
 
-from ._docx import inspect_docx
+from ._docx import ZIP_ERRORS, inspect_docx
 from ._pdf import inspect_pdf
 from ._text import Texts, UploadRejected
 
@@ -146,7 +146,7 @@ def _has_word_document(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "word/document.xml" in archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except ZIP_ERRORS:
         return False
 
 

@@ -109,6 +109,8 @@ _LOCAL_PATH = re.compile(r"(?i)(?:file:///)?[a-z]:[\\/][^:*?\"<>|]*")
 _DDE = re.compile(r"(?im)^[\s\"]*DDE(?:AUTO)?\b")
 
 _REQUIRED = ("[Content_Types].xml", "word/document.xml")
+#: What opening a damaged zip can raise (NotImplementedError: an unknown zip version).
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
 #: What reading a damaged package can raise (RuntimeError: an encrypted member).
 _ERRORS = (
     zipfile.BadZipFile,
@@ -121,6 +123,7 @@ _ERRORS = (
     RuntimeError,
     NotImplementedError,
     KeyError,
+    LookupError,
 )
 
 
@@ -136,7 +139,7 @@ def inspect_docx(name: str, data: bytes, texts: Texts) -> str:
     """Vet a DOCX package, gather all its text into ``texts`` and return the body's."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise UploadRejected(f"Filen ”{name}” kunde inte öppnas som Word-dokument.") from exc
     texts.arrange(_PLACES)
     with archive:
