@@ -610,3 +610,12 @@ def test_zip_of_an_unknown_version_is_refused_not_a_crash(source) -> None:
     entry = data.find(b"PK\x01\x02")  # the first central directory entry
     data[entry + 6 : entry + 8] = struct.pack("<H", 110)  # "version needed to extract": 11.0
     assert "Word-dokument" in rejection("version.docx", bytes(data))
+
+
+@pytest.mark.parametrize("part", ["word/document.xml", "word/settings.xml", "docProps/app.xml"])
+def test_xml_part_with_an_unknown_encoding_is_refused_not_a_crash(part: str) -> None:
+    def spoil(parts: dict[str, bytes]) -> None:
+        parts[part] = parts[part].replace(b"UTF-8", b"UTFa8", 1).replace(b"utf-8", b"UTFa8", 1)
+        assert b"UTFa8" in parts[part]
+
+    assert "är inte ett giltigt Word-dokument" in rejection("kodning.docx", edit_docx(spoil))
