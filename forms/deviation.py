@@ -15,7 +15,6 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from formservice.documents.uploads import UploadRejected, inspect_upload
-from formservice.domain.deidentify import describe, find_personal_data
 from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
 from formservice.services.deviations import DeviationInput, Upload
 
@@ -120,15 +119,9 @@ class DeviationForm(FlaskForm):
         for storage in files:
             data = storage.read(limit + 1)
             try:
-                inspected = inspect_upload(storage.filename, data, limit)
+                inspected = inspect_upload(storage.filename, data, limit, allowed_email_domains())
             except UploadRejected as exc:
                 raise ValidationError(f"{field.label.text}: {exc}") from exc
-            findings = find_personal_data(inspected.text, allowed_domains=allowed_email_domains())
-            if findings:
-                raise ValidationError(
-                    f"{field.label.text}: filen {inspected.safe_name} är inte avidentifierad. "
-                    + describe(findings)
-                )
             self.uploads.append(
                 Upload(
                     name=inspected.safe_name,

@@ -13,6 +13,7 @@ from formservice.extensions import db
 from formservice.models import Deviation, OutboxMessage
 from formservice.tokens import make_token
 from tests.conftest import login
+from tests.upload_files import EMAIL, HOSTILE, PNR, clean_pdf, clean_word_document
 
 from .helpers import CHEF_A, CHEF_B, form_data, send_report
 
@@ -161,6 +162,36 @@ def test_hostile_uploads_are_refused_with_a_form_error(directory, client):
         body = response.get_data(as_text=True)
         assert "Bilagor:" in body and "/etc/" not in body.split("<main")[1].split("</form>")[0]
     assert counts() == (0, 0)
+
+
+def test_hostile_documents_are_refused_naming_bilagor(directory, client):
+    """Each hostile DOCX and PDF (personal data or active content anywhere in the file) gets
+    its own Swedish error under "Bilagor", without echoing what was found; nothing is stored."""
+    login(client, CHEF_A)
+    wrong = {}
+    for case in HOSTILE:
+        data = form_data()
+        data["attachments"] = [(io.BytesIO(case.build()), case.filename)]
+        response = client.post("/avvikelser/ny", data=data, content_type="multipart/form-data")
+        page = response.get_data(as_text=True)
+        error = f"Bilagor: Filen ”{case.filename}” {case.says}"
+        if response.status_code != 422 or error not in page or PNR in page or EMAIL in page:
+            wrong[case.id] = response.status_code
+    assert wrong == {}
+    assert counts() == (0, 0)
+
+
+def test_clean_documents_with_comments_and_metadata_are_stored(directory, client):
+    login(client, CHEF_A)
+    data = form_data()
+    data["attachments"] = [
+        (io.BytesIO(clean_word_document()), "protokoll.docx"),
+        (io.BytesIO(clean_pdf()), "underlag.pdf"),
+    ]
+    response = client.post("/avvikelser/ny", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    deviation = db.session.scalar(select(Deviation))
+    assert sorted(a.file.name for a in deviation.attachments) == ["protokoll.docx", "underlag.pdf"]
 
 
 def test_oversize_request_gets_a_clear_413_page(directory, client, app):

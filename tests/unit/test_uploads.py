@@ -8,29 +8,47 @@ import struct
 import zipfile
 import zlib
 
-import docx
 import pytest
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript, PageTrigger
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
-    FloatObject,
     NameObject,
     TextStringObject,
 )
 
-from formservice.documents import uploads
 from formservice.documents.uploads import (
     DOCX,
     InspectedFile,
     UploadRejected,
+    _docx,
+    _pdf,
+    _text,
     inspect_upload,
     sanitize_filename,
+)
+from tests.upload_files import (
+    EMAIL,
+    HOSTILE,
+    PNR,
+    Hostile,
+    add_annotations,
+    annotation,
+    blank_pdf,
+    clean_pdf,
+    clean_word_document,
+    declare,
+    edit_docx,
+    repack,
+    with_header,
+    with_template,
+    word_document,
 )
 
 MB = 1024 * 1024
 LIMIT = 20 * MB
+CORE_PROPERTIES = "application/vnd.openxmlformats-package.core-properties+xml"
 
 
 # Fixtures, all built in code
@@ -56,20 +74,9 @@ def jpeg() -> bytes:
     return b"\xff\xd8\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + b"\xff\xd9"
 
 
-def blank_pdf(change=None) -> bytes:
-    """A one-page PDF from pypdf, after ``change(writer)`` when given."""
-    writer = PdfWriter()
-    writer.add_blank_page(200, 200)
-    if change:
-        change(writer)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def raw_pdf(*extra: bytes) -> bytes:
-    """A hand-written PDF showing "Hej hej" in Helvetica, with a correct xref table."""
-    content = b"BT /F1 12 Tf 72 712 Td (Hej hej) Tj ET"
+def raw_pdf(*extra: bytes, text: bytes = b"Hej hej") -> bytes:
+    """A hand-written PDF showing ``text`` in Helvetica, with a correct xref table."""
+    content = b"BT /F1 12 Tf 72 712 Td (" + text + b") Tj ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -90,33 +97,6 @@ def raw_pdf(*extra: bytes) -> bytes:
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
     out += b"startxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
-
-
-def word_document() -> bytes:
-    """A DOCX from python-docx with a paragraph and a table."""
-    document = docx.Document()
-    document.add_paragraph("Hej från Åsa")
-    table = document.add_table(rows=1, cols=2)
-    table.cell(0, 0).text = "Cell A"
-    table.cell(0, 1).text = "Cell B"
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def repack(source: bytes, add: dict[str, bytes] | None = None, drop: tuple[str, ...] = ()) -> bytes:
-    """The members of a zip, minus ``drop``, plus ``add``, in a new zip."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(source)) as old,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new,
-    ):
-        for member in old.namelist():
-            if member not in drop:
-                new.writestr(member, old.read(member))
-        for member, data in (add or {}).items():
-            new.writestr(member, data)
-    return out.getvalue()
 
 
 def rejection(name: str, data: bytes, max_bytes: int = LIMIT) -> str:
@@ -186,10 +166,14 @@ def test_docx_seen_as_zip_is_still_docx() -> None:
     assert inspect_upload("omsorterad.docx", out.getvalue(), LIMIT).content_type == DOCX
 
 
-def test_text_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uploads, "MAX_TEXT_CHARS", 5)
-    assert len(inspect_upload("a.docx", word_document(), LIMIT).text) <= 5
-    assert len(inspect_upload("a.pdf", raw_pdf(), LIMIT).text) <= 5
+def test_too_much_text_is_refused_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text beyond the limit would go unscanned, so the file is refused."""
+    monkeypatch.setattr(_text, "MAX_TEXT_CHARS", 5)
+    for name, data in (("a.docx", word_document()), ("a.pdf", raw_pdf())):
+        assert rejection(name, data) == (
+            f"Filen ”{name}” innehåller för mycket text för att kunna granskas. "
+            "Dela upp den i mindre filer."
+        )
 
 
 # Size and type
@@ -288,18 +272,6 @@ def open_action_launch(writer: PdfWriter) -> None:
 
 def page_open_js(writer: PdfWriter) -> None:
     writer.pages[0].add_action(PageTrigger.OPEN, JavaScript("app.alert('sida')"))
-
-
-def annotation(subtype: str, **entries: object) -> DictionaryObject:
-    annot = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Annot"),
-            NameObject("/Subtype"): NameObject(subtype),
-            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (0, 0, 50, 50)]),
-        }
-    )
-    annot.update({NameObject(f"/{k}"): v for k, v in entries.items()})
-    return annot
 
 
 def link_js(writer: PdfWriter) -> None:
@@ -417,7 +389,7 @@ def test_docx_zip_bomb_ratio() -> None:
 
 
 def test_docx_total_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uploads, "MAX_ZIP_TOTAL_BYTES", 10_000)
+    monkeypatch.setattr(_docx, "MAX_ZIP_TOTAL_BYTES", 10_000)
     assert "blir för stor när den packas upp" in rejection("stor.docx", word_document())
 
 
@@ -460,3 +432,190 @@ def test_docx_with_broken_xml() -> None:
         word_document(), {"word/document.xml": b"<w:document>"}, drop=("word/document.xml",)
     )
     assert "är inte ett giltigt Word-dokument" in rejection("xml.docx", data)
+
+
+# Personal data and active content wherever they hide (issue 12, item 6)
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[case.id for case in HOSTILE])
+def test_hostile_file_is_refused(case: Hostile) -> None:
+    message = rejection(case.filename, case.build())
+    assert message == f"Filen ”{case.filename}” {case.says}"
+    assert PNR not in message and EMAIL not in message
+
+
+def test_clean_word_document_with_text_everywhere_passes() -> None:
+    data = clean_word_document()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        settings_rels = archive.read("word/_rels/settings.xml.rels")
+    assert {"word/comments.xml", "word/footnotes.xml", "docProps/core.xml"} <= names
+    assert any(n.startswith("word/header") for n in names)
+    assert any(n.startswith("word/footer") for n in names)
+    assert b"attachedTemplate" in settings_rels
+    inspected = inspect_upload("ren.docx", data, LIMIT)
+    assert inspected.content_type == DOCX
+    assert "Remissen besvarades inte." in inspected.text.splitlines()
+
+
+def test_clean_pdf_with_annotations_metadata_and_fields_passes() -> None:
+    data = clean_pdf()
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.metadata.title == "Avvikelse i BUS-samverkan"
+    assert len(reader.pages[0]["/Annots"]) == 3
+    assert reader.outline and "/Metadata" in reader.trailer["/Root"]
+    assert inspect_upload("ren.pdf", data, LIMIT).page_count == 1
+
+
+def test_pdf_page_text_is_scanned() -> None:
+    message = rejection("sida.pdf", raw_pdf(text=PNR.encode()))
+    assert message.startswith("Filen ”sida.pdf” är inte avidentifierad (sidornas text).")
+
+
+def test_every_place_with_personal_data_is_named() -> None:
+    data = word_document(
+        lambda d: (
+            setattr(d.sections[0].header.paragraphs[0], "text", PNR),
+            setattr(d.core_properties, "author", EMAIL),
+        )
+    )
+    assert rejection("två.docx", data) == (
+        "Filen ”två.docx” är inte avidentifierad (sidhuvud eller sidfot och dokumentets "
+        "egenskaper). Texten innehåller ett personnummer eller samordningsnummer och en "
+        "e-postadress. Ta bort uppgifter som kan identifiera en person."
+    )
+
+
+def test_allowed_domains_apply_to_every_place() -> None:
+    data = with_header("Frågor: bus@kommun.se")
+    assert "en e-postadress" in rejection("mall.docx", data)
+    assert inspect_upload("mall.docx", data, LIMIT, allowed_domains=["kommun.se"])
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "file:///C:/Users/handlaggare/Mallar/Brev%20BUS.dotx",
+        "file:///C:\\Users\\handlaggare\\AppData\\Roaming\\Microsoft\\Mallar\\Brev.dotx",
+        "C:\\Mallar\\Brev.dotx",
+    ],
+)
+def test_template_on_the_users_own_drive_is_not_remote(target: str) -> None:
+    assert inspect_upload("mall.docx", with_template(target), LIMIT).content_type == DOCX
+
+
+def test_word_parts_with_a_dtd_are_refused() -> None:
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">]>'
+        '<w:hdr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        "<w:p><w:r><w:t>&a;</w:t></w:r></w:p></w:hdr>"
+    )
+    for part in ("word/header1.xml", "docProps/core.xml", "word/_rels/document.xml.rels"):
+        data = edit_docx(lambda parts, part=part: parts.__setitem__(part, laughs.encode()))
+        assert "är inte ett giltigt Word-dokument" in rejection("dtd.docx", data), part
+
+
+def test_docx_element_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_docx, "MAX_XML_ELEMENTS", 50)
+    assert rejection("stor.docx", word_document()) == (
+        "Filen ”stor.docx” är för komplex för att kunna granskas."
+    )
+
+
+def test_pdf_object_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = raw_pdf(*[b"<< /A [1 2] >>"] * 30)
+    assert inspect_upload("manga.pdf", data, LIMIT)
+    monkeypatch.setattr(_pdf, "MAX_PDF_OBJECTS", 40)
+    assert (
+        rejection("manga.pdf", data) == "Filen ”manga.pdf” är för komplex för att kunna granskas."
+    )
+    monkeypatch.setattr(_pdf, "MAX_PDF_OBJECTS", 20)  # more objects in the xref table than this
+    assert (
+        rejection("manga.pdf", data) == "Filen ”manga.pdf” är för komplex för att kunna granskas."
+    )
+
+
+def test_pdf_annotation_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = blank_pdf(lambda w: add_annotations(w, *[annotation("/Text") for _ in range(5)]))
+    monkeypatch.setattr(_pdf, "MAX_PDF_ANNOTATIONS", 5)
+    assert inspect_upload("anteckningar.pdf", data, LIMIT)
+    monkeypatch.setattr(_pdf, "MAX_PDF_ANNOTATIONS", 4)
+    assert "är för komplex för att kunna granskas" in rejection("anteckningar.pdf", data)
+
+
+def test_pdf_with_cycles_is_walked_once() -> None:
+    """/Next chains, field /Parent and /Kids and outline siblings that loop end the walk."""
+    data = raw_pdf(
+        b"<< /S /GoTo /D [3 0 R /Fit] /Next 7 0 R >>",
+        b"<< /S /GoTo /D [3 0 R /Fit] /Next 6 0 R >>",
+        b"<< /FT /Tx /T (a) /Kids [9 0 R] /Parent 9 0 R >>",
+        b"<< /FT /Tx /T (b) /Kids [8 0 R] /Parent 8 0 R >>",
+        b"<< /Title (Kapitel) /Parent 10 0 R /Next 10 0 R /Prev 10 0 R >>",
+    )
+    assert inspect_upload("slinga.pdf", data, LIMIT).page_count == 1
+    assert "formulärfält" in rejection(
+        "slinga.pdf", data.replace(b"/T (b)", b"/V (" + PNR.encode() + b")")
+    )
+
+
+@pytest.mark.parametrize("limit", ["MAX_PDF_PAGE_CONTENT", "MAX_PDF_TEXT_SECONDS"])
+def test_pdf_text_extraction_is_bounded(monkeypatch: pytest.MonkeyPatch, limit: str) -> None:
+    """pypdf takes seconds per megabyte of text operators, so pages are read on a budget."""
+    data = raw_pdf()
+    assert inspect_upload("text.pdf", data, LIMIT)
+    monkeypatch.setattr(_pdf, limit, -1)
+    assert rejection("text.pdf", data) == "Filen ”text.pdf” är för komplex för att kunna granskas."
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("second", ["word/document.xml", "WORD/document.xml"])
+def test_docx_with_a_part_twice_is_refused(second: str) -> None:
+    """zipfile reads the last of two same-named members; Word might show the first."""
+    out = io.BytesIO(repack(with_header("Avdelning Syd")))
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.writestr(second, archive.read("word/document.xml"))
+    assert "är inte ett giltigt Word-dokument" in rejection("dubbel.docx", out.getvalue())
+
+
+def test_pdf_with_odd_values_where_names_belong_is_read() -> None:
+    """A dictionary or array as /S, /Type or /V is no action and no text, and no crash."""
+    data = raw_pdf(b"<< /S << /A 1 >> /Type [1] /Subtype << >> /FT /Tx /T (a) /V << >> >>")
+    assert inspect_upload("udda.pdf", data, LIMIT).page_count == 1
+
+
+def test_properties_are_known_by_their_content_type_as_well() -> None:
+    def move(parts: dict[str, bytes]) -> None:
+        core = parts.pop("docProps/core.xml").replace(b">python-docx<", f">{EMAIL}<".encode())
+        parts["meta/egenskaper.xml"] = core
+        declare(parts, "meta/egenskaper.xml", CORE_PROPERTIES)
+
+    message = rejection("flyttad.docx", edit_docx(move))
+    assert "är inte avidentifierad (dokumentets egenskaper)" in message
+
+
+def reordered_word_document() -> bytes:
+    """A DOCX whose first member is not [Content_Types].xml: libmagic calls it a zip."""
+    with zipfile.ZipFile(io.BytesIO(word_document())) as old:
+        members = {name: old.read(name) for name in old.namelist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in sorted(members, reverse=True):
+            new.writestr(name, members[name])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("source", [word_document, reordered_word_document])
+def test_zip_of_an_unknown_version_is_refused_not_a_crash(source) -> None:
+    data = bytearray(source())
+    entry = data.find(b"PK\x01\x02")  # the first central directory entry
+    data[entry + 6 : entry + 8] = struct.pack("<H", 110)  # "version needed to extract": 11.0
+    assert "Word-dokument" in rejection("version.docx", bytes(data))
+
+
+@pytest.mark.parametrize("part", ["word/document.xml", "word/settings.xml", "docProps/app.xml"])
+def test_xml_part_with_an_unknown_encoding_is_refused_not_a_crash(part: str) -> None:
+    def spoil(parts: dict[str, bytes]) -> None:
+        parts[part] = parts[part].replace(b"UTF-8", b"UTFa8", 1).replace(b"utf-8", b"UTFa8", 1)
+        assert b"UTFa8" in parts[part]
+
+    assert "är inte ett giltigt Word-dokument" in rejection("kodning.docx", edit_docx(spoil))
