@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask.wrappers import Response
@@ -61,13 +62,20 @@ def storage_uri(redis_url: str | None) -> str:
     return redis_url
 
 
-def limit_login(view):
-    """Check both limits before each login POST; a failed login (401) counts against both."""
+def limit_login(on_account_locked: Callable[[], None]):
+    """Check both limits before each login POST; a failed login (401) counts against both.
+    `on_account_locked` runs when the account limit refuses a POST (an error in it is logged
+    and the refusal stands)."""
     by_address = limiter.limit(_address_limit, methods=["POST"], deduct_when=_failed, scope=ADDRESS)
     by_account = limiter.limit(
-        _account_limit, key_func=account_key, methods=["POST"], deduct_when=_failed, scope=ACCOUNT
+        _account_limit,
+        key_func=account_key,
+        methods=["POST"],
+        deduct_when=_failed,
+        scope=ACCOUNT,
+        on_breach=lambda _limit: on_account_locked(),
     )
-    return by_address(by_account(view))
+    return lambda view: by_address(by_account(view))
 
 
 def account_key() -> str:

@@ -44,8 +44,12 @@ TOO_MANY = {
 }
 
 
+def _record_locked() -> None:
+    accounts.record_locked(request.form.get("email", ""))
+
+
 @bp.route("/logga-in", methods=["GET", "POST"])
-@ratelimit.limit_login
+@ratelimit.limit_login(on_account_locked=_record_locked)
 def login():
     form = LoginForm()
     error = None
@@ -66,8 +70,6 @@ def login():
 def too_many_attempts(exc: RateLimitExceeded):
     """429, naming the minute from which a new attempt is let through."""
     scope = exc.limit.scope
-    if scope == ratelimit.ACCOUNT:
-        accounts.record_locked(request.form.get("email", ""))
     retry = math.ceil(ratelimit.retry_at() / 60) * 60  # the whole minute, never too early
     zone = ZoneInfo(current_app.config["FORMSERVICE_TIMEZONE"])
     clock = datetime.fromtimestamp(retry, UTC).astimezone(zone).strftime("%H:%M")
