@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SMTP_USER": (None, _str),
     "SMTP_PASSWORD": (None, _str),
     "SMTP_TLS": ("none", _str),
+    "SMTP_CA_FILE": (None, _str),
     "SMTP_TIMEOUT": (20, _INT),
     "MAIL_FROM": ("bus-formservice@localhost", _str),
     "BASE_URL": ("http://127.0.0.1:5000", _str),
@@ -73,6 +75,7 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
             )
         secret = _instance_secret(instance_path)
     config["SECRET_KEY"] = secret
+    _check_smtp_tls(config)
     url = config["FORMSERVICE_DATABASE_URL"] or f"sqlite:///{instance_path / 'formservice.db'}"
     config["SQLALCHEMY_DATABASE_URI"] = url
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(url))
@@ -87,6 +90,30 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         raise RuntimeError("FORMSERVICE_TRUSTED_PROXIES must be 0 or a positive number.")
     config["PERMANENT_SESSION_LIFETIME"] = 8 * 3600
     config["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
+
+
+SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
+def _check_smtp_tls(config: dict[str, Any]) -> None:
+    """The TLS mode in lower case and a readable CA file: a misspelt mode would otherwise
+    send in clear text, a missing CA file fail every delivery."""
+    value = config["FORMSERVICE_SMTP_TLS"]
+    mode = value.strip().lower()
+    if mode not in SMTP_TLS_MODES:
+        raise RuntimeError(
+            f"FORMSERVICE_SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)} (got {value!r})."
+        )
+    config["FORMSERVICE_SMTP_TLS"] = mode
+    ca_file = config["FORMSERVICE_SMTP_CA_FILE"]
+    if ca_file:
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except OSError as exc:  # missing, unreadable, or no PEM certificate in it
+            raise RuntimeError(
+                f"FORMSERVICE_SMTP_CA_FILE must name a PEM file of CA certificates: "
+                f"{ca_file} ({exc.strerror or exc})."
+            ) from exc
 
 
 def _instance_secret(instance_path: Path) -> str:

@@ -81,12 +81,15 @@ def send(email: EmailMessage) -> None:
         if isinstance(exc, smtplib.SMTPResponseException):
             code = exc.smtp_code
             raise DeliveryError(f"SMTP {code}", code >= 500, server_down=True) from exc
+        if isinstance(exc, ssl.SSLCertVerificationError):  # retried: the CA may be configured
+            reason = f"server certificate not accepted: {exc.verify_message}"
+            raise DeliveryError(reason, False, server_down=True) from exc
         if isinstance(exc, smtplib.SMTPException | OSError):
             raise DeliveryError(type(exc).__name__, False, server_down=True) from exc
         raise
 
 
-_SMTP_KEYS = ("HOST", "PORT", "TLS", "TIMEOUT", "USER", "PASSWORD")
+_SMTP_KEYS = ("HOST", "PORT", "TLS", "CA_FILE", "TIMEOUT", "USER", "PASSWORD")
 _open = threading.local()  # one connection per thread (the worker has one)
 
 
@@ -102,12 +105,14 @@ def _connection(settings: tuple) -> smtplib.SMTP:
             except (smtplib.SMTPException, OSError):
                 pass
         _drop_connection()
-    host, port, tls, timeout, user, password = settings
-    client_class = smtplib.SMTP_SSL if tls == "ssl" else smtplib.SMTP
-    client = client_class(host, port, timeout=timeout)
+    host, port, tls, ca_file, timeout, user, password = settings
+    if tls == "ssl":
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls_context(ca_file))
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
     try:
         if tls == "starttls":
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=_tls_context(ca_file))
         if user:
             client.login(user, password)
     except BaseException:
@@ -115,6 +120,12 @@ def _connection(settings: tuple) -> smtplib.SMTP:
         raise
     _open.smtp = (settings, client)
     return client
+
+
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificate and host name checked: against FORMSERVICE_SMTP_CA_FILE when it is set
+    (a municipality's own CA), else against the system's CAs."""
+    return ssl.create_default_context(cafile=ca_file or None)
 
 
 def _drop_connection() -> None:

@@ -1,8 +1,7 @@
-"""Passwords and logins (argon2 hashes; lockout after repeated failures)."""
+"""Passwords and logins (argon2 hashes); the limits on failed logins are in ratelimit.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -13,8 +12,6 @@ from ..extensions import db
 from ..models import User
 from . import audit
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -35,37 +32,32 @@ def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordTooShort(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
     user.password_hash = _hasher().hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
     audit.record("system", "account.password_set", "user", user.id)
     db.session.commit()
 
 
-def authenticate(email: str, password: str) -> tuple[User | None, str | None]:
-    """The user, or None and the reason ("invalid" or "locked"); records the attempt."""
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose password this is, or None; records the attempt either way."""
     user = find_user(email)
-    now = datetime.now(UTC)
     if user is None or not user.active or not user.password_hash:
         _hasher().hash(password)  # spend the same time as a real check
         audit.record("anonym", "login.failed")
         db.session.commit()
-        return None, "invalid"
-    if user.locked_until and user.locked_until > now:
-        audit.record(user, "login.locked")
-        db.session.commit()
-        return None, "locked"
+        return None
     try:
         _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
         audit.record(user, "login.failed")
         db.session.commit()
-        return None, "invalid"
-    user.failed_logins = 0
-    user.locked_until = None
+        return None
     audit.record(user, "login")
     db.session.commit()
-    return user, None
+    return user
+
+
+def record_locked(email: str) -> None:
+    """Record a login refused because the failures with this address are used up (the
+    visitor is told the same whether or not it is an account's)."""
+    user = find_user(email)
+    audit.record(user if user is not None else "anonym", "login.locked")
+    db.session.commit()

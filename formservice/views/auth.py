@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 
 from forms.login import LoginForm
@@ -14,29 +28,53 @@ from ..services import accounts, audit
 from .errors import render_error
 
 bp = Blueprint("auth", __name__)
+bp.record_once(lambda state: ratelimit.init_app(state.app))
+
+#: The 429 texts; {time} is when to try again. The account text is the same whether or not
+#: anyone has the address.
+TOO_MANY = {
+    ratelimit.ACCOUNT: (
+        "Det har gjorts för många misslyckade inloggningsförsök med den här e-postadressen, "
+        "så inloggningen med den är spärrad en stund. Försök igen klockan {time}."
+    ),
+    ratelimit.ADDRESS: (
+        "Det har gjorts för många misslyckade inloggningsförsök härifrån. "
+        "Försök igen klockan {time}."
+    ),
+}
+
+
+def _record_locked() -> None:
+    accounts.record_locked(request.form.get("email", ""))
 
 
 @bp.route("/logga-in", methods=["GET", "POST"])
+@ratelimit.limit_login(on_account_locked=_record_locked)
 def login():
     form = LoginForm()
     error = None
-    if request.method == "POST" and ratelimit.too_many_attempts(request.remote_addr or "-"):
-        return render_error(429)
     if form.validate_on_submit():
-        user, reason = accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             session.clear()
             login_user(user)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
-        error = (
-            "Kontot är tillfälligt låst efter flera misslyckade försök. Försök igen om 15 minuter."
-            if reason == "locked"
-            else "Fel e-postadress eller lösenord."
-        )
+        error = "Fel e-postadress eller lösenord."
     return render_template(
         "html/auth/login.html", form=form, error=error
     ), 200 if not error else 401
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(exc: RateLimitExceeded):
+    """429, naming the minute from which a new attempt is let through."""
+    scope = exc.limit.scope
+    retry = math.ceil(ratelimit.retry_at() / 60) * 60  # the whole minute, never too early
+    zone = ZoneInfo(current_app.config["FORMSERVICE_TIMEZONE"])
+    clock = datetime.fromtimestamp(retry, UTC).astimezone(zone).strftime("%H:%M")
+    page, status = render_error(429, TOO_MANY[scope].format(time=clock))
+    return page, status, {"Retry-After": str(max(1, int(retry - time.time())))}
 
 
 @bp.route("/logga-ut", methods=["POST"])
