@@ -35,10 +35,12 @@ def _row(kind: str, to: User | str, deviation_id: int | None, context: dict) -> 
 
 def rows(kind: str, recipients, deviation_id: int | None = None, **context) -> list[dict]:
     """One message per distinct address, in the order given, as rows for `write` (no case
-    content in `context`)."""
+    content in `context`). A person no longer active in the directory gets none."""
     seen: set[str] = set()
     messages = []
     for person in recipients:
+        if isinstance(person, User) and not person.active:
+            continue
         email = (person.email if isinstance(person, User) else person).lower()
         if email not in seen:
             seen.add(email)

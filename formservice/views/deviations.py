@@ -173,6 +173,12 @@ def send(deviation_id: int):
     deviation = _get(deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         abort(409)
+    if not deviation.receiving_unit.active:  # removed from the directory since the draft
+        flash(
+            "Mottagande verksamhet finns inte längre i katalogen. Välj en annan och skicka igen.",
+            "error",
+        )
+        return redirect(url_for("deviations.edit", deviation_id=deviation.id))
     return _after_save(service.send_draft(_user(), deviation), True)
 
 
