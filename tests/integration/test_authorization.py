@@ -20,7 +20,7 @@ from formservice.services import reminders
 from formservice.services import sip as sip_service
 from formservice.services.directory import import_directory
 from formservice.tokens import make_token
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login
+from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
 
 from .helpers import (
     CHEF_A,
@@ -364,6 +364,47 @@ def test_no_mail_or_reminder_for_what_left_the_directory(directory):
     assert invited == {HANNA}
     told = {p.email for p in bus_individ_service.recipients(record)}
     assert told & FORMER_PEOPLE == set() and CHEF_A in told
+
+
+def test_mail_written_before_a_person_left_is_not_sent(directory, app, client, smtp_sink):
+    """The outbox row stays, marked failed with a reason the secretary reads; no retry."""
+    with_second_group()
+    report = send_report()  # mail to BUP Farsta's chef and deputy, not yet delivered
+    import_directory(reorganised(keep_deputy=False))  # the deputy leaves the directory
+    run_worker(app)
+
+    assert smtp_sink.to("bus-avvikelser@storsthlm.example") and not smtp_sink.to(DEPUTY_B)
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_email == DEPUTY_B))
+    assert row.state == "failed"
+    link = make_token(report.id, DEPUTY_B, report.link_version)
+    stale = client.get(f"/svara/{link}")
+    assert stale.status_code == 410
+    assert "inte längre chef eller ersättare" in stale.get_data(as_text=True)
+
+    login(client, SECRETARY)  # Skarpnäck's former secretary, now Enskede's
+    assert DEPUTY_B not in client.get("/avvikelser").get_data(as_text=True)
+    assert client.post(f"/utskick/{row.id}/forsok-igen").status_code == 403
+
+
+def test_the_secretary_sees_why_and_cannot_retry(directory, app, client, smtp_sink):
+    with_second_group()
+    send_report()
+    data = second_group_data()
+    bup = next(u for u in data["units"] if u["id"] == "bup-farsta")
+    bup["deputies"] = []  # the deputy leaves the directory; the unit and group stay
+    import_directory(data)
+    run_worker(app)
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_email == DEPUTY_B))
+    assert row.state == "failed" and not smtp_sink.to(DEPUTY_B)
+
+    login(client, SECRETARY)
+    page = client.get("/avvikelser").get_data(as_text=True)
+    assert "Mottagaren finns inte längre i katalogen" in page
+    assert f"/utskick/{row.id}/forsok-igen" not in page
+    retried = client.post(f"/utskick/{row.id}/forsok-igen", follow_redirects=True)
+    assert "Utskicket görs inte om" in retried.get_data(as_text=True)
+    db.session.refresh(row)
+    assert row.state == "failed"
 
 
 def test_a_draft_to_a_removed_unit_is_not_sent(directory, client):
