@@ -443,3 +443,18 @@ def test_an_initiator_who_left_the_unit_no_longer_sees_the_child(directory, clie
         assert client.get(url).status_code == 403, url
     assert f"/sip/{sip.id}" not in client.get("/sip/").get_data(as_text=True)
     assert f"/bus-individ/{record.id}" not in client.get("/bus-individ/").get_data(as_text=True)
+
+
+def test_the_menu_forgets_a_removed_group(directory, client):
+    """Skarpnäck's secretary, now only a deputy, no longer sees "Styrgrupp" or "Statistik"."""
+    with_second_group()
+    data = reorganised()
+    enskede = data["bus_groups"].pop()
+    units = {u["id"]: u for u in data["units"]}
+    units["forskola-skarpnack"]["deputies"] = [enskede["secretary"]]
+    login(client, SECRETARY)
+    assert 'href="/styrgrupp"' in client.get("/avvikelser").get_data(as_text=True)
+    import_directory(data)
+    g.pop("_login_user", None)
+    page = client.get("/avvikelser").get_data(as_text=True)
+    assert 'href="/styrgrupp"' not in page and 'href="/statistik"' not in page
