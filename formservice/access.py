@@ -1,8 +1,9 @@
-"""Who may see and do what, derived from the directory (SPEC §2)."""
+"""Who may see and do what, derived from the directory (SPEC §2) on every request: only active
+units, groups and people grant anything, so a re-import that removes them removes the access."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, or_, select, union
+from sqlalchemy import and_, bindparam, or_, select
 
 from .domain.deviation import UTKAST
 from .domain.sip import UTKAST as SIP_UTKAST
@@ -11,40 +12,51 @@ from .models import BusGroup, Deviation, SipCalledUnit, SipMeeting, Unit, User
 from .models.directory import unit_deputies
 
 
+def _manages(user_id):
+    """An active unit where the user is chef or deputy (an inactive unit grants nothing)."""
+    deputy = select(unit_deputies.c.unit_id).where(unit_deputies.c.user_id == user_id)
+    return and_(Unit.active, or_(Unit.chef_id == user_id, Unit.id.in_(deputy)))
+
+
 def managed_unit_ids(user: User) -> set[str]:
-    """Units where the user is chef or deputy."""
-    chef = select(Unit.id).where(Unit.chef_id == user.id, Unit.active)
-    deputy = select(unit_deputies.c.unit_id).where(unit_deputies.c.user_id == user.id)
-    return set(db.session.scalars(union(chef, deputy)))  # one round trip, not two
+    """Active units where the user is chef or deputy; nothing for an inactive user."""
+    if not user.active:
+        return set()
+    return set(db.session.scalars(select(Unit.id).where(_manages(user.id))))
 
 
-def _units_and_managed():
-    uid = bindparam("user_id")
-    deputy = select(unit_deputies.c.unit_id).where(unit_deputies.c.user_id == uid)
-    managed = or_(and_(Unit.chef_id == uid, Unit.active), Unit.id.in_(deputy)).label("managed")
-    return (
-        select(Unit.id, Unit.name, Unit.active, managed)
-        .where(or_(Unit.active, managed))
-        .order_by(Unit.name)
-    )
-
-
-_UNITS_AND_MANAGED = _units_and_managed()  # built once: the form page asks on every request
+_UNITS_AND_MANAGED = (
+    select(Unit.id, Unit.name, _manages(bindparam("user_id")).label("managed"))
+    .where(Unit.active)
+    .order_by(Unit.name)
+)  # built once: the form page asks on every request
 
 
 def units_and_managed_ids(user: User) -> tuple[list, set[str]]:
     """The active units by name (rows with id and name), and `managed_unit_ids(user)`, in one
     query of three columns: the deviation form page's only directory lookup."""
     rows = db.session.execute(_UNITS_AND_MANAGED, {"user_id": user.id}).all()
-    return [r for r in rows if r.active], {r.id for r in rows if r.managed}
+    return rows, {r.id for r in rows if r.managed and user.active}
+
+
+def _led_group_ids(user: User, role) -> set[str]:
+    """Active groups where `role` (a BusGroup column) is the user; nothing for the inactive."""
+    if not user.active:
+        return set()
+    return set(db.session.scalars(select(BusGroup.id).where(role == user.id, BusGroup.active)))
 
 
 def secretary_group_ids(user: User) -> set[str]:
-    return set(db.session.scalars(select(BusGroup.id).where(BusGroup.secretary_id == user.id)))
+    return _led_group_ids(user, BusGroup.secretary_id)
 
 
 def convener_group_ids(user: User) -> set[str]:
-    return set(db.session.scalars(select(BusGroup.id).where(BusGroup.convener_id == user.id)))
+    return _led_group_ids(user, BusGroup.convener_id)
+
+
+def is_secretariat(user: User) -> bool:
+    """One of the BUS-sekretariat's mailboxes, still in the directory."""
+    return user.active and user.is_secretariat
 
 
 def is_chef(user: User) -> bool:
@@ -58,7 +70,7 @@ def can_view(user: User, deviation: Deviation) -> bool:
         return True
     if deviation.state == UTKAST:
         return False
-    if deviation.receiving_unit_id in units or user.is_secretariat:
+    if deviation.receiving_unit_id in units or is_secretariat(user):
         return True
     if units & measure_unit_ids(deviation):
         return True
@@ -86,7 +98,7 @@ def visible_deviations(user: User):
     groups = secretary_group_ids(user) | convener_group_ids(user)
     sent = Deviation.state != UTKAST
     clauses = [Deviation.reporting_unit_id.in_(units)]
-    if user.is_secretariat:
+    if is_secretariat(user):
         clauses.append(sent)
     else:
         clauses.append(sent & Deviation.receiving_unit_id.in_(units))
@@ -95,10 +107,9 @@ def visible_deviations(user: User):
 
 
 def can_view_sip(user: User, meeting) -> bool:
-    """Only the initiator and the chefs (and deputies) of the called units see the child;
-    a draft only the initiating side."""
-    if meeting.initiator_user_id == user.id:
-        return True
+    """Only the initiating unit's and the called units' chefs (and deputies) see the child;
+    a draft only the initiating side. Access follows the directory: whoever initiated it
+    sees it no more after leaving the unit."""
     units = managed_unit_ids(user)
     if meeting.initiator_unit_id in units:
         return True
@@ -111,7 +122,6 @@ def visible_sip_meetings(user: User):
     called = select(SipCalledUnit.meeting_id).where(SipCalledUnit.unit_id.in_(units))
     return select(SipMeeting).where(
         or_(
-            SipMeeting.initiator_user_id == user.id,
             SipMeeting.initiator_unit_id.in_(units),
             (SipMeeting.state != SIP_UTKAST) & SipMeeting.id.in_(called),
         )
@@ -120,18 +130,15 @@ def visible_sip_meetings(user: User):
 
 def can_manage_sip(user: User, meeting) -> bool:
     """The initiating side may edit, send and record attendance."""
-    return meeting.initiator_user_id == user.id or meeting.initiator_unit_id in managed_unit_ids(
-        user
-    )
+    return meeting.initiator_unit_id in managed_unit_ids(user)
 
 
 def can_view_bus_individ(user: User, record) -> bool:
-    if record.created_by_id == user.id:
-        return True
+    """The chefs and deputies of the units involved (not whoever wrote it, after leaving)."""
     units = managed_unit_ids(user)
     involved = {record.raised_by_unit_id, record.convener_unit_id, record.chair_unit_id}
     return bool(units & (involved | set(record.participants or [])))
 
 
 def can_manage_bus_individ(user: User, record) -> bool:
-    return record.created_by_id == user.id or record.raised_by_unit_id in managed_unit_ids(user)
+    return record.raised_by_unit_id in managed_unit_ids(user)

@@ -36,14 +36,17 @@ def _load_user(user_id: str) -> User | None:
     if row is None:
         return None
     user, leads = row
+    if not user.active:  # removed from the directory: the session ends
+        return None
     if has_request_context():
         request.environ[_LEADS.format(uid)] = leads
-    return user if user.active else None
+    return user
 
 
 def _leads(user_id):
+    """Active groups the user is secretary or convener of (an inactive group shows nothing)."""
     return select(BusGroup.id).where(
-        or_(BusGroup.secretary_id == user_id, BusGroup.convener_id == user_id)
+        BusGroup.active, or_(BusGroup.secretary_id == user_id, BusGroup.convener_id == user_id)
     )
 
 

@@ -65,6 +65,9 @@ class Unit(db.Model):
     groups: Mapped[list[BusGroup]] = relationship(secondary=unit_groups, back_populates="units")
 
     def managers(self) -> list[User]:
-        """The chef and the deputies who are active."""
+        """The chef and the deputies who are active; none for a unit no longer in the
+        directory, so nobody is mailed or linked for it."""
+        if not self.active:
+            return []
         people = [self.chef, *self.deputies] if self.chef else list(self.deputies)
         return [p for p in people if p is not None and p.active]

@@ -71,7 +71,8 @@ def roles_for(unit_id: str) -> GroupRoles:
 
 
 def _unit(unit_id: str | None) -> Unit | None:
-    return db.session.get(Unit, unit_id) if unit_id else None
+    unit = db.session.get(Unit, unit_id) if unit_id else None
+    return unit if unit is not None and unit.active else None  # a removed unit has no role
 
 
 def record_minutes(author: User, data: BusIndividInput) -> Outcome:
@@ -126,7 +127,6 @@ def visible_records(user: User):
     """A select() of the records the user may list (same rule as access.can_view_bus_individ)."""
     units = sorted(access.managed_unit_ids(user))
     clauses = [
-        BusIndivid.created_by_id == user.id,
         BusIndivid.raised_by_unit_id.in_(units),
         BusIndivid.convener_unit_id.in_(units),
         BusIndivid.chair_unit_id.in_(units),

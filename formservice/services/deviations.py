@@ -165,7 +165,10 @@ def _facts_query():
         )
         .outerjoin(unit_groups, unit_groups.c.unit_id == Unit.id)
         .outerjoin(BusGroup, BusGroup.id == unit_groups.c.group_id)
-        .outerjoin(secretary, and_(secretary.id == BusGroup.secretary_id, secretary.active))
+        .outerjoin(
+            secretary,
+            and_(secretary.id == BusGroup.secretary_id, secretary.active, BusGroup.active),
+        )
         .where(Unit.id.in_([bindparam("reporting"), bindparam("receiving")]))
     )
 
@@ -174,8 +177,9 @@ def _facts_query():
         return select(*columns).select_from(User).where(User.active, *criteria)
 
     receiving = bindparam("receiving")
-    chef = select(Unit.chef_id).where(Unit.id == receiving).scalar_subquery()
-    deputies = select(unit_deputies.c.user_id).where(unit_deputies.c.unit_id == receiving)
+    active = select(Unit.id).where(Unit.id == receiving, Unit.active)  # else no managers
+    chef = select(Unit.chef_id).where(Unit.id == receiving, Unit.active).scalar_subquery()
+    deputies = select(unit_deputies.c.user_id).where(unit_deputies.c.unit_id.in_(active))
     return union_all(
         units,
         people("manager", 1, User.id == chef),
@@ -293,7 +297,7 @@ def _secretariat() -> list[User]:
 
 def _group_people(deviation: Deviation, role: str) -> list[User]:
     group = db.session.get(BusGroup, deviation.group_id) if deviation.group_id else None
-    person = getattr(group, role) if group else None
+    person = getattr(group, role) if group is not None and group.active else None
     return [person] if person is not None and person.active else []
 
 
@@ -359,10 +363,9 @@ def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Ou
     deviation.link_version += 1
     audit.record(responder, "deviation.answered", "deviation", deviation.id)
     summary = _summary(deviation)
-    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
-    author = db.session.get(User, deviation.created_by_id)
+    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()  # not who left
     messages = [
-        *outbox.rows("answered", [*reporters, author], deviation.id, **summary),
+        *outbox.rows("answered", reporters, deviation.id, **summary),
         *outbox.rows(
             "answered_copy", _group_people(deviation, "convener"), deviation.id, **summary
         ),

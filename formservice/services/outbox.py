@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import case, insert, or_, select, text, update
 
 from ..extensions import db
 from ..models import OutboxMessage, User
 from ..models.outbox import FAILED, PENDING, SENDING, SENT
 from . import commit_keeping_loaded
+
+log = logging.getLogger(__name__)
+
+#: `last_error` of a row not sent because its recipient is no longer active in the directory
+#: (a code: the report list says it in Swedish and offers no retry).
+RECIPIENT_INACTIVE = "recipient_inactive"
 
 
 def now() -> datetime:
@@ -35,10 +42,12 @@ def _row(kind: str, to: User | str, deviation_id: int | None, context: dict) -> 
 
 def rows(kind: str, recipients, deviation_id: int | None = None, **context) -> list[dict]:
     """One message per distinct address, in the order given, as rows for `write` (no case
-    content in `context`)."""
+    content in `context`). A person no longer active in the directory gets none."""
     seen: set[str] = set()
     messages = []
     for person in recipients:
+        if isinstance(person, User) and not person.active:
+            continue
         email = (person.email if isinstance(person, User) else person).lower()
         if email not in seen:
             seen.add(email)
@@ -60,10 +69,15 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
     """Take the due rows among these for delivery, so no other worker sends them; the rows
     taken, in the order asked. A row already sent, or held by another worker, is left out.
 
+    A due row whose recipient is no longer an active person in the directory (removed by a
+    re-import after the row was written) is not sent: the same statement marks it failed with
+    `RECIPIENT_INACTIVE`, which the secretary reads on the report list.
+
     The claim lapses after `hold_seconds`, so a row whose worker died is sent by another. It
     is committed durably before anything is sent."""
     moment = now()
-    claimed = db.session.scalars(
+    present = select(User.id).where(User.email == OutboxMessage.to_email, User.active).exists()
+    taken = db.session.scalars(
         update(OutboxMessage)
         .where(
             OutboxMessage.id.in_(message_ids),
@@ -71,7 +85,8 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
             OutboxMessage.next_attempt_at <= moment,
         )
         .values(
-            state=SENDING,
+            state=case((present, SENDING), else_=FAILED),
+            last_error=case((present, OutboxMessage.last_error), else_=RECIPIENT_INACTIVE),
             attempts=OutboxMessage.attempts + 1,
             next_attempt_at=moment + timedelta(seconds=hold_seconds),
         )
@@ -81,6 +96,10 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
     # The rows as RETURNING gave them are what was committed: reading them again after the
     # commit would cost a round trip per delivery.
     commit_keeping_loaded()
+    claimed = [message for message in taken if message.state == SENDING]
+    if len(claimed) < len(taken):
+        gone = sorted(message.id for message in taken if message.state != SENDING)
+        log.info("outbox rows %s not sent: the recipient left the directory", gone)
     order = {message_id: n for n, message_id in enumerate(message_ids)}
     return sorted(claimed, key=lambda message: order[message.id])
 
@@ -161,6 +180,12 @@ def failed_for_groups(group_ids: set[str]) -> list[OutboxMessage]:
         .order_by(OutboxMessage.created_at.desc())
     )
     return list(db.session.scalars(query))
+
+
+def recipient_active(message: OutboxMessage) -> bool:
+    """Whether the message's recipient is still an active person in the directory."""
+    query = select(User.active).where(User.email == message.to_email)
+    return bool(db.session.scalar(query))
 
 
 def retry(message: OutboxMessage, actor: User) -> bool:

@@ -72,6 +72,7 @@ def list_reports():
     return render_template(
         "html/deviations/list.html",
         failed=outbox.failed_for_groups(access.secretary_group_ids(user)),
+        recipient_gone=outbox.RECIPIENT_INACTIVE,
         to_answer=to_answer,
         own=own,
         others=others,
@@ -87,7 +88,9 @@ def retry_delivery(message_id: int):
     deviation = db.session.get(Deviation, message.deviation_id)
     if deviation is None or deviation.group_id not in access.secretary_group_ids(_user()):
         abort(403)
-    if message.state == "failed":
+    if message.state == "failed" and not outbox.recipient_active(message):
+        flash("Mottagaren finns inte längre i katalogen. Utskicket görs inte om.", "error")
+    elif message.state == "failed":
         outbox.retry(message, _user())
         flash("Utskicket görs om.", "success")
     return redirect(url_for("deviations.list_reports"))
@@ -173,6 +176,12 @@ def send(deviation_id: int):
     deviation = _get(deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         abort(409)
+    if not deviation.receiving_unit.active:  # removed from the directory since the draft
+        flash(
+            "Mottagande verksamhet finns inte längre i katalogen. Välj en annan och skicka igen.",
+            "error",
+        )
+        return redirect(url_for("deviations.edit", deviation_id=deviation.id))
     return _after_save(service.send_draft(_user(), deviation), True)
 
 

@@ -26,6 +26,10 @@ STALE_TEXTS = {
     "answered": "Avvikelsen är redan besvarad. Tack för ditt svar!",
     "withdrawn": "Avvikelsen har återkallats av den rapporterande verksamheten.",
     "moved": "Länken gäller inte längre: avvikelsen har skickats vidare eller ändrats.",
+    "removed": (
+        "Länken gäller inte längre: mottagaren är inte längre chef eller ersättare för den "
+        "mottagande verksamheten i BUS-katalogen."
+    ),
     "closed": "Avvikelsen är redan behandlad och kan inte besvaras via länken.",
 }
 
@@ -57,9 +61,11 @@ def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
         raise StaleLink("withdrawn")
     if deviation.state != rules.SKICKAD:
         raise StaleLink("answered" if deviation.state == rules.BESVARAD else "closed")
-    managers = {m.email.lower() for m in deviation.receiving_unit.managers()}
-    if link.version != deviation.link_version or link.email not in managers:
+    if link.version != deviation.link_version:
         raise StaleLink("moved")
+    managers = {m.email.lower() for m in deviation.receiving_unit.managers()}  # active only
+    if link.email not in managers:
+        raise StaleLink("removed")
     return deviation, link
 
 
