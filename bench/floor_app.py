@@ -25,7 +25,7 @@ from psycopg.types.json import Json
 from formservice.config import SETTINGS
 from formservice.domain.deadlines import answer_deadline, local_date
 from formservice.domain.deviation import format_case_number
-from formservice.services.deviations import _group_of
+from formservice.domain.groups import settle
 
 from . import common
 from .common import CHEF_A
@@ -103,7 +103,7 @@ class Floor:
             {r[3] for r in units if r[1] == data[side] and r[3]}
             for side in ("reporting_unit", "receiving_unit")
         )
-        group = _group_of(reporting, receiving)
+        group = settle(reporting, receiving, data.get("bus_group") or None)
         managers = [r[5] for r in rows if r[0] == "manager"]
         secretariat = [r[5] for r in rows if r[0] == "secretariat"]
         secretary = [secretaries[group]] if group in secretaries else []

@@ -18,6 +18,7 @@ from formservice.services.bus_individ import BusIndividInput
 
 from .fields import (
     MAX_TEXT,
+    BusGroupField,
     CheckboxesField,
     ChoiceField,
     DatumField,
@@ -26,6 +27,7 @@ from .fields import (
     RadioChoiceField,
     Required,
     RequiredIf,
+    selected,
     today,
 )
 
@@ -79,6 +81,14 @@ class BusIndividForm(FlaskForm):
         description="Används för statistiken.",
     )
     raised_by_unit = ChoiceField("Aktualiserande verksamhet", validators=[Required()])
+    bus_group = BusGroupField(
+        case="protokollet",
+        description=(
+            "Den aktualiserande verksamheten hör till flera lokala BUS-grupper. Den valda "
+            "gruppens inställningar avgör sammankallande och ordförande, och mötet räknas i "
+            "dess statistik."
+        ),
+    )
     participants = CheckboxesField(
         "Deltagande verksamheter",
         validators=[Required()],
@@ -124,6 +134,10 @@ class BusIndividForm(FlaskForm):
         self.follow_up_convener.choices = [("", "Välj verksamhet")] + [
             (u.id, u.name) for u in all_units
         ]
+
+    def group_units(self) -> tuple[str | None, None]:
+        """The unit the record's group depends on, as chosen so far."""
+        return selected(self.raised_by_unit), None
 
     def validate(self, extra_validators=None) -> bool:
         """The fields, then the consent as a whole (SPEC §4 rules, shared with SIP)."""
@@ -208,6 +222,7 @@ class BusIndividForm(FlaskForm):
             agreements=self.agreement_rows(),
             follow_up_convener_unit_id=self.follow_up_convener.data if follow_up else None,
             follow_up_date=self.follow_up_date.data if follow_up else None,
+            group_id=self.bus_group.data or None,
         )
 
 

@@ -19,6 +19,7 @@ from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
 from formservice.services.deviations import DeviationInput, Upload
 
 from .fields import (
+    BusGroupField,
     CheckboxesField,
     ChoiceField,
     DatumField,
@@ -28,6 +29,7 @@ from .fields import (
     Required,
     RequiredIf,
     allowed_email_domains,
+    selected,
 )
 
 YES_NO = [("ja", "Ja"), ("nej", "Nej")]
@@ -37,6 +39,13 @@ MAX_FILES = 10
 class DeviationForm(FlaskForm):
     reporting_unit = ChoiceField("Rapporterande verksamhet", validators=[Required()])
     receiving_unit = ChoiceField("Mottagande verksamhet", validators=[Required()])
+    bus_group = BusGroupField(
+        case="rapporten",
+        description=(
+            "Behövs när rapporten kan gälla flera lokala BUS-grupper. Rapporten går bara till "
+            "den valda gruppens sekreterare och räknas i dess statistik."
+        ),
+    )
     event_date = DatumField(
         "Datum för händelsen",
         validators=[Required(), NotInFuture()],
@@ -101,6 +110,11 @@ class DeviationForm(FlaskForm):
     def sending(self) -> bool:
         return not self.save_draft.data
 
+    def group_units(self) -> tuple[str | None, str | None]:
+        """The units the report's group depends on, as chosen so far (the view offers their
+        groups under "BUS-grupp")."""
+        return selected(self.reporting_unit), selected(self.receiving_unit) or None
+
     def validate_receiving_unit(self, field) -> None:
         if field.data and field.data == self.reporting_unit.data:
             raise ValidationError(
@@ -148,6 +162,7 @@ class DeviationForm(FlaskForm):
             uploads=self.uploads,
             sip_id=_int_or_none(self.sip_id.data),
             bus_individ_id=_int_or_none(self.bus_individ_id.data),
+            group_id=self.bus_group.data or None,
         )
 
     def fill_from(self, deviation) -> None:
@@ -165,6 +180,7 @@ class DeviationForm(FlaskForm):
         self.age_group.data = deviation.age_group
         self.sip_id.data = str(deviation.sip_id or "")
         self.bus_individ_id.data = str(deviation.bus_individ_id or "")
+        self.bus_group.data = deviation.group_id or ""
 
 
 class ForwardForm(FlaskForm):

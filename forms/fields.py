@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import StopValidation
 
 from formservice.domain.deidentify import describe, find_personal_data
+from formservice.domain.groups import NeedsChoice, choose_among
 
 MAX_TEXT = 20_000
 
@@ -181,3 +182,64 @@ class TidField(TimeField):
         except ValueError as exc:
             message = f"{self.label.text}: ange en tid som TT:MM, till exempel 09:30."
             raise ValueError(message) from exc
+
+
+class BusGroupField(ChoiceField):
+    """The local BUS group ("BUS-grupp") of a case whose units serve several (SPEC §2).
+
+    The view offers the groups the units allow (`offer`) where it needs them: for the page,
+    and to `check` a form that failed validation anyway, so every error shows at once. A valid
+    form is not looked up twice: the service decides the group and refuses a missing or
+    impossible choice (`domain.groups`). The page shows the field only when there is more
+    than one group, or an error. `case` names what is filed ("rapporten") in the errors."""
+
+    def __init__(self, label: str = "BUS-grupp", validators=None, *, case: str, **kwargs):
+        super().__init__(label, validators, default="", **kwargs)
+        self.case = case
+        self.offer([])
+
+    def offer(self, possible: list[tuple[str, str]], *, certain: bool = True) -> None:
+        """The possible groups as (id, name); `certain`: the units are known, so several
+        groups mean the choice is required (else it may be made in advance)."""
+        self.possible = list(possible)
+        self.choices = [("", "Välj BUS-grupp"), *self.possible]
+        self.flags.required = certain and len(self.possible) > 1
+
+    @property
+    def shown(self) -> bool:
+        return len(self.possible) > 1 or bool(self.errors)
+
+    def pre_validate(self, form: Form) -> None:
+        """Nothing here: see the class."""
+
+    def check(self) -> None:
+        """Add the error when the choice does not fit the offered groups."""
+        result = choose_among({value for value, _ in self.possible}, self.data or None)
+        if isinstance(result, NeedsChoice):
+            self.refuse(result)
+
+    def refuse(self, needs: NeedsChoice) -> None:
+        """Add the Swedish error for a missing or impossible choice (from `check`, or from
+        the service's `GroupNotChosen` once the groups are offered again)."""
+        self.flags.required = len(self.possible) > 1
+        self.errors = [*self.errors, self._problem(needs)]
+
+    def _problem(self, needs: NeedsChoice) -> str:
+        label = self.label.text
+        if needs.refused is None:
+            return f"{label}: välj vilken BUS-grupp {self.case} gäller."
+        if len(self.possible) == 1:
+            name = self.possible[0][1]
+            return f"{label}: {self.case} kan bara gälla {name}. Välj den eller lämna fältet tomt."
+        if not self.possible:
+            return f"{label}: {self.case} hör inte till någon BUS-grupp. Lämna fältet tomt."
+        return f"{label}: välj en av BUS-grupperna i listan."
+
+
+def selected(field: SelectField) -> str | None:
+    """What a select shows as chosen: its value when that is one of the choices, the first
+    choice while it has no value (a new form), else None."""
+    values = [value for value, _ in field.choices]
+    if field.data is None:
+        return values[0] if values else None
+    return field.data if field.data in values else None

@@ -34,6 +34,7 @@ from formservice.domain.sip import (
 from formservice.services import sip as service
 
 from .fields import (
+    BusGroupField,
     CheckboxesField,
     ChoiceField,
     DatumField,
@@ -43,6 +44,7 @@ from .fields import (
     Required,
     RequiredIf,
     TidField,
+    selected,
     today,
 )
 
@@ -154,6 +156,13 @@ class SipForm(FlaskForm):
         description="En länk till videomöte visas bara för inloggade.",
     )
     initiator_unit = ChoiceField("Initiativtagare", validators=[Required()])
+    bus_group = BusGroupField(
+        case="mötet",
+        description=(
+            "Initiativtagarens verksamhet hör till flera lokala BUS-grupper. "
+            "Mötet räknas i den valda gruppens statistik."
+        ),
+    )
     chair_name = StringField("Ordförandens namn", validators=[Required(), MaxLength(200)])
     chair_unit = ChoiceField("Ordförandens verksamhet", validators=[Required()])
     secretary_name = StringField("Sekreterarens namn", validators=[Required(), MaxLength(200)])
@@ -196,6 +205,10 @@ class SipForm(FlaskForm):
     @property
     def sending(self) -> bool:
         return not self.save_draft.data
+
+    def group_units(self) -> tuple[str | None, None]:
+        """The unit the meeting's group depends on, as chosen so far."""
+        return selected(self.initiator_unit), None
 
     def validate_child_personnummer(self, field) -> None:
         if _blank(field.data):
@@ -276,6 +289,7 @@ class SipForm(FlaskForm):
             invitees=_rows(self.invitees, ("name", "organisation", "email")),
             short_notice=bool(self.short_notice.data),
             short_notice_reason=(self.short_notice_reason.data or "").strip() or None,
+            group_id=self.bus_group.data or None,
         )
 
     def fill_from(self, meeting, *, follow_up: bool = False) -> None:
@@ -295,6 +309,7 @@ class SipForm(FlaskForm):
         self.consent_form.data = consent.get("form")
         self.question.data = meeting.question
         self.initiator_unit.data = meeting.initiator_unit_id
+        self.bus_group.data = meeting.group_id or ""
         self.chair_name.data, self.chair_unit.data = meeting.chair_name, meeting.chair_unit_id
         self.secretary_name.data = meeting.secretary_name
         self.secretary_unit.data = meeting.secretary_unit_id

@@ -16,7 +16,7 @@ from ..domain.deadlines import local_date
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, SipMeeting, Unit, User
-from . import audit, outbox
+from . import audit, directory, outbox
 from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 GENOMFORD = "genomford"
@@ -39,6 +39,7 @@ class BusIndividInput:
     agreements: list[dict] = field(default_factory=list)
     follow_up_convener_unit_id: str | None = None
     follow_up_date: date | None = None
+    group_id: str | None = None  # "BUS-grupp": the choice, when the raising unit has several
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,23 @@ class GroupRoles:
     chair: Unit | None
 
 
-def roles_for(unit_id: str) -> GroupRoles:
-    """Convener and chair units from the settings of the unit's local BUS group."""
+def roles_for(unit_id: str, choice: str | None = None) -> GroupRoles:
+    """The group of a record the unit raises (`choice` among the unit's groups, see
+    `directory.group_of`, which raises `GroupNotChosen`) with its convener and chair units."""
+    group_id = directory.group_of(unit_id, choice)
+    return _roles(db.session.get(BusGroup, group_id) if group_id else None)
+
+
+def roles_by_group(unit_id: str) -> list[GroupRoles]:
+    """The roles in each of the unit's groups, by group name, for the form to show."""
     unit = db.session.get(Unit, unit_id)
-    groups = sorted((g for g in unit.groups if g.active), key=lambda g: g.id) if unit else []
-    if not groups:
+    groups = sorted((g for g in unit.groups if g.active), key=lambda g: (g.name, g.id))
+    return [_roles(group) for group in groups] or [_roles(None)]
+
+
+def _roles(group: BusGroup | None) -> GroupRoles:
+    if group is None:
         return GroupRoles(None, None, None)
-    group = groups[0]
     return GroupRoles(
         group,
         _unit(group.bus_individ_convener_unit_id),
@@ -76,8 +87,11 @@ def _unit(unit_id: str | None) -> Unit | None:
 
 
 def record_minutes(author: User, data: BusIndividInput) -> Outcome:
-    """Store a held meeting with its minutes, audit and notify in one transaction."""
-    roles = roles_for(data.raised_by_unit_id)
+    """Store a held meeting with its minutes, audit and notify in one transaction.
+    Raises `GroupNotChosen`, before storing anything, when the raising unit is in several
+    groups and `data.group_id` is not one of them."""
+    values = asdict(data)
+    roles = roles_for(data.raised_by_unit_id, values.pop("group_id"))
     record = BusIndivid(
         state=GENOMFORD,
         group_id=roles.group.id if roles.group else None,
@@ -85,7 +99,7 @@ def record_minutes(author: User, data: BusIndividInput) -> Outcome:
         convener_unit_id=roles.convener.id if roles.convener else None,
         chair_unit_id=roles.chair.id if roles.chair else None,
         held_at=datetime.now(UTC),
-        **asdict(data),
+        **values,
     )
     db.session.add(record)
     db.session.flush()

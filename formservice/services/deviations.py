@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from .. import queue
 from ..domain import deviation as rules
 from ..domain.deadlines import answer_deadline, local_date
+from ..domain.groups import possible_groups, settle
 from ..extensions import db
 from ..models import (
     Attachment,
@@ -57,6 +58,7 @@ class DeviationInput:
     uploads: list[Upload] = field(default_factory=list)
     sip_id: int | None = None
     bus_individ_id: int | None = None
+    group_id: str | None = None  # "BUS-grupp": the choice, when the units allow several
 
 
 @dataclass
@@ -86,12 +88,15 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
     """Store a new report or update a draft, and send it when asked; one transaction.
 
     A sent report is written once, as sent: five statements besides the commit (what it
-    needs to know, the case counter, the report, its audit events, its outbox rows)."""
-    deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
-    if deviation.state != rules.UTKAST:
-        raise rules.TransitionError(deviation.state, "edit")
+    needs to know, the case counter, the report, its audit events, its outbox rows).
+    Raises `GroupNotChosen`, before changing anything, when the units allow several groups
+    and `data.group_id` is not one of them."""
+    if draft is not None and draft.state != rules.UTKAST:
+        raise rules.TransitionError(draft.state, "edit")
     facts = _facts(data.reporting_unit_id, data.receiving_unit_id)
-    _apply(deviation, data, facts)
+    group_id = _group(facts, data.reporting_unit_id, data.receiving_unit_id, data.group_id)
+    deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
+    _apply(deviation, data, group_id)
     files = _store_files(data.uploads)  # written before the case counter is taken
     if send:
         _mark_sent(deviation, facts)
@@ -107,7 +112,12 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
 
 
 def send_draft(author: User, deviation: Deviation) -> Outcome:
-    facts = _facts(deviation.reporting_unit_id, deviation.receiving_unit_id)
+    """Send a saved draft; its group is checked against today's directory (`GroupNotChosen`
+    when the units now allow several groups and the draft's is not one of them)."""
+    reporting, receiving = deviation.reporting_unit_id, deviation.receiving_unit_id
+    facts = _facts(reporting, receiving)
+    group_id = _group(facts, reporting, receiving, deviation.group_id, stored=True)
+    deviation.group_id = group_id
     _mark_sent(deviation, facts)
     audit.record(author, "deviation.sent", "deviation", deviation.id)
     return _commit(deviation, _sent_messages(deviation, facts))
@@ -118,7 +128,7 @@ class _Facts:
     """What saving and sending a report needs from the directory (`_facts`)."""
 
     names: dict[str, str] = field(default_factory=dict)  # unit id -> name
-    groups: dict[str, set[str]] = field(default_factory=dict)  # unit id -> its BUS groups
+    groups: dict[str, set[str]] = field(default_factory=dict)  # unit id -> its active groups
     answer_days: dict[str, int | None] = field(default_factory=dict)  # group -> its own limit
     secretaries: dict[str, str] = field(default_factory=dict)  # group -> active secretary
     managers: list[str] = field(default_factory=list)  # receiving unit: chef, then deputies
@@ -158,17 +168,14 @@ def _facts_query():
             literal("unit").label("role"),
             Unit.id,
             Unit.name,
-            unit_groups.c.group_id,
+            BusGroup.id,
             BusGroup.answer_days,
             secretary.email,
             literal(0).label("n"),
         )
         .outerjoin(unit_groups, unit_groups.c.unit_id == Unit.id)
-        .outerjoin(BusGroup, BusGroup.id == unit_groups.c.group_id)
-        .outerjoin(
-            secretary,
-            and_(secretary.id == BusGroup.secretary_id, secretary.active, BusGroup.active),
-        )
+        .outerjoin(BusGroup, and_(BusGroup.id == unit_groups.c.group_id, BusGroup.active))
+        .outerjoin(secretary, and_(secretary.id == BusGroup.secretary_id, secretary.active))
         .where(Unit.id.in_([bindparam("reporting"), bindparam("receiving")]))
     )
 
@@ -188,8 +195,8 @@ def _facts_query():
     ).order_by("n")
 
 
-def _apply(deviation: Deviation, data: DeviationInput, facts: _Facts) -> None:
-    """Copy the input onto the report and choose its group."""
+def _apply(deviation: Deviation, data: DeviationInput, group_id: str | None) -> None:
+    """Copy the input and the report's group onto the report."""
     for name in (
         "reporting_unit_id",
         "receiving_unit_id",
@@ -206,21 +213,18 @@ def _apply(deviation: Deviation, data: DeviationInput, facts: _Facts) -> None:
     ):
         setattr(deviation, name, getattr(data, name))
     deviation.bus_individ_date = data.bus_individ_date if data.bus_individ else None
-    groups = facts.groups
-    deviation.group_id = _group_of(groups[data.reporting_unit_id], groups[data.receiving_unit_id])
+    deviation.group_id = group_id
 
 
-def group_for(reporting: Unit, receiving: Unit) -> str | None:
-    """The local BUS group of the report: one both units share, else the reporter's."""
-    return _group_of({g.id for g in reporting.groups}, {g.id for g in receiving.groups})
-
-
-def _group_of(reporting: set[str], receiving: set[str]) -> str | None:
-    shared = sorted(reporting & receiving)
-    if shared:
-        return shared[0]
-    own = sorted(reporting) or sorted(receiving)
-    return own[0] if own else None
+def _group(
+    facts: _Facts, reporting: str, receiving: str, choice: str | None, *, stored: bool = False
+) -> str | None:
+    """The report's local BUS group from both units' groups and the choice (`domain.groups`).
+    A `stored` group (a draft's) that the units no longer allow counts as no choice."""
+    own, other = facts.groups.get(reporting, set()), facts.groups.get(receiving, set())
+    if stored and choice not in possible_groups(own, other):
+        choice = None
+    return settle(own, other, choice)
 
 
 def _store_files(uploads: list[Upload]) -> list[StoredFile]:

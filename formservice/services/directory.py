@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from ..domain.groups import possible_groups, settle
 from ..extensions import db
 from ..models import BusGroup, Huvudman, Unit, User
+from ..models.directory import unit_groups
 from . import audit
 
 HUVUDMAN_TYPES = {"kommun", "region", "fristaende", "fristående"}
@@ -170,3 +173,37 @@ def _deactivate(imp: _Importer, model: type, seen: set[str]) -> None:
     for obj in db.session.scalars(select(model).where(model.active)):
         if obj.id not in seen:
             imp._set(obj, active=False)
+
+
+def groups_of_units(unit_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Each unit's active local BUS groups as {group id: name}, in one query; a unit in no
+    group is left out."""
+    query = (
+        select(unit_groups.c.unit_id, BusGroup.id, BusGroup.name)
+        .join(BusGroup, BusGroup.id == unit_groups.c.group_id)
+        .where(unit_groups.c.unit_id.in_(list(unit_ids)), BusGroup.active)
+    )
+    found: dict[str, dict[str, str]] = {}
+    for unit_id, group_id, name in db.session.execute(query):
+        found.setdefault(unit_id, {})[group_id] = name
+    return found
+
+
+def group_choices(unit_id: str | None, other_unit_id: str | None = None) -> list[tuple[str, str]]:
+    """The groups a case of `unit_id` may belong to (with `other_unit_id`: a deviation's
+    receiving unit; `domain.groups`), as (id, name) by name. The forms ask "BUS-grupp" when
+    there is more than one."""
+    if not unit_id:
+        return []
+    found = groups_of_units([u for u in (unit_id, other_unit_id) if u])
+    own, other = found.get(unit_id, {}), found.get(other_unit_id or "", {})
+    names = own | other
+    possible = possible_groups(own.keys(), other.keys())
+    return sorted(((g, names[g]) for g in possible), key=lambda option: (option[1], option[0]))
+
+
+def group_of(unit_id: str, choice: str | None) -> str | None:
+    """The local BUS group of a SIP meeting or BUS-individ record that the unit initiates:
+    one of the unit's groups (`domain.groups.settle`: raises `GroupNotChosen`)."""
+    found = groups_of_units([unit_id]).get(unit_id, {})
+    return settle(found.keys(), frozenset(), choice)

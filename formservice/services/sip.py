@@ -17,7 +17,7 @@ from ..domain import sip as rules
 from ..domain.deadlines import local_date
 from ..extensions import db
 from ..models import SipCalledUnit, SipMeeting, Unit, User
-from . import audit, outbox
+from . import audit, directory, outbox
 from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 
@@ -43,6 +43,7 @@ class SipInput:
     invitees: list[dict]
     short_notice: bool
     short_notice_reason: str | None
+    group_id: str | None = None  # "BUS-grupp": the choice, when the initiator has several
 
 
 @dataclass
@@ -101,13 +102,17 @@ def send_problems(meeting: Sendable, now: datetime) -> dict[str, list[str]]:
 
 
 def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None = None) -> Outcome:
-    """Store a new invitation or update a draft, and send it when asked; one transaction."""
+    """Store a new invitation or update a draft, and send it when asked; one transaction.
+    Raises `GroupNotChosen`, before changing anything, when the initiating unit is in several
+    groups and `data.group_id` is not one of them."""
     if draft is not None:
         db.session.refresh(draft, with_for_update=True)  # two clicks on "Skicka" send once
     meeting = draft or SipMeeting(state=rules.UTKAST, initiator_user_id=author.id)
     if meeting.state != rules.UTKAST:
         raise ValueError(f"SIP meeting {meeting.id} is {meeting.state}, not a draft")
+    group_id = directory.group_of(data.initiator_unit_id, data.group_id)
     _apply(meeting, data)
+    meeting.group_id = group_id
     db.session.add(meeting)
     db.session.flush()
     audit.record(author, "sip.saved" if draft else "sip.created", "sip", meeting.id)
@@ -159,8 +164,6 @@ def _send(author: User, meeting: SipMeeting) -> list:
     meeting.short_notice_reason = meeting.short_notice_reason if needed else None
     meeting.state = rules.SKICKAD
     meeting.sent_at = now
-    initiator = db.session.get(Unit, meeting.initiator_unit_id)
-    meeting.group_id = min((g.id for g in initiator.groups), default=None)
     audit.record(author, "sip.sent", "sip", meeting.id, short_notice=needed)
     return outbox.rows("sip_invitation", recipients(meeting), None, **summary(meeting))
 

@@ -10,10 +10,11 @@ from forms.bus_individ import BusIndividForm
 
 from .. import access, queue
 from ..domain.deadlines import local_date
+from ..domain.groups import GroupNotChosen
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM
 from ..extensions import db
 from ..models import BusIndivid, Unit, User
-from ..services import audit
+from ..services import audit, directory
 from ..services import bus_individ as service
 from .files import send_audited
 
@@ -63,13 +64,29 @@ def new():
         abort(403)
     form = BusIndividForm(own_units=own, all_units=_units(), sip_meetings=_sip_meetings())
     if form.validate_on_submit():
-        outcome = service.record_minutes(_user(), form.to_input())
-        _flash_saved(outcome)
-        return redirect(url_for("bus_individ.show", record_id=outcome.record.id))
-    roles = [(unit, service.roles_for(unit.id)) for unit in own]
+        try:
+            outcome = service.record_minutes(_user(), form.to_input())
+        except GroupNotChosen as refused:
+            db.session.rollback()
+            _offer_groups(form)
+            form.bus_group.refuse(refused.needs)
+        else:
+            _flash_saved(outcome)
+            return redirect(url_for("bus_individ.show", record_id=outcome.record.id))
+    else:
+        _offer_groups(form, check=form.is_submitted())
+    roles = [(unit, service.roles_by_group(unit.id)) for unit in own]
     return render_template("html/bus_individ/form.html", form=form, roles=roles), (
         422 if form.errors else 200
     )
+
+
+def _offer_groups(form: BusIndividForm, *, check: bool = False) -> None:
+    """Offer the raising unit's groups under "BUS-grupp" (asked when there are several); a
+    valid form needs no lookup here: `service.record_minutes` decides the group."""
+    form.bus_group.offer(directory.group_choices(*form.group_units()))
+    if check:
+        form.bus_group.check()
 
 
 def _sip_meetings() -> list[tuple[int, str, object]]:

@@ -15,9 +15,10 @@ from forms.deviation import DeviationForm, ForwardForm
 from .. import access
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
+from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import Attachment, Deviation, OutboxMessage, Unit
-from ..services import audit, outbox
+from ..services import audit, directory, outbox
 from ..services import deviations as service
 from . import prefill
 from .files import send_stored
@@ -106,11 +107,11 @@ def new():
     form = DeviationForm(own_units=own, all_units=units)
     if request.method == "GET":
         prefill.from_request(form, _user(), request.args)
+        _offer_groups(form)
     elif form.validate_on_submit():
-        data = form.to_input()
-        prefill.check_links(_user(), data)
-        outcome = service.save(_user(), data, send=form.sending)
-        return _after_save(outcome, form.sending)
+        return _save(form, None)
+    else:
+        _offer_groups(form, check=True)
     return _form_page(form, None)
 
 
@@ -125,12 +126,35 @@ def edit(deviation_id: int):
     form = DeviationForm(own_units=own, all_units=_units())
     if request.method == "GET":
         form.fill_from(deviation)
+        _offer_groups(form)
     elif form.validate_on_submit():
-        data = form.to_input()
-        prefill.check_links(_user(), data)
-        outcome = service.save(_user(), data, send=form.sending, draft=deviation)
-        return _after_save(outcome, form.sending)
+        return _save(form, deviation)
+    else:
+        _offer_groups(form, check=True)
     return _form_page(form, deviation)
+
+
+def _offer_groups(form: DeviationForm, *, check: bool = False) -> None:
+    """Offer the groups the units chosen so far allow under "BUS-grupp"; before the receiving
+    unit is known, those of the reporting unit (a choice in advance, not yet required). A
+    valid form needs no lookup here: `service.save` decides the group."""
+    reporting, receiving = form.group_units()
+    form.bus_group.offer(directory.group_choices(reporting, receiving), certain=bool(receiving))
+    if check:
+        form.bus_group.check()
+
+
+def _save(form: DeviationForm, draft: Deviation | None):
+    data = form.to_input()
+    prefill.check_links(_user(), data)
+    try:
+        outcome = service.save(_user(), data, send=form.sending, draft=draft)
+    except GroupNotChosen as refused:
+        db.session.rollback()
+        _offer_groups(form)
+        form.bus_group.refuse(refused.needs)
+        return _form_page(form, draft)
+    return _after_save(outcome, form.sending)
 
 
 def _form_page(form: DeviationForm, draft: Deviation | None):
@@ -182,7 +206,13 @@ def send(deviation_id: int):
             "error",
         )
         return redirect(url_for("deviations.edit", deviation_id=deviation.id))
-    return _after_save(service.send_draft(_user(), deviation), True)
+    try:
+        outcome = service.send_draft(_user(), deviation)
+    except GroupNotChosen:
+        db.session.rollback()
+        flash("BUS-grupp: välj vilken BUS-grupp rapporten gäller innan du skickar.", "error")
+        return redirect(url_for("deviations.edit", deviation_id=deviation_id))
+    return _after_save(outcome, True)
 
 
 @bp.route("/avvikelser/<int:deviation_id>/aterkalla", methods=["POST"])

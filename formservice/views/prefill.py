@@ -47,6 +47,7 @@ def _from_sip(form: DeviationForm, user: User, sip_id: int, unit_id: str) -> Non
     held_on = local_date(meeting.meeting_at, current_app.config["FORMSERVICE_TIMEZONE"])
     form.sip_id.data = str(meeting.id)
     form.reporting_unit.data = meeting.initiator_unit_id
+    form.bus_group.data = meeting.group_id or ""
     form.categories.data = [ABSENT_CATEGORY]
     form.event_date.data = held_on
     if unit is not None:
@@ -62,6 +63,7 @@ def _from_bus_individ(form: DeviationForm, user: User, record_id: int) -> None:
         abort(403)
     form.bus_individ_id.data = str(record.id)
     form.reporting_unit.data = record.raised_by_unit_id
+    form.bus_group.data = record.group_id or ""
     form.categories.data = [NO_AGREEMENT_CATEGORY]
     form.event_date.data = record.meeting_date
     form.bus_individ.data = "ja"

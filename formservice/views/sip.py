@@ -10,9 +10,10 @@ from forms.sip import SipForm, attendance_form
 
 from .. import access
 from ..domain import sip as rules
+from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import SipMeeting, Unit, User
-from ..services import audit
+from ..services import audit, directory
 from ..services import sip as service
 from .files import send_audited
 
@@ -45,6 +46,25 @@ def _form(**kwargs) -> SipForm:
     return SipForm(own_units=own, all_units=_units(), earlier=earlier, **kwargs)
 
 
+def _offer_groups(form: SipForm, *, check: bool = False) -> None:
+    """Offer the initiating unit's groups under "BUS-grupp" (asked when there are several);
+    a valid form needs no lookup here: `service.save` decides the group."""
+    form.bus_group.offer(directory.group_choices(*form.group_units()))
+    if check:
+        form.bus_group.check()
+
+
+def _save(form: SipForm, draft: SipMeeting | None):
+    try:
+        outcome = service.save(_user(), form.to_input(), send=form.sending, draft=draft)
+    except GroupNotChosen as refused:
+        db.session.rollback()
+        _offer_groups(form)
+        form.bus_group.refuse(refused.needs)
+        return _form_page(form, draft)
+    return _after_save(outcome, form.sending)
+
+
 @bp.route("/")
 @login_required
 def index():
@@ -68,9 +88,11 @@ def new():
             form.fill_from(_get(earlier_id, access.can_manage_sip), follow_up=True)
         else:
             form.meeting_type.data = "forsta"
+        _offer_groups(form)
     elif form.validate_on_submit():
-        outcome = service.save(_user(), form.to_input(), send=form.sending)
-        return _after_save(outcome, form.sending)
+        return _save(form, None)
+    else:
+        _offer_groups(form, check=True)
     return _form_page(form, None)
 
 
@@ -84,9 +106,11 @@ def edit(sip_id: int):
     form = _form()
     if request.method == "GET":
         form.fill_from(meeting)
+        _offer_groups(form)
     elif form.validate_on_submit():
-        outcome = service.save(_user(), form.to_input(), send=form.sending, draft=meeting)
-        return _after_save(outcome, form.sending)
+        return _save(form, meeting)
+    else:
+        _offer_groups(form, check=True)
     return _form_page(form, meeting)
 
 
