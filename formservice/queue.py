@@ -125,10 +125,10 @@ def _enqueue_once(queue: Queue, func: str, args: tuple, job_id: str, timeout: in
 
     RQ's `unique=True` checks and enqueues in one atomic step (a Lua script), so two callers
     never both queue the id. But it refuses the id while *any* job hash with it exists: a
-    failed one is kept for FAILURE_TTL, and would block "Försök igen" for a week. So when the
-    id is taken by a job that is over (failed, finished, stopped, ...), that job is deleted
-    (see `_delete_if_over`) and the unique enqueue tried again; a job that waits or runs is
-    left alone, and nothing more is queued.
+    failed one is kept for FAILURE_TTL, and would block a retry from the record's page for a
+    week. So when the id is taken by a job that is over (failed, finished, stopped, ...), that
+    job is deleted (see `_delete_if_over`) and the unique enqueue tried again; a job that waits
+    or runs is left alone, and nothing more is queued.
     """
     for _ in range(_ATTEMPTS):
         try:
