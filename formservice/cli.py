@@ -1,4 +1,12 @@
-"""The `formservice` command (SPEC §10)."""
+"""The `formservice` command (SPEC §10).
+
+Flask's `AppGroup` carries the commands: those that work on the database get the app context
+from Flask (`with_appcontext`), and `app.test_cli_runner()` runs them in-process on a test's
+app. The app is built lazily through Flask's `ScriptInfo`, only by a command that needs it, so
+`formservice --help` works without any setting. `FlaskGroup` is not used: it builds the app to
+list commands for `--help`, and adds `--app`, `--env-file`, `--debug` and plugin commands that
+this command does not have.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +18,25 @@ from pathlib import Path
 import click
 import yaml
 from flask import Flask
+from flask.cli import AppGroup, ScriptInfo, pass_script_info
 
 from . import create_app
 
 
-def _app() -> Flask:
+def _create_app() -> Flask:
+    """The app from the environment; a missing or bad setting is a one-line error."""
     try:
         return create_app()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
-def main() -> None:
+@click.group(cls=AppGroup)
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """BUS-formservice: avvikelser, SIP och styrgruppens sammanställning."""
+    if ctx.obj is None:  # the test runner brings its own, with the test's app
+        ctx.obj = ScriptInfo(create_app=_create_app, set_debug_flag=False)
 
 
 @main.group("db")
@@ -36,8 +49,7 @@ def db_upgrade() -> None:
     """Skapa eller migrera databasen."""
     from .migrate import upgrade
 
-    with _app().app_context():
-        upgrade()
+    upgrade()
     click.echo("Databasen är uppdaterad.")
 
 
@@ -52,11 +64,10 @@ def directory_import(file: Path) -> None:
     """Läs in katalogfilen FILE (YAML); samma fil två gånger ändrar ingenting."""
     from .services.directory import DirectoryError, import_directory
 
-    with _app().app_context():
-        try:
-            summary = import_directory(yaml.safe_load(file.read_text(encoding="utf-8")))
-        except (DirectoryError, yaml.YAMLError) as exc:
-            raise click.ClickException(f"Katalogen lästes inte in: {exc}") from exc
+    try:
+        summary = import_directory(yaml.safe_load(file.read_text(encoding="utf-8")))
+    except (DirectoryError, yaml.YAMLError) as exc:
+        raise click.ClickException(f"Katalogen lästes inte in: {exc}") from exc
     click.echo(f"Katalogen är inläst: {len(summary.changes)} ändringar.")
 
 
@@ -72,14 +83,13 @@ def users_set_password(email: str) -> None:
     from .services.accounts import PasswordTooShort, find_user, set_password
 
     password = _read_password()
-    with _app().app_context():
-        user = find_user(email)
-        if user is None:
-            raise click.ClickException("Det finns ingen person med den e-postadressen i katalogen.")
-        try:
-            set_password(user, password)
-        except PasswordTooShort as exc:
-            raise click.ClickException(str(exc)) from exc
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException("Det finns ingen person med den e-postadressen i katalogen.")
+    try:
+        set_password(user, password)
+    except PasswordTooShort as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("Lösenordet är satt.")
 
 
@@ -92,29 +102,31 @@ def _read_password() -> str:
     return first
 
 
-@main.command("web")
+@main.command("web", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def web(host: str, port: int, workers: int) -> None:
+@pass_script_info
+def web(info: ScriptInfo, host: str, port: int, workers: int) -> None:
     """Kör webbtjänsten med en produktionsserver (gunicorn)."""
     from .server import serve
 
-    _app()  # fail early, in this process, on a missing setting
+    info.load_app()  # fail early, in this process, on a missing setting
     serve(host, port, workers)
 
 
-@main.command("worker")
+@main.command("worker", with_appcontext=False)
 @click.option("--burst", is_flag=True, help="Arbeta tills kön är tom och avsluta.")
-def worker(burst: bool) -> None:
+@pass_script_info
+def worker(info: ScriptInfo, burst: bool) -> None:
     """Kör en RQ-arbetare (med de periodiska jobben)."""
     from worker.__main__ import run
 
-    _app()  # fail early, with a message rather than a traceback, on a missing setting
+    info.load_app()  # fail early, with a message rather than a traceback, on a missing setting
     run(burst=burst)  # Worker.work() is False when no job ran: not a failure
 
 
-@main.command("demo")
+@main.command("demo", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from flask import current_app
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from rq import Queue
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from rq.utils import as_text
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +76,23 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
     return True
 
 
+#: How long RQ keeps a failed job (for inspection); a retry replaces it sooner.
+FAILURE_TTL = 7 * 86400
+#: Statuses of a job that is still to run or running; any other job with the id is over.
+_WAITING = {"queued", "started", "deferred", "scheduled"}
+#: Rounds of "over, so delete it and enqueue again" before giving up to a concurrent caller.
+_ATTEMPTS = 5
+
+
 def enqueue_job(func: str, *args: object, timeout: int = 600, job_id: str | None = None) -> bool:
-    """Queue one job (once while a job with `job_id` waits); False if Redis is down, in which
-    case the caller's database rows say what is still to do."""
+    """Queue one job (once while a job with `job_id` waits or runs); False if Redis is down, in
+    which case the caller's database rows say what is still to do."""
     try:
         queue = get_queue()
-        if job_id is not None and _waiting(job_id, queue.connection):
-            return True
-        queue.enqueue(func, *args, job_id=job_id, job_timeout=timeout, failure_ttl=7 * 86400)
+        if job_id is None:
+            queue.enqueue(func, *args, job_timeout=timeout, failure_ttl=FAILURE_TTL)
+        else:
+            _enqueue_once(queue, func, args, job_id, timeout)
     except (RedisError, OSError):
         log.warning("Redis unavailable; %s left for later", func)
         return False
@@ -108,16 +120,54 @@ def report_progress(percent: int, step: str) -> None:
         job.save_meta()
 
 
-_WAITING = {"queued", "started", "deferred", "scheduled"}
+def _enqueue_once(queue: Queue, func: str, args: tuple, job_id: str, timeout: int) -> None:
+    """Queue the job unless one with `job_id` waits or runs.
+
+    RQ's `unique=True` checks and enqueues in one atomic step (a Lua script), so two callers
+    never both queue the id. But it refuses the id while *any* job hash with it exists: a
+    failed one is kept for FAILURE_TTL, and would block a retry from the record's page for a
+    week. So when the id is taken by a job that is over (failed, finished, stopped, ...), that
+    job is deleted (see `_delete_if_over`) and the unique enqueue tried again; a job that waits
+    or runs is left alone, and nothing more is queued.
+    """
+    for _ in range(_ATTEMPTS):
+        try:
+            queue.enqueue(
+                func,
+                *args,
+                job_id=job_id,
+                job_timeout=timeout,
+                failure_ttl=FAILURE_TTL,
+                unique=True,
+            )
+            return
+        except DuplicateJobError:
+            if not _delete_if_over(queue.connection, job_id):
+                return
+    log.warning(
+        "job %s: still taken after %d attempts; left to the other caller", job_id, _ATTEMPTS
+    )
 
 
-def _waiting(job_id: str, connection: Redis) -> bool:
-    """True while a job with this id is queued or running, so it is not queued twice."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
+def _delete_if_over(connection: Redis, job_id: str) -> bool:
+    """Delete the job `job_id` if it is over; False while it waits or runs.
 
-    try:
-        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
-    except NoSuchJobError:
-        return False
-    return status is not None and str(getattr(status, "value", status)) in _WAITING
+    The status is read under WATCH and the job deleted in the same transaction, so a job
+    another caller has queued meanwhile (under the same id) is never deleted: the
+    transaction fails and the caller looks again. True also when the job went away (another
+    caller deleted it first).
+    """
+    key = Job.key_for(job_id)
+    with connection.pipeline() as pipe:
+        try:
+            pipe.watch(key)
+            status = pipe.hget(key, "status")
+            if status is not None and as_text(status) in _WAITING:
+                return False
+            job = Job.fetch(job_id, connection=connection)
+            pipe.multi()
+            job.delete(pipeline=pipe)
+            pipe.execute()
+        except (WatchError, NoSuchJobError, InvalidJobOperation):
+            pass  # changed or gone meanwhile
+    return True

@@ -2,51 +2,39 @@
 
 The digest is converted by LibreOffice in chunks (one tagged PDF/A file per chunk) and the
 cases' attachments follow them; the joined file can have ~14,000 pages and millions of
-objects. No library joins tagged PDFs in bounded memory: pikepdf/qpdf and pypdf hold every
-object of the result in memory (qpdf ~1.4 KB an object), and their page copying leaves the
-structure trees behind. So this module writes the result itself: it opens one part at a time
-(lazily, with pikepdf), walks the objects reachable from what it copies (pages, structure
-elements, parent-tree values, the catalog entries it keeps), writes each one at once with
-renumbered references, and closes the part. What it keeps between parts is small: the page
-numbers, the merged Document element's kids, the parent tree's leaves and one integer of
-cross-reference data per object. Non-stream objects go into compressed object streams and
-the file ends with a cross-reference stream.
+objects. No library joins tagged PDFs: pikepdf/qpdf and pypdf copy pages but leave the
+structure trees behind (a joined file would lose its tags, and with them PDF/UA reading
+order), and they hold the whole result in memory. So the merge rules are ours, written on
+top of the streaming writer (`pdfwriter`): parts are opened one at a time (lazily, with
+pikepdf) and copied as reached; each tagged part's structure elements go under one merged
+Document element, its parent-tree keys (read with `pikepdf.NumberTree`) and its pages'
+/StructParent(s) shifted past the previous parts'; role and class maps and catalog entries
+come from the first part that has them; named destinations of links become explicit ones;
+the parts' outlines are dropped for the one given (`headings` reads them with
+`Pdf.open_outline()`). What is kept between parts is small: the page numbers, the merged
+Document element's kids and the parent tree's leaves.
 """
 
 from __future__ import annotations
 
-import os
-import struct
-import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, Object, Stream
+from pikepdf import Array, Dictionary, GoToAction, Name, Object, OutlineItem
+
+from .pdfwriter import DROP, Copier, Output
 
 PRODUCER = "formservice"
-HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
-#: Objects (and bytes) per object stream before it is written.
-OBJECTS_PER_STREAM = 200
-BYTES_PER_STREAM = 1 << 20
 #: Keys per parent-tree leaf, and kids per intermediate node.
 TREE_FANOUT = 1000
-COMPRESSION = 6
 #: Page attributes a page may inherit from its Pages tree nodes.
 INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 #: Catalog entries taken from the first tagged part that has them.
 CATALOG_KEYS = ("/Lang", "/MarkInfo", "/Metadata", "/OutputIntents", "/ViewerPreferences")
-
-#: A cross-reference entry of an object in an object stream: flag | stream << 16 | index.
-_IN_STREAM = 1 << 63
-_SPECIAL_KEYS = frozenset({"/StructParent", "/StructParents", "/Dest", "/D"})
-_DROP = object()
-_KEY_BYTES: dict[str, bytes] = {}
 
 
 class PdfJoinError(Exception):
@@ -80,10 +68,10 @@ def headings(parts: Sequence[Path]) -> list[tuple[str, int]]:
             positions: dict[tuple[int, int], int] = {}
             for position, (page, _) in enumerate(pages):
                 positions.setdefault(page.objgen, position)
-            destinations = _Destinations(pdf)
-            for item in _outline_items(pdf.Root):
-                page = _item_page(item, positions, destinations, len(pages))
-                result.append((str(item.get("/Title", "")), offset + page))
+            # Read only: used as a context manager, the outline would be written back.
+            for item in _outline_items(pdf.open_outline().root):
+                page = _item_page(pdf, item, positions, len(pages))
+                result.append((item.title, offset + page))
             offset += len(pages)
     return result
 
@@ -98,7 +86,7 @@ def join(
         raise ValueError("join() needs at least one part.")
     try:
         with open(out, "wb", buffering=1 << 20) as file:
-            joiner = _Joiner(_Output(file))
+            joiner = _Joiner(Output(file))
             for index, path in enumerate(parts):
                 joiner.add(path, index, len(parts))
             return joiner.finish(outline, info)
@@ -119,94 +107,8 @@ def _open(path: Path, index: int, total: int) -> Iterator[pikepdf.Pdf]:
     with pdf:
         try:
             yield pdf
-        except pikepdf.PdfError as exc:
+        except (pikepdf.PdfError, pikepdf.OutlineStructureError) as exc:
             raise PdfJoinError(message) from exc
-
-
-class _Output:
-    """The output file: object streams, stream objects and the cross-reference stream."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        self._file = file
-        self._position = 0
-        #: Per object number: its offset, or _IN_STREAM | stream << 16 | index; 0 = unused.
-        self._xref = array("Q", [0])
-        self._batch: list[tuple[int, bytes]] = []
-        self._batch_bytes = 0
-        self._write(HEADER)
-
-    def reserve(self) -> int:
-        """A new object number, to be written later with `put` or `put_stream`."""
-        self._xref.append(0)
-        return len(self._xref) - 1
-
-    def put(self, number: int, body: bytes) -> None:
-        """Write a non-stream object (into the current object stream)."""
-        self._batch.append((number, body))
-        self._batch_bytes += len(body)
-        if len(self._batch) >= OBJECTS_PER_STREAM or self._batch_bytes >= BYTES_PER_STREAM:
-            self._flush()
-
-    def put_stream(self, number: int, dictionary: bytes, data: bytes) -> None:
-        """Write a stream object; `dictionary` already holds the /Length of `data`."""
-        self._xref[number] = self._position
-        self._write(b"%d 0 obj\n%s\nstream\n" % (number, dictionary))
-        self._write(data)
-        self._write(b"\nendstream\nendobj\n")
-
-    def finish(self, root: int, info: int) -> None:
-        """Write the pending object stream, the cross-reference stream and the trailer."""
-        self._flush()
-        number = self.reserve()
-        start = self._xref[number] = self._position
-        wide = max(start, number) >= 1 << 32
-        row = struct.Struct(">BQH" if wide else ">BIH")
-        compressor = zlib.compressobj(COMPRESSION)
-        chunks = []
-        for begin in range(0, len(self._xref), 65536):
-            rows = bytearray(row.pack(0, 0, 0xFFFF) if begin == 0 else b"")
-            for entry in self._xref[max(begin, 1) : begin + 65536]:
-                if entry & _IN_STREAM:
-                    rows += row.pack(2, (entry & ~_IN_STREAM) >> 16, entry & 0xFFFF)
-                elif entry:
-                    rows += row.pack(1, entry, 0)
-                else:
-                    rows += row.pack(0, 0, 0)
-            chunks.append(compressor.compress(bytes(rows)))
-        chunks.append(compressor.flush())
-        data = b"".join(chunks)
-        file_id = os.urandom(16).hex().encode()
-        dictionary = (
-            b"<</Type/XRef/Size %d/W[1 %d 2]/Root %d 0 R/Info %d 0 R/ID[<%s><%s>]"
-            b"/Filter/FlateDecode/Length %d>>"
-            % (number + 1, 8 if wide else 4, root, info, file_id, file_id, len(data))
-        )
-        self.put_stream(number, dictionary, data)
-        self._write(b"startxref\n%d\n%%%%EOF\n" % start)
-
-    def _flush(self) -> None:
-        if not self._batch:
-            return
-        batch, self._batch, self._batch_bytes = self._batch, [], 0
-        number = self.reserve()
-        offsets = []
-        offset = 0
-        for index, (member, body) in enumerate(batch):
-            offsets.append(b"%d %d" % (member, offset))
-            offset += len(body) + 1
-            self._xref[member] = _IN_STREAM | number << 16 | index
-        header = b" ".join(offsets) + b"\n"
-        data = zlib.compress(header + b"\n".join(body for _, body in batch), COMPRESSION)
-        dictionary = b"<</Type/ObjStm/N %d/First %d/Filter/FlateDecode/Length %d>>" % (
-            len(batch),
-            len(header),
-            len(data),
-        )
-        self.put_stream(number, dictionary, data)
-
-    def _write(self, data: bytes) -> None:
-        self._file.write(data)
-        self._position += len(data)
 
 
 class _Destinations:
@@ -238,97 +140,22 @@ class _Destinations:
         return self._tree  # type: ignore[return-value]
 
 
-class _Copier:
-    """Copies the objects of one part, renumbered, to the output as they are reached.
+class _PartCopier(Copier):
+    """Copies the objects of one part: structure keys shifted, named destinations resolved.
 
     `struct_offset` is what the part's /StructParent(s) keys are shifted by; None for an
     untagged part, whose keys are dropped (nothing in the merged parent tree refers to them).
     """
 
-    def __init__(self, output: _Output, pdf: pikepdf.Pdf, struct_offset: int | None) -> None:
-        self.output = output
-        self.numbers: dict[tuple[int, int], int] = {}
-        self.pending: list[tuple[int, Object]] = []
+    special_keys = frozenset({"/StructParent", "/StructParents", "/Dest", "/D"})
+
+    def __init__(self, output: Output, pdf: pikepdf.Pdf, struct_offset: int | None) -> None:
+        super().__init__(output)
         self.struct_offset = struct_offset
         self.max_struct_parent = -1
         self.destinations = _Destinations(pdf)
 
-    def alias(self, obj: Object, number: int) -> None:
-        """Write references to `obj` as references to `number` (and never copy `obj`)."""
-        if obj.is_indirect:
-            self.numbers[obj.objgen] = number
-
-    def claim(self, obj: Object) -> int:
-        """A new number for `obj`, which the caller writes (a page seen twice gets two)."""
-        number = self.output.reserve()
-        if obj.is_indirect:
-            self.numbers.setdefault(obj.objgen, number)
-        return number
-
-    def ref(self, obj: Object) -> int:
-        """The new number of an indirect object; a new one is queued for copying."""
-        key = obj.objgen
-        number = self.numbers.get(key)
-        if number is None:
-            number = self.numbers[key] = self.output.reserve()
-            self.pending.append((number, obj))
-        return number
-
-    def drain(self) -> None:
-        """Copy the queued objects and everything they reach."""
-        while self.pending:
-            number, obj = self.pending.pop()
-            if isinstance(obj, Stream):
-                data = obj.read_raw_bytes()
-                items = [(key, value) for key, value in obj.items() if key != "/Length"]
-                items.append(("/Length", len(data)))
-                self.output.put_stream(number, self.dictionary(items, obj), data)
-            else:
-                self.output.put(number, self.body(obj))
-
-    def value(self, value: object) -> bytes:
-        """PDF syntax of a value as pikepdf hands it out; `bytes` pass as they are."""
-        if isinstance(value, Object):
-            if value.is_indirect:
-                return b"%d 0 R" % self.ref(value)
-            return self.body(value)
-        if value is None:
-            return b"null"
-        if value is True:
-            return b"true"
-        if value is False:
-            return b"false"
-        if isinstance(value, int):
-            return b"%d" % value
-        if isinstance(value, Decimal):
-            return _real(value)
-        if isinstance(value, bytes):
-            return value
-        raise TypeError(f"Cannot write {type(value).__name__} as a PDF object.")
-
-    def body(self, obj: Object) -> bytes:
-        """PDF syntax of a (direct or resolved) non-stream object."""
-        if isinstance(obj, Dictionary):
-            return self.dictionary(obj.items(), obj)
-        if isinstance(obj, Array):
-            return b"[" + b" ".join([self.value(item) for item in obj]) + b"]"
-        # Names, strings and scalars held as objects: qpdf escapes them correctly.
-        return obj.unparse(resolved=True)
-
-    def dictionary(self, items: Iterable[tuple[str, object]], owner: Object | None) -> bytes:
-        entries = []
-        for key, value in items:
-            if key in _SPECIAL_KEYS:
-                value = self._special(key, value, owner)
-                if value is _DROP:
-                    continue
-            name = _KEY_BYTES.get(key)
-            if name is None:
-                name = _KEY_BYTES[key] = Name(key).unparse()
-            entries.append(name + b" " + self.value(value))
-        return b"<<" + b" ".join(entries) + b">>"
-
-    def _special(self, key: str, value: object, owner: Object | None) -> object:
+    def special(self, key: str, value: object, owner: Object | None) -> object:
         """Shift (or drop) structure keys; resolve named destinations.
 
         Link annotations are all kept: an explicit destination points at a page of the
@@ -340,7 +167,7 @@ class _Copier:
             if not isinstance(value, int) or isinstance(value, bool):
                 return value
             if self.struct_offset is None:
-                return _DROP
+                return DROP
             self.max_struct_parent = max(self.max_struct_parent, value)
             return value + self.struct_offset
         if not isinstance(value, Name | pikepdf.String):
@@ -354,7 +181,7 @@ class _Copier:
 class _Joiner:
     """What the joined document collects from the parts, and its last objects."""
 
-    def __init__(self, output: _Output) -> None:
+    def __init__(self, output: Output) -> None:
         self.output = output
         self.catalog = output.reserve()
         self.pages_root = output.reserve()
@@ -379,7 +206,7 @@ class _Joiner:
         root = pdf.Root
         tree = root.get("/StructTreeRoot")
         tagged = isinstance(tree, Dictionary)
-        copier = _Copier(self.output, pdf, self.struct_offset if tagged else None)
+        copier = _PartCopier(self.output, pdf, self.struct_offset if tagged else None)
         pages, nodes = _page_tree(root)
         copier.alias(root, self.catalog)
         for node in nodes:
@@ -394,7 +221,7 @@ class _Joiner:
             self.struct_offset += max(span, copier.max_struct_parent + 1)
 
     def _copy_page(
-        self, copier: _Copier, page: Dictionary, inherited: dict[str, object], number: int
+        self, copier: _PartCopier, page: Dictionary, inherited: dict[str, object], number: int
     ) -> None:
         """Write a page with its inherited attributes pushed down and the new /Parent."""
         items: list[tuple[str, object]] = [
@@ -405,7 +232,7 @@ class _Joiner:
         items.append(("/Parent", b"%d 0 R" % self.pages_root))
         self.output.put(number, copier.dictionary(items, page))
 
-    def _merge_tree(self, copier: _Copier, catalog: Dictionary, tree: Dictionary) -> int:
+    def _merge_tree(self, copier: _PartCopier, catalog: Dictionary, tree: Dictionary) -> int:
         """Copy a part's structure tree under the merged Document element; returns the
         part's span of parent-tree keys as far as its tree tells."""
         if self.struct_root is None:
@@ -437,7 +264,7 @@ class _Joiner:
         return max(span, entries[-1][0] + 1) if entries else span
 
     def _document_kid(
-        self, copier: _Copier, kid: object, document: Dictionary | None
+        self, copier: _PartCopier, kid: object, document: Dictionary | None
     ) -> int | None:
         """The number of a kid of the merged Document: an element, or a marked-content
         reference (an MCID of the old Document becomes one, with the old Document's page)."""
@@ -457,7 +284,7 @@ class _Joiner:
         self.output.put(number, copier.dictionary(items, kid))
         return number
 
-    def _write_leaf(self, copier: _Copier, entries: list[tuple[int, Object]]) -> None:
+    def _write_leaf(self, copier: _PartCopier, entries: list[tuple[int, Object]]) -> None:
         """One parent-tree leaf of the part's entries, with the keys shifted."""
         offset = copier.struct_offset or 0
         low, high = entries[0][0] + offset, entries[-1][0] + offset
@@ -567,14 +394,6 @@ class _Joiner:
         return number
 
 
-def _real(value: Decimal) -> bytes:
-    """A real number in PDF syntax: never in exponent notation."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".") or "0"
-    return text.encode()
-
-
 def _page_tree(
     catalog: Dictionary,
 ) -> tuple[list[tuple[Dictionary, dict[str, object]]], list[Object]]:
@@ -624,28 +443,10 @@ def _as_list(value: object) -> list[object]:
 
 
 def _number_tree(node: object) -> list[tuple[int, Object]]:
-    """All entries of a number tree (/Kids with /Limits, or /Nums), sorted by key."""
-    entries: dict[int, Object] = {}
-    seen: set[tuple[int, int]] = set()
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, Dictionary):
-            continue
-        if node.is_indirect:
-            if node.objgen in seen:
-                continue
-            seen.add(node.objgen)
-        nums = node.get("/Nums")
-        if isinstance(nums, Array):
-            items = list(nums)
-            for key, value in zip(items[::2], items[1::2], strict=False):
-                if isinstance(key, int) and value is not None:
-                    entries.setdefault(key, value)
-        kids = node.get("/Kids")
-        if isinstance(kids, Array):
-            stack.extend(kids)
-    return sorted(entries.items(), key=lambda entry: entry[0])
+    """All entries of a number tree, sorted by key (qpdf reads, and repairs, the tree)."""
+    if not isinstance(node, Dictionary):
+        return []
+    return [(key, value) for key, value in pikepdf.NumberTree(node).items() if value is not None]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -660,44 +461,25 @@ def _check_outline(outline: Sequence[Bookmark], count: int) -> None:
         _check_outline(item.children, count)
 
 
-def _outline_items(catalog: Dictionary) -> Iterator[Dictionary]:
-    """A part's outline items, pre-order."""
-    outlines = catalog.get("/Outlines")
-    if not isinstance(outlines, Dictionary):
-        return
-    seen: set[tuple[int, int]] = set()
-    stack = [outlines.get("/First")]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, Dictionary):
-            continue
-        if item.is_indirect:
-            if item.objgen in seen:
-                continue
-            seen.add(item.objgen)
+def _outline_items(items: list[OutlineItem]) -> Iterator[OutlineItem]:
+    """Outline items and their children, pre-order."""
+    for item in items:
         yield item
-        stack.append(item.get("/Next"))
-        stack.append(item.get("/First"))
+        yield from _outline_items(item.children)
 
 
 def _item_page(
-    item: Dictionary,
-    positions: dict[tuple[int, int], int],
-    destinations: _Destinations,
-    count: int,
+    pdf: pikepdf.Pdf, item: OutlineItem, positions: dict[tuple[int, int], int], count: int
 ) -> int:
     """The page index (in its part) an outline item leads to; 0 when that is unknown."""
-    dest = item.get("/Dest")
-    action = item.get("/A")
-    if dest is None and isinstance(action, Dictionary) and action.get("/S") == Name.GoTo:
-        dest = action.get("/D")
-    if isinstance(dest, Name | pikepdf.String):
-        dest = destinations.lookup(dest)
-    if isinstance(dest, Dictionary):
-        dest = dest.get("/D")
-    if not isinstance(dest, Array) or len(dest) == 0:
+    try:
+        destination = item.resolved_destination(pdf)
+        action = item.parsed_action
+        if destination is None and isinstance(action, GoToAction):
+            destination = action.resolve_destination(pdf)
+    except pikepdf.OutlineStructureError:  # an empty destination array
         return 0
-    target = dest[0]
+    target = destination.page if destination is not None else None
     if isinstance(target, Dictionary):
         return positions.get(target.objgen, 0)
     if isinstance(target, int) and 0 <= target < count:

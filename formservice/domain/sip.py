@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+
 from .deadlines import local_date
 
 MEETING_TYPES = {"forsta": "Första SIP-möte", "uppfoljning": "Uppföljning"}
@@ -53,14 +55,7 @@ def age_on(birth_date: date, day: date) -> int:
 
 def retention_due(meeting_on: date, months: int, today: date) -> bool:
     """True from the day `months` calendar months after the meeting (clamped to month end)."""
-    month_index = meeting_on.month - 1 + months
-    year, month = meeting_on.year + month_index // 12, month_index % 12 + 1
-    for day in (meeting_on.day, 30, 29, 28):
-        try:
-            return today >= date(year, month, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    return today >= meeting_on + relativedelta(months=months)
 
 
 UTKAST, SKICKAD, GENOMFORD = "utkast", "skickad", "genomford"

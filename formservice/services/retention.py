@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import select
 
@@ -24,8 +25,10 @@ from .files import delete_files
 ACTOR = "system"
 #: Consent keys that say nothing about who the child or the guardians are.
 SIP_CONSENT_KEYS = ("date", "given_by", "form")
-#: retention_due clamps to the month's end, so a due meeting is at most this much later than
-#: `today - months` computed naively; candidates are fetched with this margin, then checked.
+#: Month arithmetic clamps to the month's end, which cannot be inverted: a meeting on 31 January
+#: is due on 28 February, but 28 February minus one month is 28 January. So a due meeting is up
+#: to three days later than `today - months`; candidates are fetched with this margin, then
+#: checked with retention_due.
 MARGIN = timedelta(days=4)
 
 
@@ -51,9 +54,7 @@ def remove_expired_identities(today: date | None = None) -> dict[str, int]:
 
 
 def _months_before(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, 1) + timedelta(days=day.day - 1)
+    return day - relativedelta(months=months)
 
 
 def _sip_candidates(latest: date, tz: str) -> list[SipMeeting]:

@@ -1,4 +1,6 @@
-"""The `formservice` console script, run as a real subprocess (SPEC §9, §10)."""
+"""The `formservice` command (SPEC §9, §10): in this process through Flask's CLI runner, and
+as the real console script for what only it shows (the app built from the environment, the
+worker)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 from alembic.script import ScriptDirectory
+from click.testing import Result
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from formservice import create_app
+from formservice.cli import main
 from formservice.extensions import db
 from formservice.migrate import alembic_config, upgrade
 from formservice.models import OutboxMessage, Unit, User
@@ -65,14 +69,28 @@ def cli_env(db_url: str, **settings: str) -> dict[str, str]:
 
 
 def formservice(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """The real console script, in its own process."""
     return subprocess.run(
         [*COMMAND, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
     )
 
 
+def run(app, *args: str, stdin: str = "") -> Result:
+    """The command in this process, on `app` (Flask's CLI runner)."""
+    return app.test_cli_runner().invoke(main, list(args), input=stdin)
+
+
+def assert_refused(result: Result) -> None:
+    """Failed with a message: click handled the error (an unexpected exception would be
+    the traceback of the real script)."""
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), result.exc_info
+    assert "Traceback" not in result.stderr
+
+
 @pytest.fixture
-def local(cli_db, smtp_sink):
-    """This process's view of the same database, migrated, for setting up and checking."""
+def cli_app(cli_db, smtp_sink):
+    """The app on the (empty) database the command works on."""
     app = create_app(
         {
             "FORMSERVICE_SECRET_KEY": SECRET,
@@ -82,11 +100,17 @@ def local(cli_db, smtp_sink):
             "FORMSERVICE_SMTP_PORT": smtp_sink.port,
         }
     )
-    with app.app_context():
-        upgrade()
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def local(cli_app):
+    """The same app on the migrated database, for setting up and checking."""
+    with cli_app.app_context():
+        upgrade()
+    return cli_app
 
 
 def rows(app) -> dict[str, list[tuple]]:
@@ -118,16 +142,15 @@ def unit(data: dict, unit_id: str) -> dict:
 # --- db upgrade ---------------------------------------------------------------------------------
 
 
-def test_db_upgrade_creates_every_table_and_can_run_twice(cli_db):
-    env = cli_env(cli_db)
-    first = formservice(env, "db", "upgrade")
-    assert first.returncode == 0, first.stderr
+def test_db_upgrade_creates_every_table_and_can_run_twice(cli_app, cli_db):
+    first = run(cli_app, "db", "upgrade")
+    assert first.exit_code == 0, first.output
     assert "Databasen är uppdaterad." in first.stdout
     engine = create_engine(cli_db)
     try:
         assert set(inspect(engine).get_table_names()) == {*db.metadata.tables, "alembic_version"}
-        again = formservice(env, "db", "upgrade")
-        assert again.returncode == 0, again.stderr
+        again = run(cli_app, "db", "upgrade")
+        assert again.exit_code == 0, again.output
         with engine.connect() as conn:
             versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
             assert list(versions) == [
@@ -140,20 +163,19 @@ def test_db_upgrade_creates_every_table_and_can_run_twice(cli_db):
 # --- directory import ---------------------------------------------------------------------------
 
 
-def test_directory_import_loads_the_demo_file_and_twice_changes_nothing(local, cli_db):
-    env = cli_env(cli_db)
-    first = formservice(env, "directory", "import", str(DEMO_DIRECTORY))
-    assert first.returncode == 0, first.stderr
+def test_directory_import_loads_the_demo_file_and_twice_changes_nothing(local):
+    first = run(local, "directory", "import", str(DEMO_DIRECTORY))
+    assert first.exit_code == 0, first.output
     assert "Katalogen är inläst:" in first.stdout and " 0 ändringar" not in first.stdout
     loaded = rows(local)
     assert len(loaded["units"]) == 5 and len(loaded["users"]) == 12
-    second = formservice(env, "directory", "import", str(DEMO_DIRECTORY))
-    assert second.returncode == 0, second.stderr
+    second = run(local, "directory", "import", str(DEMO_DIRECTORY))
+    assert second.exit_code == 0, second.output
     assert "Katalogen är inläst: 0 ändringar." in second.stdout
     assert rows(local) == loaded
 
 
-def test_changed_directory_updates_and_deactivates_without_deleting(local, cli_db, tmp_path):
+def test_changed_directory_updates_and_deactivates_without_deleting(local, tmp_path):
     import_demo(local)
     before = rows(local)
     changed = copy.deepcopy(DEMO)
@@ -166,8 +188,8 @@ def test_changed_directory_updates_and_deactivates_without_deleting(local, cli_d
         # the removed preschool's chef stays in the file as a deputy, so stays active
         {"name": "Frans Förskolechef", "email": "frans.forskolechef@stad.example"},
     ]
-    result = formservice(cli_env(cli_db), "directory", "import", str(write_yaml(tmp_path, changed)))
-    assert result.returncode == 0, result.stderr
+    result = run(local, "directory", "import", str(write_yaml(tmp_path, changed)))
+    assert result.exit_code == 0, result.output
     assert " 0 ändringar" not in result.stdout
     after = rows(local)
     assert len(after["units"]) == len(before["units"])
@@ -245,9 +267,8 @@ def test_malformed_directory_is_refused_in_swedish_and_changes_nothing(
     else:
         path = tmp_path / "trasig.yaml"
         path.write_text(broken, encoding="utf-8")
-    result = formservice(cli_env(cli_db), "directory", "import", str(path))
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+    result = run(local, "directory", "import", str(path))
+    assert_refused(result)
     assert "Katalogen lästes inte in" in result.stderr and where in result.stderr
     assert rows(local) == before
 
@@ -255,12 +276,11 @@ def test_malformed_directory_is_refused_in_swedish_and_changes_nothing(
 # --- users set-password -------------------------------------------------------------------------
 
 
-def test_set_password_from_stdin_stores_an_argon2_hash_that_logs_in(local, cli_db):
+def test_set_password_from_stdin_stores_an_argon2_hash_that_logs_in(local):
     import_demo(local)
     password = "ett långt lösenord 42"
-    env = cli_env(cli_db)
-    result = formservice(env, "users", "set-password", "Ines.Sved@Region.Example", stdin=password)
-    assert result.returncode == 0, result.stderr
+    result = run(local, "users", "set-password", "Ines.Sved@Region.Example", stdin=password)
+    assert result.exit_code == 0, result.output
     assert "Lösenordet är satt." in result.stdout
     with local.app_context():
         stored = db.session.scalar(select(User.password_hash).where(User.email == CHEF_B))
@@ -281,13 +301,13 @@ def test_set_password_from_stdin_stores_an_argon2_hash_that_logs_in(local, cli_d
 def test_set_password_refuses(local, cli_db, email, password, message):
     import_demo(local)
     before = rows(local)
-    result = formservice(cli_env(cli_db), "users", "set-password", email, stdin=password + "\n")
-    assert result.returncode != 0
-    assert message in result.stderr and "Traceback" not in result.stderr
+    result = run(local, "users", "set-password", email, stdin=password + "\n")
+    assert_refused(result)
+    assert message in result.stderr
     assert rows(local) == before
 
 
-# --- missing secret -----------------------------------------------------------------------------
+# --- what only the real script shows: the app built from the environment --------------------------
 
 
 @pytest.mark.parametrize(

@@ -276,6 +276,49 @@ def test_headings_have_joined_page_numbers(parts):
     ]
 
 
+def test_headings_resolve_every_kind_of_destination(tmp_path):
+    """Legacy /Dests names, GoTo actions with named destinations, nested items, and the
+    first page for what leads nowhere."""
+    pdf = pikepdf.new()
+    for _ in range(4):
+        pdf.add_blank_page()
+    pages = [page.obj for page in pdf.pages]
+    pdf.Root.Dests = Dictionary(chapter=Array([pages[2], Name.Fit]))
+    names = pikepdf.NameTree.new(pdf)
+    names["section"] = Dictionary(D=Array([pages[1], Name.XYZ, 0, 800, 0]))
+    pdf.Root.Names = Dictionary(Dests=names.obj)
+
+    def item(title: str, **entries) -> Dictionary:
+        return pdf.make_indirect(Dictionary(Title=String(title), **entries))
+
+    legacy = item("legacy", Dest=Name("/chapter"))
+    action = item("action", A=Dictionary(S=Name.GoTo, D=String("section")))
+    child = item("child", Dest=Array([pages[3], Name.Fit]), Parent=action)
+    action.First = action.Last = child
+    action.Count = -1
+    empty = item("empty", Dest=Array([]))
+    unknown = item("unknown", Dest=String("finns-inte"))
+    uri = item("uri", A=Dictionary(S=Name.URI, URI=String("https://example.org")))
+    outline(pdf, [legacy, action, empty, unknown, uri])
+    path = tmp_path / "destinations.pdf"
+    pdf.save(path)
+
+    assert headings([path, path]) == [
+        ("legacy", 2),
+        ("action", 1),
+        ("child", 3),
+        ("empty", 0),
+        ("unknown", 0),
+        ("uri", 0),
+        ("legacy", 6),
+        ("action", 5),
+        ("child", 7),
+        ("empty", 4),
+        ("unknown", 4),
+        ("uri", 4),
+    ]
+
+
 def test_pages_in_order_with_inherited_attributes_pushed_down(joined):
     widths = [int(page.MediaBox[2]) for page in joined.pages]
     assert widths == [500, 501, 600, 601, 602, 700, 701]

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from formservice.domain import sip as rules
+from formservice.services.retention import MARGIN, _months_before
 
 TZ = "Europe/Stockholm"
 STOCKHOLM = ZoneInfo(TZ)
@@ -244,3 +245,37 @@ def test_retention_due_from_the_same_day_months_later(meeting: date, months: int
     year, month = meeting.year + index // 12, index % 12 + 1
     due = date(year, month, min(meeting.day, calendar.monthrange(year, month)[1]))
     assert rules.retention_due(meeting, months, due + timedelta(days=offset)) is (offset >= 0)
+
+
+def due_day(meeting: date, months: int) -> date:
+    """The same day `months` later, or that month's last day when it is shorter."""
+    index = meeting.month - 1 + months
+    year, month = meeting.year + index // 12, index % 12 + 1
+    return date(year, month, min(meeting.day, calendar.monthrange(year, month)[1]))
+
+
+#: The last four days of a month, where clamping to a shorter month happens.
+MONTH_ENDS = st.builds(
+    lambda year, month, back: date(year, month, calendar.monthrange(year, month)[1] - back),
+    st.integers(min_value=2000, max_value=2090),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=0, max_value=3),
+)
+
+
+@given(meeting=MONTH_ENDS, months=st.integers(min_value=0, max_value=120))
+def test_retention_due_at_month_ends_is_the_clamped_calendar_day(meeting: date, months: int):
+    due = due_day(meeting, months)
+    assert not rules.retention_due(meeting, months, due - timedelta(days=1))
+    assert rules.retention_due(meeting, months, due)
+
+
+def test_every_due_meeting_is_within_the_retention_candidates():
+    """The sweep fetches meetings up to `today - months + MARGIN`: clamping to a month's end
+    cannot be inverted, and the margin must cover what it loses. Every meeting day of a
+    common and a leap year, on the first day it is due (later days only widen the bound)."""
+    for meeting in (date(2023, 1, 1) + timedelta(days=n) for n in range(731)):
+        for months in range(25):
+            today = due_day(meeting, months)
+            assert rules.retention_due(meeting, months, today)
+            assert meeting <= _months_before(today, months) + MARGIN, (meeting, months)
