@@ -48,6 +48,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "ALLOWED_EMAIL_DOMAINS": ("", _str),
     "DEMO": (False, _bool),
     "SECURE_COOKIES": (False, _bool),
+    "INSTANCE_PATH": (None, _str),
 }
 
 
