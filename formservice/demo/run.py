@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -87,10 +88,8 @@ def stop_children(children: list[subprocess.Popen]) -> None:
 
 
 def _signal_group(child: subprocess.Popen, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already
         os.killpg(child.pid, signum)
-    except ProcessLookupError:
-        pass  # the group is gone already
 
 
 def _prepare(app) -> dict[str, str]:
