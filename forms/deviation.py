@@ -181,11 +181,22 @@ class ForwardForm(FlaskForm):
     )
     forward = SubmitField("Skicka vidare")
 
-    def __init__(self, *args, units=(), current_unit_id: str = "", **kwargs) -> None:
+    def __init__(
+        self, *args, units=(), current_unit_id: str = "", reporting_unit_id: str = "", **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.reporting_unit_id = reporting_unit_id
         self.to_unit.choices = [("", "Välj verksamhet")] + [
-            (u.id, u.name) for u in units if u.id != current_unit_id
+            (u.id, u.name) for u in units if u.id not in (current_unit_id, reporting_unit_id)
         ]
+
+    def validate_to_unit(self, field) -> None:
+        if field.data and field.data == self.reporting_unit_id:
+            field.errors[:] = []  # instead of "välj ett av alternativen": say why
+            raise ValidationError(
+                f"{field.label.text}: avvikelsen kan inte skickas vidare till den "
+                "rapporterande verksamheten."
+            )
 
 
 def _int_or_none(value: str | None) -> int | None:

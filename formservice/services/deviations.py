@@ -338,9 +338,31 @@ def _commit(deviation: Deviation, messages: list[dict]) -> Outcome:
     return Outcome(deviation, queued, deviation_id, case_number)
 
 
-def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Outcome:
-    """skickad → besvarad; tell chef A, the convener and the secretariat."""
-    _lock(deviation)
+class StaleVersion(Exception):
+    """The report was answered, forwarded or withdrawn after the caller checked its link
+    version (a concurrent request won); nothing was changed."""
+
+    def __init__(self, deviation_id: int) -> None:
+        super().__init__(f"deviation {deviation_id} changed since its link version was checked")
+        self.deviation_id = deviation_id
+
+
+class ForwardRefused(ValueError):
+    """A report can be forwarded only to a unit other than the reporting and receiving ones."""
+
+
+def answer(
+    deviation: Deviation,
+    responder: User | str,
+    data: AnswerInput,
+    *,
+    expected_version: int | None = None,
+) -> Outcome:
+    """skickad → besvarad; tell chef A, the convener and the secretariat.
+
+    `expected_version`: the link version the caller checked the responder against; when the
+    locked row has another (a forward committed in between), StaleVersion."""
+    _lock(deviation, expected_version)
     deviation.state = rules.next_state(deviation.state, "answer")
     email = responder.email if isinstance(responder, User) else responder
     db.session.add(
@@ -371,9 +393,20 @@ def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Ou
     return _commit(deviation, messages)
 
 
-def forward(deviation: Deviation, by: User | str, to_unit: Unit, reason: str) -> Outcome:
-    """Chef B names the right unit: new recipient, new link, the deadline restarts."""
-    _lock(deviation)
+def forward(
+    deviation: Deviation,
+    by: User | str,
+    to_unit: Unit,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+) -> Outcome:
+    """Chef B names the right unit: new recipient, new link, the deadline restarts.
+    `expected_version` as for `answer`."""
+    _lock(deviation, expected_version)
+    if to_unit.id in (deviation.reporting_unit_id, deviation.receiving_unit_id):
+        db.session.rollback()
+        raise ForwardRefused(f"deviation {deviation.id} cannot be forwarded to {to_unit.id}")
     deviation.state = rules.next_state(deviation.state, "forward")
     email = by.email if isinstance(by, User) else by
     db.session.add(
@@ -415,6 +448,10 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     return _commit(deviation, messages)
 
 
-def _lock(deviation: Deviation) -> None:
-    """Reload the row under a write lock so two answers cannot both win."""
+def _lock(deviation: Deviation, expected_version: int | None = None) -> None:
+    """Reload the row under a write lock so two answers cannot both win; with
+    `expected_version`, refuse (StaleVersion) if the link version moved on meanwhile."""
     db.session.refresh(deviation, with_for_update=True)
+    if expected_version is not None and deviation.link_version != expected_version:
+        db.session.rollback()  # releases the lock; nothing was written
+        raise StaleVersion(deviation.id)

@@ -195,14 +195,18 @@ def answer(deviation_id: int):
     if deviation.state != rules.SKICKAD:
         flash("Avvikelsen kan inte besvaras i sitt nuvarande läge.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
+    version = deviation.link_version  # what the check above saw
     form = AnswerForm()
     if request.method == "GET":
         form.responder_name.data = _user().name
     elif form.validate_on_submit():
-        service.answer(deviation, _user(), form.to_input())
+        try:
+            service.answer(deviation, _user(), form.to_input(), expected_version=version)
+        except service.StaleVersion:
+            return _changed_meanwhile()
         flash("Svaret är skickat.", "success")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
-    forward = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    forward = _forward_form(deviation)
     return render_template(
         "html/deviations/answer.html",
         deviation=deviation,
@@ -216,7 +220,8 @@ def answer(deviation_id: int):
 @login_required
 def forward(deviation_id: int):
     deviation = _get(deviation_id, access.can_answer)
-    form = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    version = deviation.link_version  # what the check above saw
+    form = _forward_form(deviation)
     if deviation.state != rules.SKICKAD:
         abort(409)
     if not form.validate_on_submit():
@@ -227,9 +232,31 @@ def forward(deviation_id: int):
             forward_form=form,
             forward_action=url_for("deviations.forward", deviation_id=deviation.id),
         ), 422
-    service.forward(deviation, _user(), db.session.get(Unit, form.to_unit.data), form.reason.data)
+    to_unit = db.session.get(Unit, form.to_unit.data)
+    try:
+        service.forward(deviation, _user(), to_unit, form.reason.data, expected_version=version)
+    except service.StaleVersion:
+        return _changed_meanwhile()
     flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
     return redirect(url_for("deviations.list_reports"))
+
+
+def _forward_form(deviation: Deviation) -> ForwardForm:
+    return ForwardForm(
+        units=_units(),
+        current_unit_id=deviation.receiving_unit_id,
+        reporting_unit_id=deviation.reporting_unit_id,
+    )
+
+
+def _changed_meanwhile():
+    """Another request answered, forwarded or withdrawn the report while this one was made."""
+    flash(
+        "Avvikelsen hann ändras medan du fyllde i formuläret (den har besvarats, skickats "
+        "vidare eller återkallats). Det du skickade är inte sparat.",
+        "error",
+    )
+    return redirect(url_for("deviations.list_reports"))  # the report may be another unit's now
 
 
 @bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
