@@ -16,7 +16,7 @@ from .. import access
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
 from ..extensions import db
-from ..models import Attachment, Deviation, OutboxMessage, Unit
+from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
 from ..services import audit, outbox
 from ..services import deviations as service
 from . import prefill
@@ -83,14 +83,29 @@ def list_reports():
 @bp.route("/utskick/<int:message_id>/forsok-igen", methods=["POST"])
 @login_required
 def retry_delivery(message_id: int):
+    """"Försök igen" on a delivery that gave up: about a deviation, a SIP meeting or a
+    BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    deviation = db.session.get(Deviation, message.deviation_id)
-    if deviation is None or deviation.group_id not in access.secretary_group_ids(_user()):
+    if not access.can_retry_delivery(_user(), message):
         abort(403)
     if message.state == "failed":
         outbox.retry(message, _user())
         flash("Utskicket görs om.", "success")
-    return redirect(url_for("deviations.list_reports"))
+    return redirect(_page_of(message))
+
+
+def _page_of(message: OutboxMessage) -> str:
+    """The SIP meeting's or BUS-individ record's page when the user may see it (the
+    initiating side), else the report list (the secretary's failed deliveries)."""
+    if message.kind == "sip_invitation":
+        meeting = db.session.get(SipMeeting, message.record_id)
+        if access.can_view_sip(_user(), meeting):
+            return url_for("sip.show", sip_id=meeting.id)
+    elif message.kind == "bus_individ_minutes":
+        record = db.session.get(BusIndivid, message.record_id)
+        if access.can_view_bus_individ(_user(), record):
+            return url_for("bus_individ.show", record_id=record.id)
+    return url_for("deviations.list_reports")
 
 
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
