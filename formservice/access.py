@@ -149,9 +149,7 @@ def can_retry_delivery(user: User, message) -> bool:
         return False
     if message.kind == "sip_invitation":
         meeting = db.session.get(SipMeeting, message.record_id)
-        return meeting is not None and (
-            meeting.group_id in groups or can_manage_sip(user, meeting)
-        )
+        return meeting is not None and (meeting.group_id in groups or can_manage_sip(user, meeting))
     record = db.session.get(BusIndivid, message.record_id)
     return record is not None and (
         record.group_id in groups or can_manage_bus_individ(user, record)

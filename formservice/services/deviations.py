@@ -28,6 +28,7 @@ from ..models import (
 )
 from ..models.directory import unit_deputies, unit_groups
 from . import audit, outbox
+from . import categories as form
 
 
 @dataclass
@@ -86,12 +87,14 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
     """Store a new report or update a draft, and send it when asked; one transaction.
 
     A sent report is written once, as sent: five statements besides the commit (what it
-    needs to know, the case counter, the report, its audit events, its outbox rows)."""
+    needs to know, the case counter, the report, its audit events, its outbox rows), and the
+    form's versions unless the request has read them already (the form page has)."""
     deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
     if deviation.state != rules.UTKAST:
         raise rules.TransitionError(deviation.state, "edit")
     facts = _facts(data.reporting_unit_id, data.receiving_unit_id)
     _apply(deviation, data, facts)
+    deviation.form_version = _form_version(data.categories)
     files = _store_files(data.uploads)  # written before the case counter is taken
     if send:
         _mark_sent(deviation, facts)
@@ -204,6 +207,16 @@ def _apply(deviation: Deviation, data: DeviationInput, facts: _Facts) -> None:
     deviation.bus_individ_date = data.bus_individ_date if data.bus_individ else None
     groups = facts.groups
     deviation.group_id = _group_of(groups[data.reporting_unit_id], groups[data.receiving_unit_id])
+
+
+def _form_version(codes: list[str]) -> int:
+    """The version of the form the author filled in (the current one): the report's
+    categories are codes on it."""
+    version = form.current_version()
+    unknown = sorted(set(codes) - set(form.labels(version)))
+    if unknown:
+        raise ValueError(f"not categories of form version {version}: {', '.join(unknown)}")
+    return version
 
 
 def group_for(reporting: Unit, receiving: Unit) -> str | None:

@@ -18,6 +18,7 @@ from ..domain.deadlines import is_overdue, local_date
 from ..extensions import db
 from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
 from ..services import audit, outbox
+from ..services import categories as form_categories
 from ..services import deviations as service
 from . import prefill
 from .files import send_stored
@@ -83,8 +84,8 @@ def list_reports():
 @bp.route("/utskick/<int:message_id>/forsok-igen", methods=["POST"])
 @login_required
 def retry_delivery(message_id: int):
-    """"Försök igen" on a delivery that gave up: about a deviation, a SIP meeting or a
-    BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
+    """Try a delivery that gave up again ("Försök igen"): about a deviation, a SIP meeting or
+    a BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     if not access.can_retry_delivery(_user(), message):
         abort(403)
@@ -115,7 +116,7 @@ def new():
     if not own_ids:
         abort(403)
     own = [u for u in units if u.id in own_ids]
-    form = DeviationForm(own_units=own, all_units=units)
+    form = DeviationForm(own_units=own, all_units=units, **_category_choices())
     if request.method == "GET":
         prefill.from_request(form, _user(), request.args)
     elif form.validate_on_submit():
@@ -134,7 +135,7 @@ def edit(deviation_id: int):
         flash("Avvikelsen är redan skickad och kan inte ändras.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
     own = _units(access.managed_unit_ids(_user()))
-    form = DeviationForm(own_units=own, all_units=_units())
+    form = DeviationForm(own_units=own, all_units=_units(), **_category_choices(deviation))
     if request.method == "GET":
         form.fill_from(deviation)
     elif form.validate_on_submit():
@@ -143,6 +144,17 @@ def edit(deviation_id: int):
         outcome = service.save(_user(), data, send=form.sending, draft=deviation)
         return _after_save(outcome, form.sending)
     return _form_page(form, deviation)
+
+
+def _category_choices(draft: Deviation | None = None) -> dict:
+    """The current form's categories; for a draft also those it has that the form no longer
+    offers, under the labels of the draft's own version (shown, so nothing is lost)."""
+    current = form_categories.choices()
+    if draft is None:
+        return {"categories": current}
+    offered = dict(current)
+    filed = zip(draft.categories, form_categories.labels_for(draft), strict=True)
+    return {"categories": current, "retired": [(c, lb) for c, lb in filed if c not in offered]}
 
 
 def _form_page(form: DeviationForm, draft: Deviation | None):
@@ -283,7 +295,7 @@ def document(deviation_id: int):
     audit.record_now(_user(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(render_deviation(deviation)),
+        io.BytesIO(render_deviation(deviation, categories=form_categories.labels_for(deviation))),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,
