@@ -31,7 +31,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
+from formservice.domain.deviation import AGE_GROUPS, DEFAULT_CATEGORIES, GENDERS
 
 UNITS = [
     ("familjeenheten-skarpnack", "Familjeenheten Skarpnäck"),
@@ -53,7 +53,7 @@ class BaselineForm(FlaskForm):
     receiving_unit = SelectField("Mottagande verksamhet", choices=[("", "Välj"), *UNITS])
     event_date = DateField("Datum för händelsen", validators=[InputRequired()])
     categories = Checkboxes(
-        "Avvikelsen avser", choices=[(c, c) for c in CATEGORIES], validators=[DataRequired()]
+        "Avvikelsen avser", choices=list(DEFAULT_CATEGORIES), validators=[DataRequired()]
     )
     description = TextAreaField("Beskrivning av avvikelsen", validators=[DataRequired()])
     actions_taken = TextAreaField("Vad har gjorts?", validators=[DataRequired()])

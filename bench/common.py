@@ -762,7 +762,7 @@ def seed_cases(
     `other_attachments` a PNG name. Bulk inserts (executemany), no ORM objects."""
     from sqlalchemy import insert
 
-    from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
+    from formservice.domain.deviation import AGE_GROUPS, DEFAULT_CATEGORIES, GENDERS
     from formservice.models import (
         Attachment,
         Deviation,
@@ -772,6 +772,7 @@ def seed_cases(
     )
 
     rng = random.Random(seed)
+    codes = [code for code, _ in DEFAULT_CATEGORIES]
     now = datetime.now(UTC)
     sent_from = sent_from or now - timedelta(days=120)
     span = (now - sent_from).total_seconds()
@@ -799,7 +800,7 @@ def seed_cases(
                 "group_id": group_id,
                 "created_by_id": author,
                 "event_date": (sent - timedelta(days=rng.randint(1, 20))).date(),
-                "categories": rng.sample(CATEGORIES, rng.randint(1, 3)),
+                "categories": rng.sample(codes, rng.randint(1, 3)),
                 "description": text(rng, 60, 2),
                 "actions_taken": text(rng, 30),
                 "bus_individ": False,

@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from formservice.documents.uploads import UploadRejected, inspect_upload
-from formservice.domain.deviation import AGE_GROUPS, CATEGORIES, GENDERS
+from formservice.domain.deviation import AGE_GROUPS, GENDERS
 from formservice.services.deviations import DeviationInput, Upload
 
 from .fields import (
@@ -53,7 +53,6 @@ class DeviationForm(FlaskForm):
     )
     categories = CheckboxesField(
         "Avvikelsen avser",
-        choices=[(c, c) for c in CATEGORIES],
         validators=[Required()],
         description="Välj ett eller flera alternativ.",
     )
@@ -98,8 +97,17 @@ class DeviationForm(FlaskForm):
     send = SubmitField("Skicka avvikelsen")
     save_draft = SubmitField("Spara som utkast")
 
-    def __init__(self, *args, own_units=(), all_units=(), **kwargs) -> None:
+    def __init__(
+        self, *args, own_units=(), all_units=(), categories=(), retired=(), **kwargs
+    ) -> None:
+        """`categories`: (code, label) of the current form; `retired`: (code, label) of
+        categories a draft has that the current form no longer offers (shown, not allowed)."""
         super().__init__(*args, **kwargs)
+        self.retired = {code: label for code, label in retired}
+        self.categories.choices = [
+            *categories,
+            *((code, f"{label} (finns inte längre)") for code, label in self.retired.items()),
+        ]
         self.reporting_unit.choices = [(u.id, u.name) for u in own_units]
         self.receiving_unit.choices = [("", "Välj verksamhet")] + [
             (u.id, u.name) for u in all_units
@@ -119,6 +127,14 @@ class DeviationForm(FlaskForm):
         if field.data and field.data == self.reporting_unit.data:
             raise ValidationError(
                 f"{field.label.text}: välj en annan verksamhet än den rapporterande."
+            )
+
+    def validate_categories(self, field) -> None:
+        gone = [self.retired[code] for code in field.data or [] if code in self.retired]
+        if gone:
+            raise ValidationError(
+                f"{field.label.text}: {', '.join(gone)} finns inte längre på blanketten. "
+                "Välj en annan kategori."
             )
 
     def validate_attest(self, field) -> None:
@@ -190,11 +206,22 @@ class ForwardForm(FlaskForm):
     )
     forward = SubmitField("Skicka vidare")
 
-    def __init__(self, *args, units=(), current_unit_id: str = "", **kwargs) -> None:
+    def __init__(
+        self, *args, units=(), current_unit_id: str = "", reporting_unit_id: str = "", **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.reporting_unit_id = reporting_unit_id
         self.to_unit.choices = [("", "Välj verksamhet")] + [
-            (u.id, u.name) for u in units if u.id != current_unit_id
+            (u.id, u.name) for u in units if u.id not in (current_unit_id, reporting_unit_id)
         ]
+
+    def validate_to_unit(self, field) -> None:
+        if field.data and field.data == self.reporting_unit_id:
+            field.errors[:] = []  # instead of "välj ett av alternativen": say why
+            raise ValidationError(
+                f"{field.label.text}: avvikelsen kan inte skickas vidare till den "
+                "rapporterande verksamheten."
+            )
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -13,16 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and CLI."""
+    from . import config as settings
+
+    values = {**settings.from_environ(), **(config or {})}
+    instance = values["FORMSERVICE_INSTANCE_PATH"]
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder="static",
         instance_relative_config=True,
+        instance_path=str(Path(instance).resolve()) if instance else None,
     )
-    from . import config as settings
-
-    app.config.update(settings.from_environ())
-    app.config.update(config or {})
+    app.config.update(values)
     settings.finalize(app.config, Path(app.instance_path))
     _trust_proxies(app)
 

@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from .domain.deviation import UTKAST
 from .domain.sip import UTKAST as SIP_UTKAST
 from .extensions import db
-from .models import BusGroup, Deviation, SipCalledUnit, SipMeeting, Unit, User
+from .models import BusGroup, BusIndivid, Deviation, SipCalledUnit, SipMeeting, Unit, User
 from .models.directory import unit_deputies
 
 
@@ -142,3 +142,22 @@ def can_view_bus_individ(user: User, record) -> bool:
 
 def can_manage_bus_individ(user: User, record) -> bool:
     return record.raised_by_unit_id in managed_unit_ids(user)
+
+
+def can_retry_delivery(user: User, message) -> bool:
+    """Who sees a delivery that gave up and may try it again: the secretary of the group of
+    its deviation, SIP meeting or BUS-individ record; for a SIP meeting or a BUS-individ
+    record also its initiating side (who may manage it). Never a called or informed unit."""
+    groups = secretary_group_ids(user)
+    if message.deviation_id is not None:
+        deviation = db.session.get(Deviation, message.deviation_id)
+        return deviation is not None and deviation.group_id in groups
+    if message.record_id is None:
+        return False
+    if message.kind == "sip_invitation":
+        meeting = db.session.get(SipMeeting, message.record_id)
+        return meeting is not None and (meeting.group_id in groups or can_manage_sip(user, meeting))
+    record = db.session.get(BusIndivid, message.record_id)
+    return record is not None and (
+        record.group_id in groups or can_manage_bus_individ(user, record)
+    )

@@ -129,12 +129,13 @@ def worker(info: ScriptInfo, burst: bool) -> None:
 @main.command("demo", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
+@click.option("--mail-port", default=8025, show_default=True, type=int, help="E-postlådans port.")
+def demo(host: str, port: int, mail_port: int) -> None:
     """Allt på en maskin: databas, Redis, e-postlåda, demokatalog, webb och arbetare."""
     from .demo.run import run_demo
 
     os.environ["FORMSERVICE_DEMO"] = "1"
-    run_demo(host, port)
+    run_demo(host, port, mail_port)
 
 
 if __name__ == "__main__":

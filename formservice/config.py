@@ -51,6 +51,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DEMO": (False, _bool),
     "SECURE_COOKIES": (None, _bool),  # None: true when BASE_URL is https
     "TRUSTED_PROXIES": (0, _INT),
+    "INSTANCE_PATH": (None, _str),
 }
 
 

@@ -14,9 +14,12 @@ CSP = (
 
 def init_web(app: Flask) -> None:
     app.after_request(_security_headers)
+    from .services.categories import labels_for
+
     app.jinja_env.globals.update(
         STATE_LABELS=STATE_LABELS, GENDERS=GENDERS, AGE_GROUPS=AGE_GROUPS, AGREES=AGREES
     )
+    app.jinja_env.globals["category_labels"] = labels_for  # as filed: the report's version
     app.jinja_env.filters["datum"] = _datum
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -21,37 +22,74 @@ DIRECTORY = Path(__file__).resolve().parent / "directory.yaml"
 SINK_PORT = 8025
 
 
-def run_demo(host: str, port: int) -> None:
+class _Stop(Exception):
+    """SIGTERM or SIGHUP reached the demo: stop as on Ctrl-C."""
+
+
+def _stop_signal(signum, frame) -> None:
+    raise _Stop(signum)
+
+
+def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
+    # A service manager, a container runtime or a closed terminal stops the demo with SIGTERM
+    # or SIGHUP, which would end this process at once and leave web and worker running.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop_signal)
     app = create_app()
     instance = Path(app.instance_path)
     passwords = _prepare(app)
     redis = embedded_redis(str(instance))
-    sink = Controller(Mailbox(str(instance / "mail")), hostname="127.0.0.1", port=SINK_PORT)
+    sink = Controller(Mailbox(str(instance / "mail")), hostname="127.0.0.1", port=mail_port)
     sink.start()
     env = {
         **os.environ,
         "FORMSERVICE_DEMO": "1",
+        "FORMSERVICE_INSTANCE_PATH": str(instance),
         "FORMSERVICE_REDIS_URL": f"unix://{redis.socket_file}",
         "FORMSERVICE_SMTP_HOST": "127.0.0.1",
-        "FORMSERVICE_SMTP_PORT": str(SINK_PORT),
+        "FORMSERVICE_SMTP_PORT": str(mail_port),
         "FORMSERVICE_BASE_URL": f"http://{host}:{port}",
     }
     _print_welcome(host, port, passwords)
     formservice = [sys.executable, "-m", "formservice.cli"]
-    children = [
-        subprocess.Popen([*formservice, "worker"], env=env),
-        subprocess.Popen([*formservice, "web", "--host", host, "--port", str(port)], env=env),
-    ]
+    children: list[subprocess.Popen] = []
     try:
-        children[1].wait()
-    except KeyboardInterrupt:
+        # Each child leads its own process group, so stopping one stops its own children too
+        # (gunicorn's workers, the worker's scheduler); this process stops them all, whichever
+        # way it is stopped.
+        for command in (["worker"], ["web", "--host", host, "--port", str(port)]):
+            children.append(subprocess.Popen([*formservice, *command], env=env, **GROUP))
+        children[-1].wait()
+    except (KeyboardInterrupt, _Stop):
         pass
     finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
-            child.wait(timeout=20)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut this short
+        stop_children(children)
         sink.stop()
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+GROUP = {"start_new_session": True}
+STOP_SECONDS = 20
+
+
+def stop_children(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to each child's process group, then SIGKILL to a group that does not stop."""
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+        _signal_group(child, signal.SIGKILL)  # what the child left behind in its group
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already
+        os.killpg(child.pid, signum)
 
 
 def _prepare(app) -> dict[str, str]:

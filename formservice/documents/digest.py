@@ -110,8 +110,8 @@ def _summary(summary: dict) -> dict:
     }
 
 
-def case(deviation, today, tz: str) -> dict[str, Any]:
-    """One case of the digest, ready for Word (`clean`)."""
+def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
+    """One case of the digest, ready for Word (`clean`); `categories`: its labels as filed."""
     overdue = deviation.state == rules.SKICKAD and deviation.deadline and today > deviation.deadline
     heading = f"{deviation.case_number}: {deviation.reporting_unit.name} till "
     heading += deviation.receiving_unit.name + (" – obesvarad" if overdue else "")
@@ -132,7 +132,7 @@ def case(deviation, today, tz: str) -> dict[str, Any]:
             "sent_at": _day(deviation.sent_at, tz),
             "deadline": _day(deviation.deadline, tz),
             "answered_at": _day(deviation.answered_at, tz),
-            "categories": list(deviation.categories or []),
+            "categories": list(categories),
             "description": deviation.description,
             "actions_taken": deviation.actions_taken,
             "proposal": deviation.proposal or "",

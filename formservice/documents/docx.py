@@ -123,18 +123,22 @@ def clean(value: Any) -> Any:
     return value
 
 
-def render_deviation(deviation: Deviation, *, tz: str = DEFAULT_TIMEZONE) -> bytes:
-    """The report "Avvikelse i BUS-samverkan" as DOCX."""
-    return render("deviation.docx", deviation_context(deviation, tz=tz))
+def render_deviation(
+    deviation: Deviation, *, categories: list[str], tz: str = DEFAULT_TIMEZONE
+) -> bytes:
+    """The report "Avvikelse i BUS-samverkan" as DOCX; `categories`: its labels as filed."""
+    return render("deviation.docx", deviation_context(deviation, categories=categories, tz=tz))
 
 
 def deviation_context(
     deviation: Deviation,
     *,
+    categories: list[str],
     tz: str = DEFAULT_TIMEZONE,
     unit_name: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
-    """The context of deviation.docx; `unit_name` looks up forwarding units (default: db)."""
+    """The context of deviation.docx. `categories`: the report's categories as filed (the
+    labels of its version of the form); `unit_name` looks up forwarding units (default: db)."""
     name = unit_name or _unit_name
     return {
         "case_number": deviation.case_number or "",
@@ -142,7 +146,7 @@ def deviation_context(
         "reporting_unit": deviation.reporting_unit.name,
         "receiving_unit": deviation.receiving_unit.name,
         "event_date": _day(deviation.event_date, tz),
-        "categories": list(deviation.categories or []),
+        "categories": list(categories),
         "description": deviation.description,
         "actions_taken": deviation.actions_taken,
         "bus_individ": _yes_no(deviation.bus_individ),

@@ -3,7 +3,7 @@
 from .accounts import User
 from .audit import AuditEvent
 from .bus_individ import BusIndivid
-from .deviation import CaseCounter, Deviation, DeviationAnswer, Forwarding
+from .deviation import CaseCounter, Deviation, DeviationAnswer, FormVersion, Forwarding
 from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile, StoredFileChunk
 from .meeting import DeviationClosing, Digest, GroupMeeting
@@ -21,6 +21,7 @@ __all__ = [
     "GroupMeeting",
     "Deviation",
     "DeviationAnswer",
+    "FormVersion",
     "Forwarding",
     "Huvudman",
     "OutboxMessage",

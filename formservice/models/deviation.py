@@ -23,19 +23,30 @@ class CaseCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FormVersion(db.Model):
+    """One version of the deviation form: its categories ("Avvikelsen avser") in order, as
+    [{code, label}]. A report keeps the version it was filed on, so it renders as filed."""
+
+    __tablename__ = "form_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    categories: Mapped[list] = mapped_column(JSON)
+
+
 class Deviation(db.Model):
     __tablename__ = "deviations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     state: Mapped[str] = mapped_column(String(20), index=True)
-    form_version: Mapped[int] = mapped_column(Integer, default=1)
+    form_version: Mapped[int] = mapped_column(Integer, default=1)  # a FormVersion.version
     reporting_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     receiving_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     group_id: Mapped[str | None] = mapped_column(ForeignKey("bus_groups.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     event_date: Mapped[date] = mapped_column(Date)
-    categories: Mapped[list] = mapped_column(JSON, default=list)
+    categories: Mapped[list] = mapped_column(JSON, default=list)  # codes of its form_version
     description: Mapped[str] = mapped_column(Text)
     actions_taken: Mapped[str] = mapped_column(Text)
     bus_individ: Mapped[bool] = mapped_column(Boolean)

@@ -12,6 +12,10 @@ from ._types import UTCDateTime, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
+#: Message kinds about a SIP meeting or a BUS-individ record rather than a deviation, and the
+#: context key that holds the record's id.
+RECORD_KEYS = {"sip_invitation": "sip_id", "bus_individ_minutes": "bus_individ_id"}
+
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
@@ -28,3 +32,9 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def record_id(self) -> int | None:
+        """The SIP meeting or BUS-individ record the message is about (`RECORD_KEYS`)."""
+        value = (self.context or {}).get(RECORD_KEYS.get(self.kind, ""))
+        return value if isinstance(value, int) else None

@@ -14,6 +14,7 @@ from ..domain.deadlines import is_overdue, local_date
 from ..domain.statistics import Period, median_days, share
 from ..extensions import db
 from ..models import Deviation, Unit
+from . import categories
 
 
 def rows(counter: Counter, order: Iterable[str] | None = None) -> list[dict]:
@@ -21,6 +22,19 @@ def rows(counter: Counter, order: Iterable[str] | None = None) -> list[dict]:
     if order is not None:
         return [{"label": label, "count": counter.get(label, 0)} for label in order]
     return [{"label": label, "count": count} for label, count in counter.most_common()]
+
+
+def category_rows(counts: Counter, *, zeros: bool = False) -> list[dict]:
+    """[{key, label, count}] per category code: the current form's categories in its order,
+    then retired ones, each under its newest label (`categories.statistics_order`). A category
+    with no report is left out, unless `zeros` and it is on the current form."""
+    found = [
+        {"key": code, "label": label, "count": counts.get(code, 0)}
+        for code, label, current in categories.statistics_order()
+        if counts.get(code) or (zeros and current)
+    ]
+    strays = sorted(set(counts) - set(categories.statistics_labels()))  # on no version
+    return found + [{"key": code, "label": code, "count": counts[code]} for code in strays]
 
 
 def summarize(deviations: list[Deviation], today: date, tz: str) -> dict:
@@ -44,7 +58,7 @@ def summarize(deviations: list[Deviation], today: date, tz: str) -> dict:
             if is_overdue(d.deadline, today, d.answered_at is not None) and d.state == rules.SKICKAD
         ),
         "by_state": [r for r in rows(states, rules.STATE_LABELS.values()) if r["count"]],
-        "by_category": [r for r in rows(categories, rules.CATEGORIES) if r["count"]],
+        "by_category": category_rows(categories),
         "pairs": [
             {"reporting": names[a], "receiving": names[b], "count": n}
             for (a, b), n in pairs.most_common()

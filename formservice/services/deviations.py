@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..models.directory import unit_deputies, unit_groups
 from . import audit, outbox
+from . import categories as form
 
 
 @dataclass
@@ -88,7 +89,8 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
     """Store a new report or update a draft, and send it when asked; one transaction.
 
     A sent report is written once, as sent: five statements besides the commit (what it
-    needs to know, the case counter, the report, its audit events, its outbox rows).
+    needs to know, the case counter, the report, its audit events, its outbox rows), and the
+    form's versions unless the request has read them already (the form page has).
     Raises `GroupNotChosen`, before changing anything, when the units allow several groups
     and `data.group_id` is not one of them."""
     if draft is not None and draft.state != rules.UTKAST:
@@ -97,6 +99,7 @@ def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | N
     group_id = _group(facts, data.reporting_unit_id, data.receiving_unit_id, data.group_id)
     deviation = draft or Deviation(state=rules.UTKAST, created_by_id=author.id)
     _apply(deviation, data, group_id)
+    deviation.form_version = _form_version(data.categories)
     files = _store_files(data.uploads)  # written before the case counter is taken
     if send:
         _mark_sent(deviation, facts)
@@ -227,6 +230,16 @@ def _group(
     return settle(own, other, choice)
 
 
+def _form_version(codes: list[str]) -> int:
+    """The version of the form the author filled in (the current one): the report's
+    categories are codes on it."""
+    version = form.current_version()
+    unknown = sorted(set(codes) - set(form.labels(version)))
+    if unknown:
+        raise ValueError(f"not categories of form version {version}: {', '.join(unknown)}")
+    return version
+
+
 def _store_files(uploads: list[Upload]) -> list[StoredFile]:
     """The uploads' bytes as stored files, written now (the report's rows follow)."""
     files = [
@@ -346,9 +359,31 @@ def _commit(deviation: Deviation, messages: list[dict]) -> Outcome:
     return Outcome(deviation, queued, deviation_id, case_number)
 
 
-def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Outcome:
-    """skickad → besvarad; tell chef A, the convener and the secretariat."""
-    _lock(deviation)
+class StaleVersion(Exception):
+    """The report was answered, forwarded or withdrawn after the caller checked its link
+    version (a concurrent request won); nothing was changed."""
+
+    def __init__(self, deviation_id: int) -> None:
+        super().__init__(f"deviation {deviation_id} changed since its link version was checked")
+        self.deviation_id = deviation_id
+
+
+class ForwardRefused(ValueError):
+    """A report can be forwarded only to a unit other than the reporting and receiving ones."""
+
+
+def answer(
+    deviation: Deviation,
+    responder: User | str,
+    data: AnswerInput,
+    *,
+    expected_version: int | None = None,
+) -> Outcome:
+    """skickad → besvarad; tell chef A, the convener and the secretariat.
+
+    `expected_version`: the link version the caller checked the responder against; when the
+    locked row has another (a forward committed in between), StaleVersion."""
+    _lock(deviation, expected_version)
     deviation.state = rules.next_state(deviation.state, "answer")
     email = responder.email if isinstance(responder, User) else responder
     db.session.add(
@@ -378,9 +413,20 @@ def answer(deviation: Deviation, responder: User | str, data: AnswerInput) -> Ou
     return _commit(deviation, messages)
 
 
-def forward(deviation: Deviation, by: User | str, to_unit: Unit, reason: str) -> Outcome:
-    """Chef B names the right unit: new recipient, new link, the deadline restarts."""
-    _lock(deviation)
+def forward(
+    deviation: Deviation,
+    by: User | str,
+    to_unit: Unit,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+) -> Outcome:
+    """Chef B names the right unit: new recipient, new link, the deadline restarts.
+    `expected_version` as for `answer`."""
+    _lock(deviation, expected_version)
+    if to_unit.id in (deviation.reporting_unit_id, deviation.receiving_unit_id):
+        db.session.rollback()
+        raise ForwardRefused(f"deviation {deviation.id} cannot be forwarded to {to_unit.id}")
     deviation.state = rules.next_state(deviation.state, "forward")
     email = by.email if isinstance(by, User) else by
     db.session.add(
@@ -422,6 +468,10 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     return _commit(deviation, messages)
 
 
-def _lock(deviation: Deviation) -> None:
-    """Reload the row under a write lock so two answers cannot both win."""
+def _lock(deviation: Deviation, expected_version: int | None = None) -> None:
+    """Reload the row under a write lock so two answers cannot both win; with
+    `expected_version`, refuse (StaleVersion) if the link version moved on meanwhile."""
     db.session.refresh(deviation, with_for_update=True)
+    if expected_version is not None and deviation.link_version != expected_version:
+        db.session.rollback()  # releases the lock; nothing was written
+        raise StaleVersion(deviation.id)

@@ -18,8 +18,8 @@ from ..domain.deviation import GENDERS
 from ..domain.statistics import current_half
 from ..extensions import db
 from ..models import Attachment, Deviation, Digest, GroupMeeting, StoredFile, User
-from . import audit, commit_keeping_loaded
-from .deviation_statistics import category_counts, rows, summarize
+from . import audit, categories, commit_keeping_loaded
+from .deviation_statistics import category_counts, category_rows, summarize
 from .files import DOCX_TYPE, PDF_TYPE, store
 
 #: Seconds the worker may spend on one digest (RQ stops the job after that): a digest of
@@ -90,7 +90,8 @@ def case_dicts(ids: list[int], batch: int = 200) -> Iterator[dict]:
         query = select(Deviation).where(Deviation.id.in_(chunk)).options(*DIGEST_LOADS)
         found = {case.id: case for case in db.session.scalars(query)}
         for case_id in chunk:
-            yield document.case(found[case_id], day, zone)
+            case = found[case_id]
+            yield document.case(case, day, zone, categories.labels_for(case))
 
 
 #: Everything the digest reads of a case, loaded with each batch of cases (a handful of
@@ -129,7 +130,9 @@ def statistics(group_id: str) -> dict:
     counts = meeting_counts(group_id, period.start, period.end)
     return {
         "period": period.label,
-        "by_category": [r for r in rows(category_counts(group_id, period, tz())) if r["count"]],
+        "by_category": sorted(  # most reported first; ties in the form's order
+            category_rows(category_counts(group_id, period, tz())), key=lambda r: -r["count"]
+        ),
         "meetings": [
             {"title": title, "rows": [{"label": GENDERS[g], "count": n} for g, n in by_gender]}
             for title, by_gender in _meeting_tables(counts)

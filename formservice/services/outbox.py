@@ -11,7 +11,7 @@ from sqlalchemy import case, insert, or_, select, text, update
 
 from ..extensions import db
 from ..models import OutboxMessage, User
-from ..models.outbox import FAILED, PENDING, SENDING, SENT
+from ..models.outbox import FAILED, PENDING, RECORD_KEYS, SENDING, SENT
 from . import commit_keeping_loaded
 
 log = logging.getLogger(__name__)
@@ -167,16 +167,44 @@ def due_ids(min_age_seconds: int = 0) -> list[int]:
     return [row.id for row in rows]
 
 
+def _about(kind: str, record_id):
+    """Messages of `kind` about the SIP meeting or BUS-individ record `record_id` (a value or
+    a column), which their context names (`RECORD_KEYS`)."""
+    return (OutboxMessage.kind == kind) & (
+        OutboxMessage.context[RECORD_KEYS[kind]].as_integer() == record_id
+    )
+
+
 def failed_for_groups(group_ids: set[str]) -> list[OutboxMessage]:
-    """Deliveries that gave up, for the steering groups' secretaries to see."""
-    from ..models import Deviation
+    """Deliveries that gave up, for the steering groups' secretaries to see: of the groups'
+    deviations, SIP meetings and BUS-individ records, newest first."""
+    from ..models import BusIndivid, Deviation, SipMeeting
 
     if not group_ids:
         return []
+    about = (
+        (Deviation, Deviation.id == OutboxMessage.deviation_id),
+        (SipMeeting, _about("sip_invitation", SipMeeting.id)),
+        (BusIndivid, _about("bus_individ_minutes", BusIndivid.id)),
+    )
+    found = [
+        message
+        for model, joined in about
+        for message in db.session.scalars(
+            select(OutboxMessage)
+            .join(model, joined)
+            .where(OutboxMessage.state == FAILED, model.group_id.in_(group_ids))
+        )
+    ]
+    return sorted(found, key=lambda message: message.created_at, reverse=True)
+
+
+def failed_for_record(kind: str, record_id: int) -> list[OutboxMessage]:
+    """The given SIP meeting's (`sip_invitation`) or BUS-individ record's
+    (`bus_individ_minutes`) deliveries that gave up, newest first."""
     query = (
         select(OutboxMessage)
-        .join(Deviation, Deviation.id == OutboxMessage.deviation_id)
-        .where(OutboxMessage.state == FAILED, Deviation.group_id.in_(group_ids))
+        .where(OutboxMessage.state == FAILED, _about(kind, record_id))
         .order_by(OutboxMessage.created_at.desc())
     )
     return list(db.session.scalars(query))
@@ -189,7 +217,8 @@ def recipient_active(message: OutboxMessage) -> bool:
 
 
 def retry(message: OutboxMessage, actor: User) -> bool:
-    """Give a failed delivery a fresh set of attempts."""
+    """Give a failed delivery a fresh set of attempts (whatever it is about: a deviation, a
+    SIP meeting, a BUS-individ record)."""
     from .. import queue
     from . import audit
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from ..domain import deviation as rules
 from ..domain.deadlines import local_date
-from ..domain.deviation import CATEGORIES, GENDERS
+from ..domain.deviation import GENDERS
 from ..domain.sip import MEETING_TYPES
 from ..domain.statistics import (
     Period,
@@ -39,7 +39,7 @@ from ..domain.statistics import (
 )
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, Deviation, SipMeeting, Unit
-from .deviation_statistics import category_counts, rows, utc_bounds
+from .deviation_statistics import category_counts, category_rows, rows, utc_bounds
 from .statistics import HELD, local_day_bounds, meeting_counts
 
 #: Keys whose values are counts of people or cases: `suppressed` turns them into text.
@@ -122,7 +122,7 @@ def deviation_section(group_id: str | None, period: Period, tz: str, today: date
     return {
         "total": sum(states.values()),
         "by_state": rows(states, _keys(rules.STATE_LABELS, SENT_STATES, states)),
-        "by_category": rows(categories, [*CATEGORIES, *sorted(set(categories) - set(CATEGORIES))]),
+        "by_category": category_rows(categories, zeros=True),
         "by_pair": _pairs(where),
         "answers": _answers(where, tz, today),
     }

@@ -14,7 +14,7 @@ from ..domain.groups import GroupNotChosen
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM
 from ..extensions import db
 from ..models import BusIndivid, Unit, User
-from ..services import audit, directory
+from ..services import audit, directory, outbox
 from ..services import bus_individ as service
 from .files import send_audited
 
@@ -113,10 +113,12 @@ def _flash_saved(outcome: service.Outcome) -> None:
 def show(record_id: int):
     record = _get(record_id)
     audit.record_now(_user(), "bus_individ.viewed", "bus_individ", record.id)
+    manage = access.can_manage_bus_individ(_user(), record)
     return render_template(
         "html/bus_individ/show.html",
         record=record,
-        can_manage=access.can_manage_bus_individ(_user(), record),
+        can_manage=manage,
+        failed=outbox.failed_for_record("bus_individ_minutes", record.id) if manage else [],
         units={u.id: u.name for u in _units()},
         sip_label=service.sip_label(record.sip, _tz()) if record.sip else None,
         CONSENT_FROM=CONSENT_FROM,

@@ -17,8 +17,9 @@ from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
-from ..models import Attachment, Deviation, OutboxMessage, Unit
+from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
 from ..services import audit, directory, outbox
+from ..services import categories as form_categories
 from ..services import deviations as service
 from . import prefill
 from .files import send_stored
@@ -73,7 +74,6 @@ def list_reports():
     return render_template(
         "html/deviations/list.html",
         failed=outbox.failed_for_groups(access.secretary_group_ids(user)),
-        recipient_gone=outbox.RECIPIENT_INACTIVE,
         to_answer=to_answer,
         own=own,
         others=others,
@@ -85,16 +85,31 @@ def list_reports():
 @bp.route("/utskick/<int:message_id>/forsok-igen", methods=["POST"])
 @login_required
 def retry_delivery(message_id: int):
+    """Try a delivery that gave up again ("Försök igen"): about a deviation, a SIP meeting or
+    a BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    deviation = db.session.get(Deviation, message.deviation_id)
-    if deviation is None or deviation.group_id not in access.secretary_group_ids(_user()):
+    if not access.can_retry_delivery(_user(), message):
         abort(403)
     if message.state == "failed" and not outbox.recipient_active(message):
         flash("Mottagaren finns inte längre i katalogen. Utskicket görs inte om.", "error")
     elif message.state == "failed":
         outbox.retry(message, _user())
         flash("Utskicket görs om.", "success")
-    return redirect(url_for("deviations.list_reports"))
+    return redirect(_page_of(message))
+
+
+def _page_of(message: OutboxMessage) -> str:
+    """The SIP meeting's or BUS-individ record's page when the user may see it (the
+    initiating side), else the report list (the secretary's failed deliveries)."""
+    if message.kind == "sip_invitation":
+        meeting = db.session.get(SipMeeting, message.record_id)
+        if access.can_view_sip(_user(), meeting):
+            return url_for("sip.show", sip_id=meeting.id)
+    elif message.kind == "bus_individ_minutes":
+        record = db.session.get(BusIndivid, message.record_id)
+        if access.can_view_bus_individ(_user(), record):
+            return url_for("bus_individ.show", record_id=record.id)
+    return url_for("deviations.list_reports")
 
 
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
@@ -104,7 +119,7 @@ def new():
     if not own_ids:
         abort(403)
     own = [u for u in units if u.id in own_ids]
-    form = DeviationForm(own_units=own, all_units=units)
+    form = DeviationForm(own_units=own, all_units=units, **_category_choices())
     if request.method == "GET":
         prefill.from_request(form, _user(), request.args)
         _offer_groups(form)
@@ -123,7 +138,7 @@ def edit(deviation_id: int):
         flash("Avvikelsen är redan skickad och kan inte ändras.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
     own = _units(access.managed_unit_ids(_user()))
-    form = DeviationForm(own_units=own, all_units=_units())
+    form = DeviationForm(own_units=own, all_units=_units(), **_category_choices(deviation))
     if request.method == "GET":
         form.fill_from(deviation)
         _offer_groups(form)
@@ -155,6 +170,17 @@ def _save(form: DeviationForm, draft: Deviation | None):
         form.bus_group.refuse(refused.needs)
         return _form_page(form, draft)
     return _after_save(outcome, form.sending)
+
+
+def _category_choices(draft: Deviation | None = None) -> dict:
+    """The current form's categories; for a draft also those it has that the form no longer
+    offers, under the labels of the draft's own version (shown, so nothing is lost)."""
+    current = form_categories.choices()
+    if draft is None:
+        return {"categories": current}
+    offered = dict(current)
+    filed = zip(draft.categories, form_categories.labels_for(draft), strict=True)
+    return {"categories": current, "retired": [(c, lb) for c, lb in filed if c not in offered]}
 
 
 def _form_page(form: DeviationForm, draft: Deviation | None):
@@ -234,14 +260,18 @@ def answer(deviation_id: int):
     if deviation.state != rules.SKICKAD:
         flash("Avvikelsen kan inte besvaras i sitt nuvarande läge.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
+    version = deviation.link_version  # what the check above saw
     form = AnswerForm()
     if request.method == "GET":
         form.responder_name.data = _user().name
     elif form.validate_on_submit():
-        service.answer(deviation, _user(), form.to_input())
+        try:
+            service.answer(deviation, _user(), form.to_input(), expected_version=version)
+        except service.StaleVersion:
+            return _changed_meanwhile()
         flash("Svaret är skickat.", "success")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
-    forward = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    forward = _forward_form(deviation)
     return render_template(
         "html/deviations/answer.html",
         deviation=deviation,
@@ -255,7 +285,8 @@ def answer(deviation_id: int):
 @login_required
 def forward(deviation_id: int):
     deviation = _get(deviation_id, access.can_answer)
-    form = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    version = deviation.link_version  # what the check above saw
+    form = _forward_form(deviation)
     if deviation.state != rules.SKICKAD:
         abort(409)
     if not form.validate_on_submit():
@@ -266,9 +297,31 @@ def forward(deviation_id: int):
             forward_form=form,
             forward_action=url_for("deviations.forward", deviation_id=deviation.id),
         ), 422
-    service.forward(deviation, _user(), db.session.get(Unit, form.to_unit.data), form.reason.data)
+    to_unit = db.session.get(Unit, form.to_unit.data)
+    try:
+        service.forward(deviation, _user(), to_unit, form.reason.data, expected_version=version)
+    except service.StaleVersion:
+        return _changed_meanwhile()
     flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
     return redirect(url_for("deviations.list_reports"))
+
+
+def _forward_form(deviation: Deviation) -> ForwardForm:
+    return ForwardForm(
+        units=_units(),
+        current_unit_id=deviation.receiving_unit_id,
+        reporting_unit_id=deviation.reporting_unit_id,
+    )
+
+
+def _changed_meanwhile():
+    """Another request answered, forwarded or withdrawn the report while this one was made."""
+    flash(
+        "Avvikelsen hann ändras medan du fyllde i formuläret (den har besvarats, skickats "
+        "vidare eller återkallats). Det du skickade är inte sparat.",
+        "error",
+    )
+    return redirect(url_for("deviations.list_reports"))  # the report may be another unit's now
 
 
 @bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
@@ -280,7 +333,7 @@ def document(deviation_id: int):
     audit.record_now(_user(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(render_deviation(deviation)),
+        io.BytesIO(render_deviation(deviation, categories=form_categories.labels_for(deviation))),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,

@@ -9,13 +9,11 @@ from flask import abort, current_app
 from forms.deviation import DeviationForm
 
 from .. import access
+from ..domain import deviation as rules
 from ..domain.deadlines import local_date
 from ..extensions import db
 from ..models import BusIndivid, SipMeeting, Unit, User
 from ..services.deviations import DeviationInput
-
-ABSENT_CATEGORY = "Kallad part deltog inte i SIP-möte"
-NO_AGREEMENT_CATEGORY = "Oenighet om ansvar eller huvudmannaskap"
 
 
 def from_request(form: DeviationForm, user: User, args: Mapping[str, str]) -> None:
@@ -48,7 +46,7 @@ def _from_sip(form: DeviationForm, user: User, sip_id: int, unit_id: str) -> Non
     form.sip_id.data = str(meeting.id)
     form.reporting_unit.data = meeting.initiator_unit_id
     form.bus_group.data = meeting.group_id or ""
-    form.categories.data = [ABSENT_CATEGORY]
+    form.categories.data = [rules.ABSENT_FROM_SIP]
     form.event_date.data = held_on
     if unit is not None:
         form.receiving_unit.data = unit.id
@@ -64,7 +62,7 @@ def _from_bus_individ(form: DeviationForm, user: User, record_id: int) -> None:
     form.bus_individ_id.data = str(record.id)
     form.reporting_unit.data = record.raised_by_unit_id
     form.bus_group.data = record.group_id or ""
-    form.categories.data = [NO_AGREEMENT_CATEGORY]
+    form.categories.data = [rules.NO_AGREEMENT]
     form.event_date.data = record.meeting_date
     form.bus_individ.data = "ja"
     form.bus_individ_date.data = record.meeting_date

@@ -57,16 +57,31 @@ def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
     deviation = db.session.get(Deviation, link.deviation_id)
     if deviation is None:
         raise StaleLink("invalid")
-    if deviation.state == rules.ATERKALLAD:
-        raise StaleLink("withdrawn")
-    if deviation.state != rules.SKICKAD:
-        raise StaleLink("answered" if deviation.state == rules.BESVARAD else "closed")
+    _check_state(deviation)
     if link.version != deviation.link_version:
         raise StaleLink("moved")
     managers = {m.email.lower() for m in deviation.receiving_unit.managers()}  # active only
     if link.email not in managers:
         raise StaleLink("removed")
     return deviation, link
+
+
+def _check_state(deviation: Deviation) -> None:
+    if deviation.state == rules.ATERKALLAD:
+        raise StaleLink("withdrawn")
+    if deviation.state != rules.SKICKAD:
+        raise StaleLink("answered" if deviation.state == rules.BESVARAD else "closed")
+
+
+def _changed_meanwhile(deviation: Deviation) -> StaleLink:
+    """What to say when another request answered, forwarded or withdrawn the report between
+    this request's check of the link and its change (services' StaleVersion)."""
+    db.session.refresh(deviation)
+    try:
+        _check_state(deviation)
+    except StaleLink as exc:
+        return exc
+    return StaleLink("moved")
 
 
 def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardForm, status=200):
@@ -93,8 +108,16 @@ def show(token: str):
     chef = deviation.receiving_unit.chef
     if chef is not None and chef.email.lower() == link.email:
         form.responder_name.data = chef.name
-    forward = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
-    return _page(token, deviation, form, forward)
+    return _page(token, deviation, form, _forward_form(deviation))
+
+
+def _forward_form(deviation: Deviation, **kwargs) -> ForwardForm:
+    return ForwardForm(
+        units=_units(),
+        current_unit_id=deviation.receiving_unit_id,
+        reporting_unit_id=deviation.reporting_unit_id,
+        **kwargs,
+    )
 
 
 @bp.route("/<token>", methods=["POST"])
@@ -102,22 +125,27 @@ def submit(token: str):
     deviation, link = _resolve(token)
     form = AnswerForm()
     if not form.validate_on_submit():
-        forward = ForwardForm(
-            formdata=None, units=_units(), current_unit_id=deviation.receiving_unit_id
-        )
-        return _page(token, deviation, form, forward, 422)
-    service.answer(deviation, link.email, form.to_input())
+        return _page(token, deviation, form, _forward_form(deviation, formdata=None), 422)
+    try:
+        service.answer(deviation, link.email, form.to_input(), expected_version=link.version)
+    except service.StaleVersion:
+        raise _changed_meanwhile(deviation) from None
     return render_template("html/respond/thanks.html", deviation=deviation)
 
 
 @bp.route("/<token>/vidare", methods=["POST"])
 def forward(token: str):
     deviation, link = _resolve(token)
-    form = ForwardForm(units=_units(), current_unit_id=deviation.receiving_unit_id)
+    form = _forward_form(deviation)
     if not form.validate_on_submit():
         return _page(token, deviation, AnswerForm(formdata=None), form, 422)
     to_unit = db.session.get(Unit, form.to_unit.data)
-    service.forward(deviation, link.email, to_unit, form.reason.data)
+    try:
+        service.forward(
+            deviation, link.email, to_unit, form.reason.data, expected_version=link.version
+        )
+    except service.StaleVersion:
+        raise _changed_meanwhile(deviation) from None
     return render_template("html/respond/forwarded.html", deviation=deviation, unit=to_unit)
 
 

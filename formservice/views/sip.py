@@ -13,7 +13,7 @@ from ..domain import sip as rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import SipMeeting, Unit, User
-from ..services import audit, directory
+from ..services import audit, directory, outbox
 from ..services import sip as service
 from .files import send_audited
 
@@ -147,6 +147,7 @@ def show(sip_id: int):
         follows_visible=bool(meeting.follows) and access.can_view_sip(_user(), meeting.follows),
         can_record=manage and meeting.state != rules.UTKAST and service.is_over(meeting),
         absent=service.absent_units(meeting) if manage else [],
+        failed=outbox.failed_for_record("sip_invitation", meeting.id) if manage else [],
         types=rules.MEETING_TYPES,
         states=rules.STATE_LABELS,
         attendance=rules.ATTENDANCE,

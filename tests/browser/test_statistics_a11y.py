@@ -46,9 +46,9 @@ def seed(stack) -> None:
                 _sip(conn, chef, start + timedelta(days=n), gender)
             for n, (receiving, category) in enumerate(
                 [
-                    ("bup-farsta", "Remiss eller förfrågan obesvarad eller avvisad"),
-                    ("bup-farsta", "Väntetid eller tillgänglighet"),
-                    ("hc-soderstaden", "Remiss eller förfrågan obesvarad eller avvisad"),
+                    ("bup-farsta", "remiss-eller-forfragan-obesvarad-eller-avvisad"),
+                    ("bup-farsta", "vantetid-eller-tillganglighet"),
+                    ("hc-soderstaden", "remiss-eller-forfragan-obesvarad-eller-avvisad"),
                 ]
             ):
                 _deviation(conn, chef, start + timedelta(days=n), receiving, category)

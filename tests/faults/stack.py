@@ -547,7 +547,7 @@ def deviation_fields(csrf_token: str, description: str) -> list[tuple[str, str]]
         ("reporting_unit", "familjeenheten-skarpnack"),
         ("receiving_unit", "bup-farsta"),
         ("event_date", (date.today() - timedelta(days=2)).isoformat()),
-        ("categories", "Remiss eller förfrågan obesvarad eller avvisad"),
+        ("categories", "remiss-eller-forfragan-obesvarad-eller-avvisad"),
         ("description", description),
         ("actions_taken", "Vi ringde mottagningen två gånger."),
         ("bus_individ", "nej"),

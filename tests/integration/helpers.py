@@ -19,6 +19,8 @@ CONVENER = "vera.callen@stad.example"
 SECRETARIAT = ["bus-avvikelser@storsthlm.example", "bus-avvikelser.hsf@regionstockholm.example"]
 UNRELATED_CHEF = "hanna.hab@region.example"
 ADMIN = "ada@stad.example"
+REMISS = "remiss-eller-forfragan-obesvarad-eller-avvisad"  # category codes of form version 1
+VANTETID = "vantetid-eller-tillganglighet"
 
 
 def user(email: str) -> User:
@@ -30,7 +32,7 @@ def report_input(**overrides) -> service.DeviationInput:
         reporting_unit_id="familjeenheten-skarpnack",
         receiving_unit_id="bup-farsta",
         event_date=date(2026, 10, 1),
-        categories=["Remiss eller förfrågan obesvarad eller avvisad"],
+        categories=[REMISS],
         description="Remissen besvarades inte inom överenskommen tid.",
         actions_taken="Vi ringde mottagningen två gånger.",
         bus_individ=False,
@@ -49,7 +51,7 @@ def form_data(**overrides) -> dict:
         "reporting_unit": "familjeenheten-skarpnack",
         "receiving_unit": "bup-farsta",
         "event_date": "2026-10-01",
-        "categories": ["Remiss eller förfrågan obesvarad eller avvisad"],
+        "categories": [REMISS],
         "description": "Remissen besvarades inte inom överenskommen tid.",
         "actions_taken": "Vi ringde mottagningen två gånger.",
         "bus_individ": "nej",

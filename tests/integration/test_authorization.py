@@ -458,3 +458,54 @@ def test_the_menu_forgets_a_removed_group(directory, client):
     g.pop("_login_user", None)
     page = client.get("/avvikelser").get_data(as_text=True)
     assert 'href="/styrgrupp"' not in page and 'href="/statistik"' not in page
+
+
+# --- "Försök igen" on a failed SIP kallelse or BUS-individ minutes e-mail (issue 12, item 8) --
+# The initiating side (chef_a: initiating unit, creator) and the group's secretary; never a
+# called or participating unit (chef_b, deputy_b), another group's secretary or anyone else.
+
+RETRY_MATRIX = """
+POST /utskick/{fs}/forsok-igen    login 302 403 403 403 403 403 302 403 403 403 login
+POST /utskick/{fb}/forsok-igen    login 302 403 403 403 403 403 302 403 403 403 login
+POST /utskick/999999/forsok-igen  login 404 404 404 404 404 404 404 404 404 404 login
+"""
+
+
+@pytest.fixture
+def failed_deliveries(world):
+    from formservice.models import BusIndivid, OutboxMessage, SipMeeting
+    from formservice.services import bus_individ as bus_individ_service
+    from formservice.services import outbox
+    from formservice.services import sip as sip_service
+
+    meeting = db.session.get(SipMeeting, world["s"])
+    record = db.session.get(BusIndivid, world["b"])
+    sip_rows = outbox.rows(
+        "sip_invitation", sip_service.recipients(meeting), None, **sip_service.summary(meeting)
+    )
+    minutes = bus_individ_service.recipients(record)
+    minutes_rows = outbox.rows(
+        "bus_individ_minutes", minutes, None, **bus_individ_service.summary(record)
+    )
+    ids = outbox.write([sip_rows[0], minutes_rows[0]])
+    for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+        message.state = "failed"
+    db.session.commit()
+    return {**world, "fs": ids[0], "fb": ids[1]}
+
+
+def test_retrying_failed_deliveries(failed_deliveries, app):
+    failures = []
+    for role, email in ROLES.items():
+        g.pop("_login_user", None)
+        client = app.test_client()
+        if email:
+            assert login(client, email).status_code == 302, email
+        for line in RETRY_MATRIX.strip().splitlines():
+            method, route, *outcomes = line.split()
+            url = route.format(**failed_deliveries)
+            got = _outcome(client.open(url, method=method))
+            expected = dict(zip(ROLES, outcomes, strict=True))[role]
+            if got != expected:
+                failures.append(f"{role:12} {method} {url}: expected {expected}, got {got}")
+    assert not failures, "\n".join(failures)

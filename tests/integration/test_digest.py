@@ -54,7 +54,7 @@ def make_cases():
     db.session.commit()
 
     draft = service.save(user("fia.familj@stad.example"), report_input(), send=False).deviation
-    overdue = send_report(categories=["Väntetid eller tillgänglighet"])
+    overdue = send_report(categories=["vantetid-eller-tillganglighet"])
     overdue.deadline = date.today() - timedelta(days=3)
     waiting = send_report(uploads=[upload("utredning.pdf", pdf_bytes(2))])
     answered = send_report()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import JSON, bindparam, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from formservice import create_app
@@ -75,3 +76,52 @@ def test_downgrade_to_base_and_upgrade_again(empty_app):
     assert schema_differences() == []
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM case_counters")).scalar() == 0
+
+
+def test_reports_filed_before_form_versions_get_codes_and_back(empty_app):
+    """0006: existing reports' category labels become codes of version 1 (a label off the
+    default list is kept on version 1 under a code of its own); the downgrade restores them."""
+    upgrade("0004")
+    filed = ["Väntetid eller tillgänglighet", "Övrigt", "Egen äldre kategori"]
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO huvudman (id, name, type, active) "
+                "VALUES ('stad', 'Stad', 'kommun', true)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO units (id, name, huvudman_id, type, active) "
+                "VALUES ('enhet', 'Enhet', 'stad', 'skola', true)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, is_admin, is_secretariat, active, "
+                "failed_logins) VALUES (1, 'chef@stad.example', 'Chef', false, false, true, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deviations (state, form_version, reporting_unit_id, "
+                "receiving_unit_id, created_by_id, event_date, categories, description, "
+                "actions_taken, bus_individ, proposal, child_gender, link_version, created_at) "
+                "VALUES ('utkast', 1, 'enhet', 'enhet', 1, '2026-01-02', :c, 'x', 'x', false, "
+                "'', 'flicka', 1, '2026-01-02 10:00:00+00')"
+            ).bindparams(bindparam("c", type_=JSON())),
+            {"c": filed},
+        )
+    upgrade()
+    with db.engine.connect() as conn:
+        stored = conn.execute(select(text("categories")).select_from(text("deviations"))).scalar()
+        version = conn.execute(text("SELECT version, categories FROM form_versions")).one()
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored == ["vantetid-eller-tillganglighet", "ovrigt", "egen-aldre-kategori"]
+    on_form = json.loads(version[1]) if isinstance(version[1], str) else version[1]
+    assert version[0] == 1 and len(on_form) == 9
+    assert on_form[-1] == {"code": "egen-aldre-kategori", "label": "Egen äldre kategori"}
+    command.downgrade(alembic_config(), "0005")
+    with db.engine.connect() as conn:
+        back = conn.execute(text("SELECT categories FROM deviations")).scalar()
+    assert (json.loads(back) if isinstance(back, str) else back) == filed

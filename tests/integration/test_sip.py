@@ -585,7 +585,7 @@ def test_absent_unit_gets_a_prefilled_deviation(client, directory):
     assert "Skriv avvikelse till BUP Farsta" not in text
 
     deviation = page(client.get(link.replace("&amp;", "&")))
-    assert re.search(r'<input checked[^>]*value="Kallad part deltog inte i SIP-möte"', deviation)
+    assert re.search(r'<input checked[^>]*value="kallad-part-deltog-inte-i-sip-mote"', deviation)
     assert re.search(r'<option selected value="grundskola-skarpnack">', deviation)
     assert f'value="{held_on}"' in deviation
     assert f'name="sip_id" type="hidden" value="{meeting.id}"' in deviation

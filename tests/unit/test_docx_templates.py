@@ -24,6 +24,7 @@ from tests.unit import test_sip_document as sip_document
 
 SCRIPT = documents.ROOT / "scripts" / "make_docx_templates.py"
 UNITS = {"bup": "BUP Söder", "skola": "Skolan i Sjöstaden", "soc": "Socialtjänsten"}
+LABELS = ["Överenskommelsen följs inte", "Väntetid eller tillgänglighet"]  # as filed
 NASTY = 'Barnet sa: <script>alert("x")</script> & "mer"\nRad två\r\nRad tre\x07\x0c'
 
 
@@ -53,7 +54,7 @@ def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
         reporting_unit=NS(name=UNITS["bup"]),
         receiving_unit=NS(name=UNITS["skola"]),
         event_date=date(2025, 1, 15),
-        categories=["Överenskommelsen följs inte", "Väntetid eller tillgänglighet"],
+        categories=["overenskommelsen-foljs-inte", "vantetid-eller-tillganglighet"],
         description="Beskrivning.",
         actions_taken="Samtal mellan enheterna.",
         bus_individ=True,
@@ -70,7 +71,9 @@ def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
 
 
 def deviation_context(**kwargs: Any) -> dict[str, Any]:
-    return documents.deviation_context(fake_deviation(**kwargs), unit_name=UNITS.__getitem__)
+    return documents.deviation_context(
+        fake_deviation(**kwargs), categories=LABELS, unit_name=UNITS.__getitem__
+    )
 
 
 def digest_context() -> dict[str, Any]:
@@ -104,7 +107,10 @@ def digest_context() -> dict[str, Any]:
         ],
     }
     today = date(2025, 3, 30)
-    cases = {1: digest.case(open_case, today, "UTC"), 2: digest.case(closed, today, "UTC")}
+    cases = {
+        1: digest.case(open_case, today, "UTC", LABELS),
+        2: digest.case(closed, today, "UTC", LABELS),
+    }
     sections = [("Besvarade", [1]), ("Avslutade sedan förra mötet", [2])]
     return digest.context(
         meeting,
@@ -163,6 +169,7 @@ def test_deviation_context_labels_and_dates() -> None:
     assert context["event_date"] == "2025-01-15"
     assert context["sent_at"] == "2025-02-01"  # 23:15 UTC is the next day in Stockholm
     assert context["attachments"] == ["protokoll.pdf", "bild.png"]
+    assert context["categories"] == LABELS  # given, as filed; never the stored codes
     assert context["answer"]["agrees"] == "Delvis"
     assert context["answer"]["raise_regional"] == "Nej"
     assert context["answer"]["answered_at"] == "2025-03-04"

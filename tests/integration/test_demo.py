@@ -1,0 +1,120 @@
+"""`formservice demo` as a service manager or a closed terminal stops it: nothing is left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.faults.stack import formservice_command
+
+pytestmark = pytest.mark.slow
+
+
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, start time) of a live process; None when it is gone or a zombie."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (name) "
+    state, ppid, started = fields[0], int(fields[1]), fields[19]
+    return None if state in ("Z", "X") else (ppid, started)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+            found[int(entry)] = stat
+    return found
+
+
+def family(root: int, instance: Path) -> dict[int, str]:
+    """Every descendant of `root`, and every process working in the instance folder (the
+    embedded Redis daemonizes): pid -> start time, so a reused pid is not taken for it."""
+    processes = _processes()
+    members, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, started) in processes.items():
+            if ppid == parent and pid not in members:
+                members[pid] = started
+                frontier.append(pid)
+    for pid, (_, started) in processes.items():
+        try:
+            if Path(os.readlink(f"/proc/{pid}/cwd")) == instance:
+                members[pid] = started
+        except OSError:
+            continue
+    members.pop(os.getpid(), None)
+    return members
+
+
+def alive(members: dict[int, str]) -> dict[int, str]:
+    return {
+        pid: started
+        for pid, started in members.items()
+        if (stat := _stat(pid)) is not None and stat[1] == started
+    }
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until_answering(url: str, demo: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert demo.poll() is None, "the demo stopped before it answered"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_stopped_demo_leaves_no_process_and_frees_its_ports(tmp_path, signum):
+    instance = (tmp_path / "instance").resolve()
+    port, mail_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
+    env["FORMSERVICE_INSTANCE_PATH"] = str(instance)
+    command = [*formservice_command(), "demo", "--port", str(port), "--mail-port", str(mail_port)]
+    with open(tmp_path / "demo.log", "wb") as log:
+        demo = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    members: dict[int, str] = {}
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/logga-in", demo)
+        members = family(demo.pid, instance)
+        assert len(members) >= 3  # the worker, gunicorn's master and its worker at least
+        demo.send_signal(signum)
+        demo.wait(timeout=60)
+        deadline = time.monotonic() + 10  # the last ones may still be on their way out
+        while alive(members) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert alive(members) == {}, (tmp_path / "demo.log").read_text(errors="replace")
+        assert port_free(port) and port_free(mail_port)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        for pid in alive(members):  # only the processes this test started
+            os.kill(pid, signal.SIGKILL)
