@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from forms.bus_individ import BusIndividForm
 
-from .. import access, queue
+from .. import access
 from ..domain.deadlines import local_date
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM
 from ..extensions import db
@@ -121,10 +121,11 @@ def rebuild(record_id: int):
     """Queue the minutes' documents again (after a LibreOffice failure or a queue outage)."""
     record = _get(record_id, access.can_manage_bus_individ)
     if record.pdf_file_id is None and record.identity_removed_at is None:
-        record.document_error = None
-        db.session.commit()
-        if queue.enqueue_documents("bus_individ", record.id):
+        if service.retry_documents(_user(), record):
             flash("Protokollets dokument skapas. Ladda om sidan om en stund.", "success")
         else:
-            flash("Kön är inte tillgänglig just nu. Försök igen om en stund.", "error")
+            flash(
+                "Protokollets dokument skapas automatiskt så snart kön är tillgänglig igen.",
+                "success",
+            )
     return redirect(url_for("bus_individ.show", record_id=record.id))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, BusIndivid, Deviation, StoredFile
 from formservice.queue import QUEUE_NAME, redis_connection
-from formservice.services import bus_individ as service
+from formservice.services import record_documents
 from tests.conftest import login, run_worker
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, DEPUTY_A, DEPUTY_B, SECRETARY, form_data
@@ -207,8 +207,10 @@ def test_minutes_pdf_is_built_by_the_worker_once(client, directory):
     assert record.docx_file.data.startswith(b"PK")
 
     files, ids = count(StoredFile), (record.docx_file_id, record.pdf_file_id)
-    assert service.build_documents(record.id) == "exists"
-    assert service._store_documents(record, b"PK late", b"%PDF late") == "exists"  # lost race
+    assert record_documents.build("bus_individ", record.id) == "exists"
+    kind = record_documents.KINDS["bus_individ"]
+    late = record_documents._store(kind, record.id, "late", b"PK late", b"%PDF late")
+    assert late == "exists"  # lost the race: neither file is kept
     Queue(QUEUE_NAME, connection=redis_connection()).enqueue(
         "worker.jobs.build_bus_individ_documents", record.id
     )
