@@ -145,10 +145,14 @@ def retry_documents(author: User, record: BusIndivid) -> bool:
     return record_documents.retry(author, "bus_individ", record)
 
 
-def sip_label(meeting: SipMeeting, tz: str) -> str:
-    """How a preceding SIP meeting is named in a choice list and on the record."""
+def sip_label(meeting: SipMeeting, tz: str, *, identity: bool) -> str:
+    """How a preceding SIP meeting is named in a choice list and on the record: with the
+    initiating unit and the child's name only when `identity` (the reader may see the SIP
+    meeting, access.can_view_sip), else by its date and type alone."""
     kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
-    parts = [local_date(meeting.meeting_at, tz).isoformat(), kind, meeting.initiator_unit.name]
-    if meeting.child_name:
-        parts.append(meeting.child_name)
+    parts = [local_date(meeting.meeting_at, tz).isoformat(), kind]
+    if identity:
+        parts.append(meeting.initiator_unit.name)
+        if meeting.child_name:
+            parts.append(meeting.child_name)
     return " – ".join(parts)

@@ -75,8 +75,8 @@ def new():
 def _sip_meetings() -> list[tuple[int, str, object]]:
     tz = _tz()
     return [
-        (m.id, service.sip_label(m, tz), local_date(m.meeting_at, tz))
-        for m in service.preceding_sip_meetings(_user())
+        (m.id, service.sip_label(m, tz, identity=True), local_date(m.meeting_at, tz))
+        for m in service.preceding_sip_meetings(_user())  # only meetings the user may see
     ]
 
 
@@ -101,10 +101,18 @@ def show(record_id: int):
         record=record,
         can_manage=access.can_manage_bus_individ(_user(), record),
         units={u.id: u.name for u in _units()},
-        sip_label=service.sip_label(record.sip, _tz()) if record.sip else None,
+        sip_label=_sip_label(record),
         CONSENT_FROM=CONSENT_FROM,
         CONSENT_FORMS=CONSENT_FORMS,
     )
+
+
+def _sip_label(record: BusIndivid) -> str | None:
+    """The preceding SIP meeting; the child's name only for those who may see that meeting."""
+    if record.sip is None:
+        return None
+    identity = access.can_view_sip(_user(), record.sip)
+    return service.sip_label(record.sip, _tz(), identity=identity)
 
 
 @bp.route("/<int:record_id>/protokoll.<any(pdf, docx):kind>")
