@@ -33,8 +33,9 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if response.mimetype == "text/html":
-        headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static":
+        # Pages, downloads, CSV and JSON may all hold personal data: no cache keeps them.
+        headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -49,10 +49,10 @@ def deliver(*message_ids: int) -> dict[str, int]:
 
 def sweep_outbox() -> int:
     """Enqueue pending rows older than a minute and rows whose retry is due (the count);
-    also the SIP kallelse documents still to build."""
+    also the SIP and BUS-individ documents still to build."""
     ids = outbox.due_ids(current_app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
     queue.enqueue_deliveries(ids)
-    sweep_sip_documents()
+    sweep_documents()
     return len(ids)
 
 
@@ -159,9 +159,9 @@ def _appendices(case_ids: list[int], folder: Path, first_page: int):
 
 def build_bus_individ_documents(record_id: int) -> str:
     """The minutes of one BUS-individ meeting as DOCX and PDF; a second run changes nothing."""
-    from formservice.services import bus_individ
+    from formservice.services import record_documents
 
-    return bus_individ.build_documents(record_id)
+    return record_documents.build("bus_individ", record_id)
 
 
 def remove_expired_identities() -> dict[str, int]:
@@ -173,16 +173,17 @@ def remove_expired_identities() -> dict[str, int]:
 
 def build_sip_documents(sip_id: int) -> str:
     """The kallelse of one sent SIP meeting as DOCX and PDF; a second run changes nothing."""
-    from formservice.services import sip
+    from formservice.services import record_documents
 
-    return sip.build_documents(sip_id)
+    return record_documents.build("sip", sip_id)
 
 
-def sweep_sip_documents() -> int:
-    """Queue the kallelse of sent meetings that has neither been built nor failed."""
-    from formservice.services import sip
+def sweep_documents() -> int:
+    """Queue the SIP and BUS-individ documents that have neither been built nor failed
+    (their job was never queued, or was lost with Redis); the count."""
+    from formservice.services import record_documents
 
-    ids = sip.documents_due(current_app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
-    for sip_id in ids:
-        queue.enqueue_documents("sip", sip_id)
-    return len(ids)
+    due = record_documents.due(current_app.config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"])
+    for kind, record_id in due:
+        queue.enqueue_documents(kind, record_id)
+    return len(due)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
-from flask import current_app
-from sqlalchemy import String, cast, or_, select, update
+from sqlalchemy import String, cast, or_, select
 
 from .. import access, queue
-from ..documents.bus_individ import render_bus_individ
-from ..documents.pdf import ConversionError, convert
 from ..domain import sip as sip_rules
 from ..domain.deadlines import local_date
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, SipMeeting, Unit, User
-from . import audit, directory, outbox
-from .files import DOCX_TYPE, PDF_TYPE, new_file
+from . import audit, directory, outbox, record_documents
 
 GENOMFORD = "genomford"
 MESSAGE_KIND = "bus_individ_minutes"
@@ -158,57 +154,19 @@ def preceding_sip_meetings(user: User) -> list[SipMeeting]:
     return list(db.session.scalars(query.order_by(SipMeeting.meeting_at.desc())))
 
 
-def build_documents(record_id: int) -> str:
-    """Render the minutes as DOCX and PDF and store both in one commit; safe to run twice."""
-    record = db.session.get(BusIndivid, record_id)
-    if record is None or record.identity_removed_at is not None:
-        return "skipped"
-    if record.docx_file_id is not None and record.pdf_file_id is not None:
-        return "exists"
-    config = current_app.config
-    docx = render_bus_individ(record, tz=config["FORMSERVICE_TIMEZONE"])
-    try:
-        pdf = convert(docx, soffice=config["FORMSERVICE_SOFFICE"], timeout=_timeout(config))
-    except ConversionError as exc:
-        record.document_error = str(exc)
-        db.session.commit()
-        raise
-    return _store_documents(record, docx, pdf)
+def retry_documents(author: User, record: BusIndivid) -> bool:
+    """Clear a failed build of the minutes' documents and queue it again."""
+    return record_documents.retry(author, "bus_individ", record)
 
 
-def _timeout(config) -> float:
-    return config.get("FORMSERVICE_SOFFICE_TIMEOUT") or 120
-
-
-def _store_documents(record: BusIndivid, docx: bytes, pdf: bytes) -> str:
-    """Attach the files unless another run (or the retention job) got there first."""
-    base = f"bus-individ-{record.id}-{record.meeting_date.isoformat()}"
-    files = [
-        new_file(f"{base}.docx", DOCX_TYPE, docx),
-        new_file(f"{base}.pdf", PDF_TYPE, pdf),
-    ]
-    db.session.add_all(files)
-    db.session.flush()
-    claimed = db.session.execute(
-        update(BusIndivid)
-        .where(
-            BusIndivid.id == record.id,
-            BusIndivid.docx_file_id.is_(None),
-            BusIndivid.identity_removed_at.is_(None),
-        )
-        .values(docx_file_id=files[0].id, pdf_file_id=files[1].id, document_error=None)
-    )
-    if claimed.rowcount != 1:
-        db.session.rollback()
-        return "exists"
-    db.session.commit()
-    return "built"
-
-
-def sip_label(meeting: SipMeeting, tz: str) -> str:
-    """How a preceding SIP meeting is named in a choice list and on the record."""
+def sip_label(meeting: SipMeeting, tz: str, *, identity: bool) -> str:
+    """How a preceding SIP meeting is named in a choice list and on the record: with the
+    initiating unit and the child's name only when `identity` (the reader may see the SIP
+    meeting, access.can_view_sip), else by its date and type alone."""
     kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
-    parts = [local_date(meeting.meeting_at, tz).isoformat(), kind, meeting.initiator_unit.name]
-    if meeting.child_name:
-        parts.append(meeting.child_name)
+    parts = [local_date(meeting.meeting_at, tz).isoformat(), kind]
+    if identity:
+        parts.append(meeting.initiator_unit.name)
+        if meeting.child_name:
+            parts.append(meeting.child_name)
     return " – ".join(parts)

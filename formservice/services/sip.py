@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
 
 from .. import access, queue
-from ..documents.pdf import ConversionError, convert
-from ..documents.sip import render_kallelse
 from ..domain import sip as rules
 from ..domain.deadlines import local_date
 from ..extensions import db
 from ..models import SipCalledUnit, SipMeeting, Unit, User
-from . import audit, directory, outbox
-from .files import DOCX_TYPE, PDF_TYPE, new_file
+from . import audit, directory, outbox, record_documents
 
 
 @dataclass
@@ -224,69 +220,5 @@ def label(meeting: SipMeeting) -> str:
 
 
 def retry_documents(author: User, meeting: SipMeeting) -> bool:
-    """Clear a failed build and queue it again."""
-    meeting.document_error = None
-    audit.record(author, "sip.documents_retried", "sip", meeting.id)
-    db.session.commit()
-    return queue.enqueue_documents("sip", meeting.id)
-
-
-def documents_due(min_age_seconds: int = 60) -> list[int]:
-    """Sent meetings whose kallelse was never built (and did not fail), for the sweep."""
-    cutoff = _now() - timedelta(seconds=min_age_seconds)
-    query = select(SipMeeting.id).where(
-        SipMeeting.state != rules.UTKAST,
-        SipMeeting.pdf_file_id.is_(None),
-        SipMeeting.document_error.is_(None),
-        SipMeeting.identity_removed_at.is_(None),
-        SipMeeting.sent_at <= cutoff,
-    )
-    return list(db.session.scalars(query.order_by(SipMeeting.id)))
-
-
-def build_documents(sip_id: int) -> str:
-    """The kallelse as DOCX and PDF, both stored in one commit; a second run changes nothing."""
-    meeting = db.session.get(SipMeeting, sip_id)
-    if meeting is None or meeting.state == rules.UTKAST or meeting.identity_removed_at:
-        return "skipped"
-    if meeting.pdf_file_id is not None:
-        return "exists"
-    config = current_app.config
-    docx = render_kallelse(meeting, tz=_tz())
-    try:
-        pdf = convert(docx, config["FORMSERVICE_SOFFICE"], config["FORMSERVICE_SOFFICE_TIMEOUT"])
-    except ConversionError as exc:
-        _record_failure(sip_id, str(exc))
-        raise
-    return _store_documents(sip_id, docx, pdf)
-
-
-def _record_failure(sip_id: int, error: str) -> None:
-    db.session.rollback()
-    db.session.execute(
-        update(SipMeeting)
-        .where(SipMeeting.id == sip_id, SipMeeting.pdf_file_id.is_(None))
-        .values(document_error=error[:500])
-    )
-    audit.record("system", "sip.documents_failed", "sip", sip_id)
-    db.session.commit()
-
-
-def _store_documents(sip_id: int, docx: bytes, pdf: bytes) -> str:
-    files = [
-        new_file(f"kallelse-sip-{sip_id}.docx", DOCX_TYPE, docx),
-        new_file(f"kallelse-sip-{sip_id}.pdf", PDF_TYPE, pdf),
-    ]
-    db.session.add_all(files)
-    db.session.flush()
-    claimed = db.session.execute(
-        update(SipMeeting)
-        .where(SipMeeting.id == sip_id, SipMeeting.pdf_file_id.is_(None))
-        .values(docx_file_id=files[0].id, pdf_file_id=files[1].id, document_error=None)
-    )
-    if claimed.rowcount != 1:
-        db.session.rollback()  # another run stored them first; keep neither of ours
-        return "exists"
-    audit.record("system", "sip.documents_built", "sip", sip_id)
-    db.session.commit()
-    return "built"
+    """Clear a failed build of the kallelse and queue it again."""
+    return record_documents.retry(author, "sip", meeting)

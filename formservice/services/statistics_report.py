@@ -28,14 +28,17 @@ from ..domain.deadlines import local_date
 from ..domain.deviation import GENDERS
 from ..domain.sip import MEETING_TYPES
 from ..domain.statistics import (
+    SMALL,
     Period,
+    Sum,
     answer_days,
     full_year,
     half_year,
     in_time,
     median_days,
+    protect,
     share,
-    suppress,
+    table_sums,
 )
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, Deviation, SipMeeting, Unit
@@ -44,7 +47,9 @@ from .statistics import HELD, local_day_bounds, meeting_counts
 
 #: Keys whose values are counts of people or cases: `suppressed` turns them into text.
 COUNT_KEYS = frozenset({"count", "total", "answered", "in_time", "overdue", "short_notice"})
-#: Figures derived from counts, hidden when a count they rest on is small (1 … threshold-1).
+#: How a count hidden so that a small count cannot be worked out is shown (a small one: "<3").
+HIDDEN = "dolt"
+#: Figures derived from counts, hidden when a count they rest on is hidden.
 DERIVED = {
     "median_days": ("answered",),
     "share_in_time": ("answered", "in_time"),
@@ -291,11 +296,13 @@ def compilation(year: int, tz: str | None = None, today: date | None = None) -> 
 
 
 def _compiled(group_id: str | None, name: str, period: Period, deviations: dict) -> dict:
+    """One row of the compilation: SIP and BUS-individ by gender, and the deviations."""
     counts = meeting_counts(group_id, period.start, period.end)
+    sip = sip_section(counts["sip"])
     return {
         "group_id": group_id,
         "label": name,
-        "sip": sip_section(counts["sip"]),
+        "sip": {"total": counts["sip"]["total"], "by_gender": sip["by_gender"]},
         "bus_individ": bus_individ_section(counts["bus_individ"]),
         "deviations": deviations.get(group_id) or _deviation_totals(0, [], 0, "UTC"),
     }
@@ -334,32 +341,212 @@ def _deviation_totals(total: int, answered: list, overdue: int, tz: str) -> dict
 
 
 def suppressed(report: Any, threshold: int) -> Any:
-    """The same report with every count as text, 1 … threshold-1 as "<threshold"; figures
-    derived from such a small count (median, share) become None."""
-    result = _suppress(report, threshold)
+    """The same report for readers outside the local group, every count as text: counts of
+    1 … threshold-1 as "<threshold", and as HIDDEN the counts hidden so that no small count
+    can be worked out from the report's totals, halves and year (`domain.statistics.protect`
+    on the sums the report's figures obey). Figures derived from a hidden count (median,
+    share) become None."""
+    counts = _counts(report, ())
+    same, sums, known = _structure(report, counts)
+    marks = protect({p: n for p, n in counts.items() if p not in same}, sums, threshold, known)
+    marks |= {path: marks[canonical] for path, canonical in same.items() if canonical in marks}
+    result = _shown(report, (), marks, threshold)
     if isinstance(result, dict) and "suppressed_below" in result:
         result["suppressed_below"] = threshold
     return result
 
 
-def _suppress(value: Any, limit: int) -> Any:
+def _counts(value: Any, path: tuple) -> dict[tuple, int]:
+    """Every count of the report by its path (keys and list indices from the top)."""
     if isinstance(value, list):
-        return [_suppress(v, limit) for v in value]
+        return {p: n for i, v in enumerate(value) for p, n in _counts(v, (*path, i)).items()}
+    if not isinstance(value, dict):
+        return {}
+    found: dict[tuple, int] = {}
+    for key, v in value.items():
+        if key in COUNT_KEYS and _is_count(v):
+            found[(*path, key)] = v
+        else:
+            found |= _counts(v, (*path, key))
+    return found
+
+
+def _shown(value: Any, path: tuple, marks: dict, threshold: int) -> Any:
+    if isinstance(value, list):
+        return [_shown(v, (*path, i), marks, threshold) for i, v in enumerate(value)]
     if not isinstance(value, dict):
         return value
-    result = {
-        key: suppress(v, limit) if key in COUNT_KEYS and _is_count(v) else _suppress(v, limit)
-        for key, v in value.items()
-    }
+    result = {}
+    for key, v in value.items():
+        if key in COUNT_KEYS and _is_count(v):
+            result[key] = _mark_text(marks.get((*path, key)), v, threshold)
+        else:
+            result[key] = _shown(v, (*path, key), marks, threshold)
     for key, bases in DERIVED.items():
-        if key in value and any(_small(value.get(b), limit) for b in bases):
+        if key in value and any((*path, base) in marks for base in bases):
             result[key] = None
     return result
+
+
+def _mark_text(mark: str | None, count: int, threshold: int) -> str:
+    if mark is None:
+        return str(count)
+    return f"<{threshold}" if mark == SMALL else HIDDEN
 
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _small(value: Any, limit: int) -> bool:
-    return _is_count(value) and 0 < value < limit
+# The sums a report's published figures obey, by path. A report of one period: SIP meetings
+# by gender × type with both margins, BUS-individ and deviations by state or by unit pair
+# adding up to their totals (a case may have several categories: those add up to nothing).
+# The yearly follow-up adds H1 + H2 = year for every deviation figure, and its process
+# figures repeat the meeting counts (`same`). The compilation adds each column's groups up
+# to the total row, which also counts records of no group (`known`: assumed known).
+
+
+def _structure(report: Any, counts: dict) -> tuple[dict, list[Sum], dict]:
+    """(paths that repeat another path's figure, the sums, figures known but not shown)."""
+    if not isinstance(report, dict):
+        return {}, [], {}
+    if "rows" in report and "total" in report:
+        return _compilation_structure(report, counts)
+    sums = _meeting_sums((), report)
+    same: dict[tuple, tuple] = {}
+    deviations = report.get("deviations")
+    if isinstance(deviations, dict):
+        sums += _deviation_sums(("deviations",), deviations)
+    elif isinstance(deviations, list):
+        for i, part in enumerate(deviations):
+            sums += _deviation_sums(("deviations", i), part)
+        sums += _halves_sums(deviations)
+    process = report.get("process")
+    if isinstance(process, dict) and {"sip", "bus_individ"} <= process.keys():
+        same = _repeated(report, counts)
+        sums += _agreement_sums(process, same)
+    return same, sums, {}
+
+
+def _paths(path: tuple, rows: list[dict]) -> dict[str, tuple]:
+    """The count paths of labelled rows, by their key (or label)."""
+    return {row.get("key", row["label"]): (*path, i, "count") for i, row in enumerate(rows)}
+
+
+def _meeting_sums(path: tuple, report: dict) -> list[Sum]:
+    sums: list[Sum] = []
+    sip, bus = report.get("sip"), report.get("bus_individ")
+    if sip:
+        genders = _paths((*path, "sip", "by_gender"), sip["by_gender"])
+        if "by_gender_and_type" in sip:
+            types = _paths((*path, "sip", "by_type"), sip["by_type"])
+            table = (*path, "sip", "by_gender_and_type")
+            cells = [
+                _paths((*table, i, "cells"), row["cells"])
+                for i, row in enumerate(sip["by_gender_and_type"])
+            ]
+            sums += table_sums(
+                [[row[k] for k in types] for row in cells],
+                [genders[row["key"]] for row in sip["by_gender_and_type"]],
+                list(types.values()),
+                (*path, "sip", "total"),
+            )
+        else:
+            sums.append(Sum((*path, "sip", "total"), tuple(genders.values())))
+    if bus:
+        genders = _paths((*path, "bus_individ", "by_gender"), bus["by_gender"])
+        sums.append(Sum((*path, "bus_individ", "total"), tuple(genders.values())))
+    return sums
+
+
+def _deviation_sums(path: tuple, section: dict) -> list[Sum]:
+    """Each case has one state and one unit pair: both add up to the total."""
+    total = (*path, "total")
+    return [
+        Sum(total, tuple(_paths((*path, key), section[key]).values()))
+        for key in ("by_state", "by_pair")
+        if key in section
+    ]
+
+
+def _halves_sums(parts: list[dict]) -> list[Sum]:
+    """H1 + H2 = year for every figure of the yearly follow-up's deviations; a label missing
+    from a half is a 0 there."""
+    index = {part["key"]: i for i, part in enumerate(parts)}
+    if set(index) != {"H1", "H2", "year"}:
+        return []
+    halves, year = (index["H1"], index["H2"]), index["year"]
+    sums = [Sum(("deviations", year, "total"), tuple(("deviations", h, "total") for h in halves))]
+    for key in ("answered", "in_time", "overdue"):
+        figure = ("answers", key)
+        sums.append(
+            Sum(("deviations", year, *figure), tuple(("deviations", h, *figure) for h in halves))
+        )
+    for key in ("by_state", "by_category", "by_pair"):
+        rows = [_paths(("deviations", i, key), parts[i][key]) for i in range(len(parts))]
+        for label, whole in rows[year].items():
+            sums.append(Sum(whole, tuple(rows[h][label] for h in halves if label in rows[h])))
+    return sums
+
+
+def _repeated(report: dict, counts: dict) -> dict[tuple, tuple]:
+    """The yearly process figures that repeat the meeting counts, mapped to them."""
+    same = {}
+    pairs = [
+        (("process", "sip", "total"), ("sip", "total")),
+        (("process", "bus_individ", "total"), ("bus_individ", "total")),
+    ]
+    types = _paths(("sip", "by_type"), report["sip"]["by_type"])
+    again = _paths(("process", "sip", "by_type"), report["process"]["sip"]["by_type"])
+    pairs += [(path, types[key]) for key, path in again.items() if key in types]
+    for path, canonical in pairs:
+        if path in counts and counts[path] == counts.get(canonical):
+            same[path] = canonical
+    return same
+
+
+def _agreement_sums(process: dict, same: dict) -> list[Sum]:
+    total = ("process", "bus_individ", "total")
+    agreement = _paths(("process", "bus_individ", "agreement"), process["bus_individ"]["agreement"])
+    return [Sum(same.get(total, total), tuple(agreement.values()))]
+
+
+def _compilation_structure(report: dict, counts: dict) -> tuple[dict, list[Sum], dict]:
+    """Each group's row adds up by gender; each column's groups add up to the total row,
+    with what no group shows (records of no group) assumed known to the reader."""
+    lines = [("rows", i) for i in range(len(report["rows"]))]
+    sums = [s for line in lines for s in _meeting_sums(line, report["rows"][line[1]])]
+    sums += _meeting_sums(("total",), report["total"])
+    known: dict[tuple, int] = {}
+    for figure in _compilation_figures(report):
+        whole = _path(report, ("total",), figure)
+        if whole is None:
+            continue
+        parts = [p for line in lines if (p := _path(report, line, figure)) is not None]
+        rest = counts[whole] - sum(counts[p] for p in parts)
+        if rest:
+            known[("no group", *whole[1:])] = rest
+            parts.append(("no group", *whole[1:]))
+        sums.append(Sum(whole, tuple(parts)))
+    return {}, sums, known
+
+
+def _compilation_figures(report: dict) -> list[tuple]:
+    """The figures of a compilation row: (section, key), the genders by their key."""
+    figures = [("sip", "total"), ("bus_individ", "total"), ("deviations", "total")]
+    figures += [("deviations", key) for key in ("answered", "in_time", "overdue")]
+    for section in ("sip", "bus_individ"):
+        lines = [*report["rows"], report["total"]]
+        keys = dict.fromkeys(row["key"] for line in lines for row in line[section]["by_gender"])
+        figures += [(section, "by_gender", key) for key in keys]
+    return figures
+
+
+def _path(report: dict, line: tuple, figure: tuple) -> tuple | None:
+    """Where a row's figure is (None when the row has no such gender: a 0 there)."""
+    row = report[line[0]] if len(line) == 1 else report[line[0]][line[1]]
+    if figure[1:2] != ("by_gender",):
+        return (*line, *figure)
+    rows = row[figure[0]]["by_gender"]
+    index = next((i for i, r in enumerate(rows) if r["key"] == figure[2]), None)
+    return None if index is None else (*line, figure[0], "by_gender", index, "count")

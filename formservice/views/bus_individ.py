@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from forms.bus_individ import BusIndividForm
 
-from .. import access, queue
+from .. import access
 from ..domain.deadlines import local_date
 from ..domain.groups import GroupNotChosen
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM
@@ -92,8 +92,8 @@ def _offer_groups(form: BusIndividForm, *, check: bool = False) -> None:
 def _sip_meetings() -> list[tuple[int, str, object]]:
     tz = _tz()
     return [
-        (m.id, service.sip_label(m, tz), local_date(m.meeting_at, tz))
-        for m in service.preceding_sip_meetings(_user())
+        (m.id, service.sip_label(m, tz, identity=True), local_date(m.meeting_at, tz))
+        for m in service.preceding_sip_meetings(_user())  # only meetings the user may see
     ]
 
 
@@ -120,10 +120,18 @@ def show(record_id: int):
         can_manage=manage,
         failed=outbox.failed_for_record("bus_individ_minutes", record.id) if manage else [],
         units={u.id: u.name for u in _units()},
-        sip_label=service.sip_label(record.sip, _tz()) if record.sip else None,
+        sip_label=_sip_label(record),
         CONSENT_FROM=CONSENT_FROM,
         CONSENT_FORMS=CONSENT_FORMS,
     )
+
+
+def _sip_label(record: BusIndivid) -> str | None:
+    """The preceding SIP meeting; the child's name only for those who may see that meeting."""
+    if record.sip is None:
+        return None
+    identity = access.can_view_sip(_user(), record.sip)
+    return service.sip_label(record.sip, _tz(), identity=identity)
 
 
 @bp.route("/<int:record_id>/protokoll.<any(pdf, docx):kind>")
@@ -140,10 +148,11 @@ def rebuild(record_id: int):
     """Queue the minutes' documents again (after a LibreOffice failure or a queue outage)."""
     record = _get(record_id, access.can_manage_bus_individ)
     if record.pdf_file_id is None and record.identity_removed_at is None:
-        record.document_error = None
-        db.session.commit()
-        if queue.enqueue_documents("bus_individ", record.id):
+        if service.retry_documents(_user(), record):
             flash("Protokollets dokument skapas. Ladda om sidan om en stund.", "success")
         else:
-            flash("Kön är inte tillgänglig just nu. Försök igen om en stund.", "error")
+            flash(
+                "Protokollets dokument skapas automatiskt så snart kön är tillgänglig igen.",
+                "success",
+            )
     return redirect(url_for("bus_individ.show", record_id=record.id))

@@ -201,10 +201,7 @@ def _download(data: bytes, name: str, kind: str, group: str, period: str) -> Res
     return Response(
         data,
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

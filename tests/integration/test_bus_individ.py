@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pypdf import PdfReader
 from rq import Queue
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, BusIndivid, Deviation, StoredFile
 from formservice.queue import QUEUE_NAME, redis_connection
-from formservice.services import bus_individ as service
+from formservice.services import record_documents
 from tests.conftest import login, run_worker
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, DEPUTY_A, DEPUTY_B, SECRETARY, form_data
@@ -22,6 +23,7 @@ from .meeting_helpers import AGREEMENT, CHILD, OWN_UNIT, QUESTION, sip_meeting, 
 FRANS = "frans.forskolechef@stad.example"  # förskolan: not part of the meetings below
 GRETA = "greta.skolchef@stad.example"  # grundskolan: the chair unit of Skarpnäck
 HANNA = "hanna.hab@region.example"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 EMPTY_ROW = {"agreements-0-what": "", "agreements-0-who": "", "agreements-0-by_when": ""}
@@ -207,8 +209,10 @@ def test_minutes_pdf_is_built_by_the_worker_once(client, directory):
     assert record.docx_file.data.startswith(b"PK")
 
     files, ids = count(StoredFile), (record.docx_file_id, record.pdf_file_id)
-    assert service.build_documents(record.id) == "exists"
-    assert service._store_documents(record, b"PK late", b"%PDF late") == "exists"  # lost race
+    assert record_documents.build("bus_individ", record.id) == "exists"
+    kind = record_documents.KINDS["bus_individ"]
+    late = record_documents._store(kind, record.id, "late", b"PK late", b"%PDF late")
+    assert late == "exists"  # lost the race: neither file is kept
     Queue(QUEUE_NAME, connection=redis_connection()).enqueue(
         "worker.jobs.build_bus_individ_documents", record.id
     )
@@ -318,3 +322,28 @@ def test_nobody_else_can_link_a_deviation_to_the_record(client, directory):
     data["bus_individ_date"] = record.meeting_date.isoformat()
     assert client.post("/avvikelser/ny", data=data).status_code == 403
     assert count(Deviation) == 0
+
+
+def test_the_preceding_sip_names_the_child_only_for_those_who_may_see_it(client, directory):
+    """Greta's unit chairs the BUS-individ meeting but was not called to the SIP meeting."""
+    meeting = sip_meeting(datetime.now(UTC) - timedelta(days=40))  # calls BUP Farsta only
+    meeting.child_name = "Siri Sipsdotter"
+    db.session.commit()
+    record = save(client)
+    record.sip_id, record.sip_date = meeting.id, None
+    db.session.commit()
+    day = meeting.meeting_at.astimezone(STOCKHOLM).date().isoformat() + " – Första SIP-möte"
+
+    client.post("/logga-ut")
+    login(client, GRETA)
+    assert client.get(f"/sip/{meeting.id}").status_code == 403
+    page = text_of(client.get(f"/bus-individ/{record.id}"))
+    assert f"<dd>{day}</dd>" in page  # date and type only
+    assert "Siri Sipsdotter" not in page
+
+    for insider in (CHEF_A, CHEF_B):  # the SIP's initiating and called units
+        client.post("/logga-ut")
+        login(client, insider)
+        assert client.get(f"/sip/{meeting.id}").status_code == 200
+        page = text_of(client.get(f"/bus-individ/{record.id}"))
+        assert f"{day} – Familjeenheten Skarpnäck – Siri Sipsdotter" in page

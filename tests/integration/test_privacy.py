@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import logging
 import zlib
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
 from formservice.extensions import db
-from formservice.models import AuditEvent, Deviation, SipMeeting
+from formservice.models import AuditEvent, Deviation, Digest, GroupMeeting, SipMeeting
 from formservice.queue import redis_connection
 from formservice.tokens import make_token
 from tests.conftest import login, run_worker
 
-from .helpers import CHEF_A, CHEF_B, form_data
+from .helpers import CHEF_A, CHEF_B, SECRETARY, form_data, send_report, user
+from .meeting_helpers import bus_individ, sip_meeting, stored
+from .test_digest import pdf_bytes, upload
 from .test_sip import child_pnr, sip_form
 
 CHILD = "Ebba Integritetsson"
@@ -78,3 +81,60 @@ def test_personal_data_stays_out_of_logs_mail_and_jobs(client, directory, smtp_s
         assert all(secret.encode() not in p for p in payloads), secret
     viewed = [e.action for e in db.session.scalars(select(AuditEvent))]
     assert "sip.viewed" in viewed
+
+
+def test_nothing_but_static_assets_may_be_cached(app, directory):
+    """Every download with personal data, every page, CSV and JSON answer: Cache-Control:
+    no-store (HTTP/1.1; no Pragma). The style sheet may be cached."""
+    sip = sip_meeting(datetime.now(UTC) + timedelta(days=30), state="skickad", with_files=True)
+    record = bus_individ(date.today() - timedelta(days=2), with_files=True)
+    report = send_report(uploads=[upload("utredning.pdf", pdf_bytes(1))])
+    attachment = report.attachments[0].id
+    meeting = GroupMeeting(
+        group_id="skarpnack", meeting_date=date.today(), created_by_id=user(SECRETARY).id
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    digest = Digest(
+        meeting_id=meeting.id,
+        state="done",
+        docx_file_id=stored("sammanstallning.docx").id,
+        pdf_file_id=stored("sammanstallning.pdf").id,
+        requested_by_id=user(SECRETARY).id,
+    )
+    db.session.add(digest)
+    db.session.commit()
+    token = make_token(report.id, CHEF_B, report.link_version)
+    digests = f"/styrgrupp/sammanstallningar/{digest.id}"
+    routes = {
+        CHEF_A: [
+            f"/sip/{sip.id}/kallelse.docx",
+            f"/sip/{sip.id}/kallelse.pdf",
+            f"/bus-individ/{record.id}/protokoll.docx",
+            f"/bus-individ/{record.id}/protokoll.pdf",
+            f"/avvikelser/{report.id}/avvikelse.docx",
+            f"/avvikelser/{report.id}/bilagor/{attachment}",
+            f"/sip/{sip.id}",
+            f"/bus-individ/{record.id}",
+        ],
+        SECRETARY: [
+            f"{digests}/sammanstallning.docx",
+            f"{digests}/sammanstallning.pdf",
+            f"{digests}/status",
+            "/statistik.csv?grupp=skarpnack",
+        ],
+        None: [f"/svara/{token}/bilagor/{attachment}", f"/svara/{token}", "/logga-in"],
+    }
+    for email, paths in routes.items():
+        client = app.test_client()
+        if email:
+            login(client, email)
+        for path in paths:
+            response = client.get(path)
+            response.get_data()  # a download streams: read it through
+            assert response.status_code == 200, path
+            assert response.headers.get("Cache-Control") == "no-store", path
+            assert "Pragma" not in response.headers
+    style = app.test_client().get("/static/style.css")
+    assert style.status_code == 200
+    assert "no-store" not in style.headers.get("Cache-Control", "")

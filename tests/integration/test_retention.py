@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from formservice.extensions import db
 from formservice.models import AuditEvent, BusIndivid, SipMeeting, StoredFile
 from formservice.queue import QUEUE_NAME, redis_connection
-from formservice.services import bus_individ as bus_service
+from formservice.services import record_documents
 from formservice.services.retention import remove_expired_identities
 from formservice.services.statistics import meeting_counts
 from tests.conftest import login, run_worker
@@ -116,7 +116,7 @@ def test_the_daily_job_through_the_queue_and_the_page_afterwards(directory, clie
     assert db.session.get(BusIndivid, old.id).identity_removed_at is not None
     assert db.session.get(BusIndivid, new.id).child_name == CHILD
 
-    assert bus_service.build_documents(old.id) == "skipped"  # never rebuilt after removal
+    assert record_documents.build("bus_individ", old.id) == "skipped"  # never rebuilt
     login(client, CHEF_A)
     page = client.get(f"/bus-individ/{old.id}").get_data(as_text=True)
     assert "Barnets identitet och protokollets dokument togs bort" in page

@@ -19,7 +19,7 @@ from formservice.documents.pdf import ConversionError
 from formservice.extensions import db
 from formservice.models import AuditEvent, OutboxMessage, SipMeeting, StoredFile
 from formservice.queue import QUEUE_NAME, redis_connection
-from formservice.services import sip as service
+from formservice.services import record_documents
 from tests.conftest import free_port, login, run_worker
 from tests.unit.test_sip_rules import make_pnr
 from worker import jobs
@@ -375,7 +375,7 @@ def test_worker_mails_without_personal_data_and_builds_the_documents(
     assert count(StoredFile) == 2
     assert len(audit_actions("sip.documents_built")) == 1
     assert len(smtp_sink.messages) == 3  # nothing sent twice
-    assert jobs.sweep_sip_documents() == 0
+    assert jobs.sweep_documents() == 0
 
 
 def test_a_failed_conversion_is_recorded_and_the_job_fails(app, client, directory, tmp_path):
@@ -390,7 +390,7 @@ def test_a_failed_conversion_is_recorded_and_the_job_fails(app, client, director
     assert "kunde inte omvandla" in meeting.document_error
     assert meeting.docx_file_id is None and meeting.pdf_file_id is None
     assert count(StoredFile) == 0
-    assert service.documents_due(min_age_seconds=0) == []  # the sweep leaves it be
+    assert record_documents.due(min_age_seconds=0) == []  # the sweep leaves it be
 
     # Through the real queue, RQ marks the job failed.
     registry = FailedJobRegistry(QUEUE_NAME, connection=redis_connection())
@@ -425,7 +425,7 @@ def test_redis_outage_keeps_the_invitation_and_the_sweep_catches_up(
     assert meeting.state == "skickad"
     assert count(OutboxMessage) == 3
 
-    assert jobs.sweep_sip_documents() == 0  # younger than a minute: may still be on its way
+    assert jobs.sweep_documents() == 0  # younger than a minute: may still be on its way
     past = datetime.now(UTC) - timedelta(minutes=5)
     db.session.execute(update(SipMeeting).values(sent_at=past))
     db.session.execute(update(OutboxMessage).values(created_at=past))

@@ -31,6 +31,7 @@ VANTETID = "Väntetid eller tillgänglighet"
 H1 = "period=2026H1"
 FAM_BUP = "Familjeenheten Skarpnäck → BUP Farsta"
 FAM_HC = "Familjeenheten Skarpnäck → HC Söderstaden"
+HIDDEN = ("<3", "dolt")
 
 
 def utc(*args: int) -> datetime:
@@ -278,16 +279,20 @@ def test_csv_is_always_suppressed_and_audited(client, groups):
     rows = csv_rows(response)
     assert rows[0] == ["BUS-grupp", "Period", "Avsnitt", "Uppgift", "Värde"]
     assert rows[1] == ["Lokal BUS Skarpnäck", "2026 H1 (jan–jun)", "SIP-möten", "Totalt", "5"]
+    # Boys: one first meeting, one follow-up, 2 in all: "<3" for all three would say both
+    # are 1, so the table's small counts are hidden without saying they are small.
     assert values(rows, "SIP-möten efter kön") == {
-        "Flicka": "3",
-        "Pojke": "<3",
+        "Flicka": "dolt",
+        "Pojke": "dolt",
         "Annat eller uppgift saknas": "0",
     }
-    assert values(rows, "SIP-möten efter typ") == {"Första SIP-möte": "3", "Uppföljning": "<3"}
+    assert values(rows, "SIP-möten efter typ") == {"Första SIP-möte": "dolt", "Uppföljning": "dolt"}
     assert values(rows, "BUS-individ")["Totalt"] == "<3"
     categories = values(rows, "Avvikelser efter kategori")
     assert (categories[REMISS], categories[VANTETID], categories["Övrigt"]) == ("3", "<3", "0")
-    assert values(rows, "Avvikelser efter verksamhetspar") == {FAM_BUP: "3", FAM_HC: "<3"}
+    # 3 + "<3" = 4 would give the small pair away: the 3 and the total are hidden too.
+    assert values(rows, "Avvikelser efter verksamhetspar") == {FAM_BUP: "dolt", FAM_HC: "<3"}
+    assert values(rows, "Avvikelser")["Totalt"] == "dolt"
     assert values(rows, "Svarstider") == {
         "Besvarade": "<3",
         "Besvarade i tid": "<3",
@@ -307,14 +312,14 @@ def test_secretariat_sees_any_group_and_all_groups_suppressed(client, groups):
     assert response.status_code == 200
     page = figures(response)
     assert page.pairs("SIP-möten efter barnets kön") == {
-        "Flicka": "3",
-        "Pojke": "<3",
+        "Flicka": "dolt",
+        "Pojke": "dolt",
         "Annat eller uppgift saknas": "0",
     }
     assert page.lists["avv-svar"]["Mediantid till svar"] == "–"
     assert "Små tal döljs" in response.get_data(as_text=True)
     every = figures(client.get(f"/statistik?grupp=alla&{H1}"))
-    assert every.pairs("SIP-möten efter barnets kön")["Annat eller uppgift saknas"] == "<3"
+    assert every.pairs("SIP-möten efter barnets kön")["Annat eller uppgift saknas"] in HIDDEN
     assert every.pairs("Avvikelser efter kategori")[REMISS] == "4"  # Farsta's report counts
     default = client.get("/statistik")
     assert default.status_code == 200 and "Alla grupper" in default.get_data(as_text=True)
@@ -416,10 +421,12 @@ def test_yearly_csv_is_suppressed(client, groups):
     assert values(rows, "SIP-möten efter kön")["Flicka"] == "4"
     assert values(rows, "Processen för SIP")["Med kortare kallelsetid"] == "<3"
     halves = [row for row in rows if row[2] == "Avvikelser" and row[3] == "Totalt"]
+    # H1: four states of one case each ("<3" four times and 4 in all would say each is 1);
+    # H2 + H1 = the year would then give the hidden H1 total away.
     assert [(row[1], row[4]) for row in halves] == [
-        ("2026 H1 (jan–jun)", "4"),
-        ("2026 H2 (jul–dec)", "<3"),
-        ("Helår 2026", "5"),
+        ("2026 H1 (jan–jun)", "dolt"),
+        ("2026 H2 (jul–dec)", "dolt"),
+        ("Helår 2026", "dolt"),
     ]
 
 
@@ -453,11 +460,13 @@ def test_all_groups_compilation_for_the_secretariat(client, groups):
         rows["Lokal BUS Farsta"],
         rows["Totalt, alla grupper"],
     )
-    assert skarpnack[column["SIP-möten: Totalt"]] == "7"
+    # Farsta's one meeting is hidden, so Skarpnäck's 7 (= 8 - Farsta) and enough of the
+    # genders to keep it so.
+    assert total[column["SIP-möten: Totalt"]] == "8"
     assert skarpnack[column["SIP-möten: Flicka"]] == "4"
-    assert skarpnack[column["SIP-möten: Pojke"]] == "3"
-    assert farsta[column["SIP-möten: Totalt"]] == "<3"
-    assert skarpnack[column["Avvikelser: Totalt"]] == "5"
+    assert skarpnack[column["SIP-möten: Totalt"]] == "dolt"
+    assert farsta[column["SIP-möten: Totalt"]] in HIDDEN
+    assert skarpnack[column["Avvikelser: Totalt"]] == "dolt"  # 6 - "<3" would give it
     assert farsta[column["Avvikelser: Totalt"]] == "<3"
     assert total[column["Avvikelser: Totalt"]] == "6"
     assert total[column["Avvikelser: Obesvarade efter svarsfristen"]] == "3"  # Farsta's counts too
@@ -568,3 +577,85 @@ def test_ten_thousand_cases_and_five_thousand_meetings_stay_fast(groups):
     assert report["sip"]["total"] == 5_000
     assert compiled["total"]["deviations"]["answered"] == 5_000
     assert elapsed < 5, f"{elapsed:.2f} s"
+
+
+# --- complementary suppression: nothing hidden can be worked out -----------------------------
+
+
+def derivable(whole: str, parts: list[str]) -> bool:
+    """Would a reader with a calculator find a hidden count in whole = Σ parts? One hidden
+    figure in the sum gives itself away; so do hidden counts at the least (or, all "<3", the
+    most) they can be when the rest of the sum is shown."""
+    figures = [whole, *parts]
+    hidden = [f for f in figures if f in HIDDEN]
+    if len(hidden) == 1:
+        return True
+    if not hidden or whole in HIDDEN:
+        return False
+    rest = int(whole) - sum(int(p) for p in parts if p not in HIDDEN)
+    small = parts.count("<3")
+    least = small + (parts.count("dolt") * (3 if small else 1))
+    return rest == least or (small == len(hidden) and rest == 2 * small)
+
+
+def concrete_case() -> None:
+    """One unit pair with one report beside a pair with five; one boy beside five girls at
+    first SIP meetings; one boy beside four girls at BUS-individ: all in 2026 H1."""
+    for day in range(1, 6):
+        deviation(utc(2026, 3, day, 9), [REMISS])
+        sip_meeting(utc(2026, 3, day, 9), gender="flicka")
+    deviation(utc(2026, 3, 9, 9), [REMISS], receiving="hc-soderstaden")
+    sip_meeting(utc(2026, 3, 9, 9), gender="pojke")
+    for day in range(1, 5):
+        bus_individ(date(2026, 4, day), gender="flicka")
+    bus_individ(date(2026, 4, 9), gender="pojke")
+
+
+def test_no_hidden_count_can_be_worked_out_from_the_secretariats_figures(client, groups):
+    concrete_case()
+    login(client, SECRETARIAT[0])
+    rows = csv_rows(client.get(f"/statistik.csv?grupp=skarpnack&{H1}"))
+    page = figures(client.get(f"/statistik?grupp=skarpnack&{H1}"))
+    sip_table = page.tables["sip-kon-typ"][1:]
+    shown = {
+        "pairs": values(rows, "Avvikelser efter verksamhetspar"),
+        "pairs on the page": page.pairs(
+            "Avvikelser efter verksamhetspar (rapporterande → mottagande)"
+        ),
+        "SIP by gender": values(rows, "SIP-möten efter kön"),
+        "SIP by gender on the page": page.pairs("SIP-möten efter barnets kön"),
+        "BUS-individ by gender": values(rows, "BUS-individ efter kön"),
+    }
+    assert shown["pairs"][FAM_HC] == shown["pairs on the page"][FAM_HC] == "<3"
+    assert shown["SIP by gender"]["Pojke"] in HIDDEN
+    assert shown["BUS-individ by gender"]["Pojke"] == "<3"
+    totals = {
+        "pairs": values(rows, "Avvikelser")["Totalt"],
+        "pairs on the page": values(rows, "Avvikelser")["Totalt"],
+        "SIP by gender": values(rows, "SIP-möten")["Totalt"],
+        "SIP by gender on the page": sip_table[-1][-1],
+        "BUS-individ by gender": values(rows, "BUS-individ")["Totalt"],
+    }
+    for name, parts in shown.items():
+        assert not derivable(totals[name], list(parts.values())), (name, parts, totals[name])
+    for row in sip_table:  # each gender's row of meeting types, and the total row
+        assert not derivable(row[-1], row[1:-1]), row
+    for column in list(zip(*sip_table, strict=True))[1:]:
+        assert not derivable(column[-1], list(column[:-1])), column
+
+    yearly = csv_rows(client.get("/statistik/ar/2026.csv?grupp=skarpnack"))
+    by_half = {(r[1], r[2], r[3]): r[4] for r in yearly[1:]}
+    h1, h2, year = "2026 H1 (jan–jun)", "2026 H2 (jul–dec)", "Helår 2026"
+    for period, section, label in list(by_half):
+        if period != year or section.startswith(("SIP", "BUS", "Processen")):
+            continue
+        if label.startswith(("Andel", "Median")):
+            continue
+        halves = [by_half.get((h, section, label), "0") for h in (h1, h2)]
+        assert not derivable(by_half[(year, section, label)], halves), (section, label)
+
+    compiled = csv_rows(client.get("/statistik/ar/2026/alla.csv"))
+    columns = list(zip(*[row[1:] for row in compiled[1:]], strict=True))
+    for name, column in zip(compiled[0][1:], columns, strict=True):
+        if "Andel" not in name and "Median" not in name:
+            assert not derivable(column[-1], list(column[:-1])), name
