@@ -60,7 +60,10 @@ class DatabaseId(IntegerConverter):
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (registers the tables)
+    from . import (
+        models,  # noqa: F401  (registers the tables)
+        ratelimit,
+    )
     from .auth import init_login
     from .extensions import csrf, db
 
@@ -72,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
 
             tune(db.engine)
     init_login(app)
+    ratelimit.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -17,6 +17,11 @@ from .models import BusGroup, User
 _LEADS = "formservice.leads_a_group.{}"
 
 
+def current() -> User:
+    """The logged-in user as the model object (views behind `login_required`)."""
+    return current_user._get_current_object()
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

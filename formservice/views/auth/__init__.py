@@ -23,12 +23,11 @@ from flask_login import current_user, login_user, logout_user
 
 from forms.login import LoginForm
 
-from .. import ratelimit
-from ..services import accounts, audit
-from .errors import render_error
+from ... import ratelimit
+from ...services import accounts, audit
+from ..errors import render_error
 
 bp = Blueprint("auth", __name__)
-bp.record_once(lambda state: ratelimit.init_app(state.app))
 
 #: The 429 texts; {time} is when to try again. The account text is the same whether or not
 #: anyone has the address.
