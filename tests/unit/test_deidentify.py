@@ -164,22 +164,38 @@ def test_describe_nothing() -> None:
     assert describe([]) == ""
 
 
-def test_linear_on_a_megabyte() -> None:
-    samples = [
-        "1" * 1_000_000,
-        "0" * 1_000_000,
-        "07 " * 333_333,
-        "a" * 1_000_000,
-        "a@" * 500_000,
-        "a@" + "b." * 500_000,
-        "(0" * 500_000,
-        "070-123 45 67, " * 70_000,
-        "070-123 45 67, 121212-1212, 0701234567, " * 25_000,
-    ]
-    for text in samples:
-        started = time.perf_counter()
+def _best_of_three(text: str) -> float:
+    """Process time of the fastest of three scans (the least disturbed by other work)."""
+    times = []
+    for _ in range(3):
+        started = time.process_time()
         find_personal_data(text)
-        assert time.perf_counter() - started < 5.0
+        times.append(time.process_time() - started)
+    return min(times)
+
+
+#: (prefix, unit, repeats at full size): each text is about a megabyte.
+HOSTILE_TEXTS = [
+    ("", "1", 1_000_000),
+    ("", "0", 1_000_000),
+    ("", "07 ", 333_333),
+    ("", "a", 1_000_000),
+    ("", "a@", 500_000),
+    ("a@", "b.", 500_000),
+    ("", "(0", 500_000),
+    ("", "070-123 45 67, ", 70_000),
+    ("", "070-123 45 67, 121212-1212, 0701234567, ", 25_000),
+]
+
+
+@pytest.mark.parametrize(("prefix", "unit", "repeats"), HOSTILE_TEXTS)
+def test_linear_on_a_megabyte(prefix: str, unit: str, repeats: int) -> None:
+    """The scan grows linearly: ten times the text takes about ten times as long, not a
+    hundred (catastrophic backtracking). A ratio in one run, so a busy machine does not
+    decide it; the bound leaves room for noise and caches."""
+    small = _best_of_three(prefix + unit * (repeats // 10))
+    large = _best_of_three(prefix + unit * repeats)
+    assert large <= 30 * max(small, 0.002), (unit, small, large)
 
 
 @st.composite
