@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import multiprocessing
 import sys
 import time
@@ -58,6 +59,7 @@ def _run_cron() -> None:
     """The periodic jobs; a Redis outage pauses them (the scheduler starts again), never ends
     them: without the sweep, rows written while Redis was down would never be queued."""
     app = create_app()
+    _use_service_time_zone(app.config["FORMSERVICE_TIMEZONE"])
     with app.app_context():
         while True:
             cron = CronScheduler(connection=redis_connection())
@@ -71,6 +73,13 @@ def _run_cron() -> None:
                 time.sleep(CRON_RETRY_SECONDS)
             except (StopRequested, KeyboardInterrupt):  # cron's signal handlers stay installed
                 return
+
+
+def _use_service_time_zone(zone: str) -> None:
+    """RQ 3 reads cron strings in the process's local time: make that the service's zone, so
+    "15 7 * * *" is 07:15 in Stockholm whatever the host's clock zone (this child only)."""
+    os.environ["TZ"] = zone
+    time.tzset()
 
 
 def run(burst: bool = False, with_cron: bool = True) -> bool:
