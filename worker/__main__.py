@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import multiprocessing
+import os
 import sys
 import time
 
