@@ -15,3 +15,10 @@ def _on_connect(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # SQLite's lower() folds only A-Z; Python's folds Å, Ä, Ö too, as PostgreSQL's does, so
+    # a search for "åsa" finds "Åsa" on both databases (the audit log and the GDPR extract).
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

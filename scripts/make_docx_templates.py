@@ -428,12 +428,165 @@ def kallelse() -> DocumentObject:
     return doc
 
 
+def register_extract() -> DocumentObject:
+    """ "Registerutdrag": everything held about one child in SIP meetings and BUS-individ
+    records, with who has seen it (GDPR art. 15); never deviations."""
+    doc = new_document("Registerutdrag")
+    doc.add_heading("Registerutdrag", level=1)
+    labelled(doc, "Upprättat", "{{ made_at }}")
+    labelled(doc, "Upprättat av", "{{ made_by }}")
+    doc.add_paragraph(
+        "Utdraget visar alla uppgifter som BUS-formservice har om barnet i kallelser till "
+        "SIP-möten och protokoll från BUS-individ (dataskyddsförordningen artikel 15): "
+        "uppgifterna, vilka som har sett, laddat ner eller ändrat dem och när, och vilka "
+        "dokument som är sparade."
+    )
+    doc.add_heading("Om behandlingen", level=2)
+    labelled(
+        doc,
+        "Ändamål",
+        "att samordna insatser för barnet genom SIP och BUS-individ enligt BUS-överenskommelsen.",
+    )
+    labelled(
+        doc,
+        "Rättslig grund",
+        "samtycke från vårdnadshavare och, från 15 år, från barnet självt "
+        "(SoL 2 kap. 7 § och HSL 16 kap. 4 §).",
+    )
+    labelled(
+        doc,
+        "Mottagare",
+        "cheferna för de verksamheter som kallas till mötet eller deltar i det. E-post från "
+        "tjänsten innehåller aldrig uppgifter om barnet.",
+    )
+    labelled(
+        doc,
+        "Lagringstid",
+        "barnets identitet tas bort {{ retention_months }} månader efter mötet; kvar blir "
+        "kön, datum och verksamheter för statistiken.",
+    )
+    doc.add_paragraph(
+        "Avvikelser ingår inte i utdraget: de är avidentifierade och innehåller inga "
+        "uppgifter om barnet."
+    )
+
+    doc.add_heading("SIP-möten", level=2)
+    doc.add_paragraph("{%p for s in sip_meetings %}")
+    doc.add_heading("{{ s.heading }}", level=3)
+    tbl = field_table(doc, "SIP-möte")
+    row(tbl, "Nummer", "{{ s.id }}")
+    row(tbl, "Status", "{{ s.state }}")
+    row(tbl, "Typ av möte", "{{ s.meeting_type }}")
+    row(tbl, "Följer SIP-möte", '{{ s.follows or "Nej" }}')
+    row(tbl, "Mötesdatum och tid", "{{ s.meeting_date }} kl. {{ s.meeting_time }}")
+    row(tbl, "Plats eller länk", '{{ s.place or "Ej angivet" }}')
+    row(tbl, "Barnets namn", '{{ s.child_name or "Ej angivet" }}')
+    row(tbl, "Barnets personnummer", '{{ s.child_personnummer or "Ej angivet" }}')
+    row(tbl, "Barnets kön", "{{ s.child_gender }}")
+    row(tbl, "Har barnet/ungdomen fyllt 15 år?", "{{ s.child_over_15 }}")
+    row(tbl, "Samtycke inhämtat", '{{ s.consent_date or "Ej angivet" }}')
+    row(tbl, "Samtycke från", *bullets("person", "s.consent_from", "Ej angivet"))
+    row(tbl, "Samtyckets form", '{{ s.consent_form or "Ej angivet" }}')
+    row(tbl, "Frågeställning", '{{ s.question or "Ej angivet" }}')
+    row(tbl, "Initiativtagare", "{{ s.initiator_unit }}")
+    row(tbl, "Ansvarig chef", "{{ s.initiator_chef }}")
+    row(tbl, "Ordförande", "{{ s.chair }}")
+    row(tbl, "Sekreterare", "{{ s.secretary }}")
+    row(tbl, "Kortare kallelsetid", "{{ s.short_notice }}")
+    tag_row(tbl, "{%tr if s.short_notice_reason %}")
+    row(tbl, "Skäl till kortare kallelsetid", "{{ s.short_notice_reason }}")
+    tag_row(tbl, "{%tr endif %}")
+    row(tbl, "Skapad", "{{ s.created_at }}")
+    row(tbl, "Kallelsen skickad", '{{ s.sent_on or "Ej skickad" }}')
+    row(tbl, "Närvaro registrerad", '{{ s.held_at or "Ej registrerad" }}')
+    row(tbl, "Upprättades en plan?", '{{ s.plan_drawn_up or "Ej angivet" }}')
+    row(tbl, "Datum då planen upprättades", '{{ s.plan_date or "Ej angivet" }}')
+    row(tbl, "Sparade dokument", *bullets("name", "s.documents", "Inga"))
+    doc.add_heading("Vårdnadshavare", level=4)
+    doc.add_paragraph("{%p if s.guardians %}")
+    tbl = table(doc, ["Namn", "Kontaktuppgift"], [7.0, 9.0], "Vårdnadshavare")
+    tag_row(tbl, "{%tr for g in s.guardians %}")
+    cells(tbl, "{{ g.name }}", "{{ g.contact }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Ej angivet.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading("Kallade verksamheter och närvaro", level=4)
+    tbl = table(doc, ["Kallad verksamhet", "Närvaro"], [10.0, 6.0], "Kallade verksamheter")
+    tag_row(tbl, "{%tr for c in s.called %}")
+    cells(tbl, "{{ c.unit }}", "{{ c.attendance }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_heading("Inbjudna (övriga)", level=4)
+    doc.add_paragraph("{%p if s.invitees %}")
+    tbl = table(doc, ["Namn", "Organisation", "E-post"], [5.0, 5.0, 6.0], "Inbjudna (övriga)")
+    tag_row(tbl, "{%tr for i in s.invitees %}")
+    cells(tbl, "{{ i.name }}", "{{ i.organisation }}", "{{ i.email }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga övriga inbjudna.")
+    doc.add_paragraph("{%p endif %}")
+    _events_table(doc, "s.events")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga SIP-möten.")
+    doc.add_paragraph("{%p endfor %}")
+
+    doc.add_heading("BUS-individ", level=2)
+    doc.add_paragraph("{%p for b in bus_individ_records %}")
+    doc.add_heading("{{ b.heading }}", level=3)
+    tbl = field_table(doc, "BUS-individ")
+    row(tbl, "Nummer", "{{ b.id }}")
+    row(tbl, "Status", "{{ b.state }}")
+    row(tbl, "Mötesdatum", "{{ b.meeting_date }}")
+    row(tbl, "Föregående SIP-möte", '{{ b.preceding_sip or "Ej angivet" }}')
+    row(tbl, "Barnets namn", '{{ b.child_name or "Ej angivet" }}')
+    row(tbl, "Barnets kön", "{{ b.child_gender }}")
+    row(tbl, "Samtycke inhämtat", '{{ b.consent_date or "Ej angivet" }}')
+    row(tbl, "Samtycke lämnat av", *bullets("person", "b.consent_from", "Ej angivet"))
+    row(tbl, "Samtyckets form", '{{ b.consent_form or "Ej angivet" }}')
+    row(tbl, "Aktualiserande verksamhet", "{{ b.raised_by_unit }}")
+    row(tbl, "Sammankallande", '{{ b.convener_unit or "Ej angivet" }}')
+    row(tbl, "Ordförande", '{{ b.chair_unit or "Ej angivet" }}')
+    row(tbl, "Deltagande verksamheter", *bullets("unit", "b.participants", "Ej angivet"))
+    row(tbl, "Frågeställning", '{{ b.question or "Ej angivet" }}')
+    row(tbl, "Nåddes en överenskommelse?", '{{ b.agreement_reached or "Ej angivet" }}')
+    row(tbl, "Behövs ett uppföljande möte?", '{{ b.follow_up or "Ej angivet" }}')
+    row(tbl, "Sammankallande för uppföljning", '{{ b.follow_up_convener or "Ej angivet" }}')
+    row(tbl, "Datum för uppföljning", '{{ b.follow_up_date or "Ej angivet" }}')
+    row(tbl, "Skapad", "{{ b.created_at }}")
+    row(tbl, "Protokollet skrivet", '{{ b.written_at or "Ej angivet" }}')
+    row(tbl, "Sparade dokument", *bullets("name", "b.documents", "Inga"))
+    doc.add_heading("Överenskommelser", level=4)
+    doc.add_paragraph("{%p if b.agreements %}")
+    tbl = table(doc, ["Vad", "Vem", "När"], [8.5, 4.5, 3.0], "Överenskommelser")
+    tag_row(tbl, "{%tr for a in b.agreements %}")
+    cells(tbl, "{{ a.what }}", "{{ a.who }}", "{{ a.by_when }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga överenskommelser.")
+    doc.add_paragraph("{%p endif %}")
+    _events_table(doc, "b.events")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga protokoll från BUS-individ.")
+    doc.add_paragraph("{%p endfor %}")
+    return doc
+
+
+def _events_table(doc: DocumentObject, sequence: str) -> None:
+    """Who has seen, downloaded or changed a record, and when (from the audit log)."""
+    doc.add_heading("Vilka som har sett och hanterat uppgifterna", level=4)
+    tbl = table(doc, ["Tidpunkt", "Vem", "Händelse"], [3.5, 6.5, 6.0], "Logg")
+    tag_row(tbl, f"{{%tr for e in {sequence} %}}")
+    cells(tbl, "{{ e.at }}", "{{ e.who }}", "{{ e.event }}")
+    tag_row(tbl, "{%tr endfor %}")
+
+
 #: Template file name -> the function that builds it.
 TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
     "deviation.docx": deviation,
     "digest.docx": digest,
     "bus_individ.docx": bus_individ,
     "kallelse.docx": kallelse,
+    "register_extract.docx": register_extract,
 }
 
 

@@ -25,7 +25,7 @@ class SipMeeting(db.Model):
     follows_id: Mapped[int | None] = mapped_column(ForeignKey("sip_meetings.id"))
     group_id: Mapped[str | None] = mapped_column(ForeignKey("bus_groups.id"), index=True)
     child_name: Mapped[str | None] = mapped_column(String(200))
-    child_personnummer: Mapped[str | None] = mapped_column(String(13))
+    child_personnummer: Mapped[str | None] = mapped_column(String(13), index=True)
     child_gender: Mapped[str] = mapped_column(String(20))
     child_over_15: Mapped[bool] = mapped_column(Boolean, default=False)
     guardians: Mapped[list] = mapped_column(JSON, default=list)  # [{name, contact}]

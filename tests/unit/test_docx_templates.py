@@ -20,6 +20,7 @@ from docxtpl import DocxTemplate
 
 from formservice.documents import docx as documents
 from tests.unit import test_bus_individ_document as bus_individ_document
+from tests.unit import test_register_extract_document as register_extract_document
 from tests.unit import test_sip_document as sip_document
 
 SCRIPT = documents.ROOT / "scripts" / "make_docx_templates.py"
@@ -128,6 +129,7 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "digest.docx": digest_context,
     "bus_individ.docx": bus_individ_document.context,
     "kallelse.docx": sip_document.context,
+    "register_extract.docx": register_extract_document.context,
 }
 
 
