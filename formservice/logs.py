@@ -22,7 +22,6 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 _request_id: ContextVar[str | None] = ContextVar("formservice_request_id", default=None)
-_job_id: ContextVar[str | None] = ContextVar("formservice_job_id", default=None)
 #: What a request id from outside may be: letters, digits, `.`, `_`, `-`; at most 64.
 _SANE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _installed: list[Callable[..., logging.LogRecord]] = []
@@ -40,18 +39,17 @@ def current_request_id() -> str | None:
 
 
 @contextmanager
-def bound(request_id: str | None, job_id: str | None = None) -> Iterator[None]:
-    """Within the block, every log record carries `request_id` (and `job_id`)."""
-    tokens = _request_id.set(request_id), _job_id.set(job_id)
+def bound(request_id: str | None) -> Iterator[None]:
+    """Within the block, every log record carries `request_id`."""
+    token = _request_id.set(request_id)
     try:
         yield
     finally:
-        _request_id.reset(tokens[0])
-        _job_id.reset(tokens[1])
+        _request_id.reset(token)
 
 
 def _install_record_factory() -> None:
-    """Records get `request_id` and `job_id` when made, so every handler sees them."""
+    """Records get `request_id` when made, so every handler sees it (also pytest's)."""
     if _installed:
         return
     previous = logging.getLogRecordFactory()
@@ -59,9 +57,6 @@ def _install_record_factory() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         record.request_id = _request_id.get() or "-"
-        job_id = _job_id.get()
-        if job_id:
-            record.job_id = job_id
         return record
 
     logging.setLogRecordFactory(factory)
@@ -102,7 +97,7 @@ def init_app(app: Any) -> None:
 
     def begin() -> None:
         g.request_id = sane_request_id(request.headers.get("X-Request-ID"))
-        g.request_id_tokens = _request_id.set(g.request_id), _job_id.set(None)
+        g.request_id_token = _request_id.set(g.request_id)
 
     def answer(response: Any) -> Any:
         if "request_id" in g:
@@ -110,11 +105,10 @@ def init_app(app: Any) -> None:
         return response
 
     def end(_exc: BaseException | None) -> None:
-        tokens = g.pop("request_id_tokens", None)
-        if tokens is not None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
             with suppress(ValueError):  # a token from another context: nothing to undo here
-                _request_id.reset(tokens[0])
-                _job_id.reset(tokens[1])
+                _request_id.reset(token)
 
     app.before_request(begin)
     app.after_request(answer)

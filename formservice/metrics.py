@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics import Counter, Histogram
 
 log = logging.getLogger(__name__)
@@ -165,9 +166,10 @@ def queue_families(waiting: int, failed: int) -> list[Metric]:
     ]
 
 
-def exposition(collector: ScrapeCollector) -> tuple[bytes, str]:
-    """The text exposition: the counted metrics (summed over every web process in
-    multiprocess mode) and the scraped figures."""
+def exposition(collector: ScrapeCollector, accept: str = "") -> tuple[bytes, str]:
+    """The counted metrics (summed over every web process in multiprocess mode) and the
+    scraped figures, in the format the scraper's `Accept` header asks for (the client's own
+    negotiation: Prometheus text 0.0.4 by default, or OpenMetrics)."""
     registry = CollectorRegistry()
     folder = os.environ.get(MULTIPROC_ENV)
     if folder:
@@ -178,4 +180,5 @@ def exposition(collector: ScrapeCollector) -> tuple[bytes, str]:
         registry.register(REQUESTS)
         registry.register(REQUEST_SECONDS)
     registry.register(collector)
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), content_type

@@ -44,8 +44,8 @@ class AppWorker(SimpleWorker):
         """Run the job with the request id of the request (or job) that queued it, or its
         own id, on every log line, and in the jobs it queues in turn."""
         request_id = job.meta.get("request_id") or job.id
-        with self.app.app_context(), logs.bound(request_id, job.id):
-            log.info("job %s started", job.func_name)
+        with self.app.app_context(), logs.bound(request_id):
+            log.info("job %s %s started", job.func_name, job.id)
             return super().perform_job(job, *args, **kwargs)
 
 

@@ -42,7 +42,7 @@ def prometheus() -> Response:
             "redis": lambda: metrics.queue_families(*queue.figures()),
         }
     )
-    body, content_type = metrics.exposition(collector)
+    body, content_type = metrics.exposition(collector, request.headers.get("Accept", ""))
     return Response(body, content_type=content_type)
 
 
