@@ -82,9 +82,11 @@ class _Server(BaseApplication):
 
 def _child_exit(server: Any, worker: Any) -> None:
     """gunicorn's hook when a worker has exited: its live metrics files go with it."""
-    from prometheus_client import multiprocess
+    folder = os.environ.get(MULTIPROC_ENV)
+    if folder:
+        from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid, folder)
 
 
 def serve(
