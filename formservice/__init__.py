@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(values)
     settings.finalize(app.config, Path(app.instance_path))
     _trust_proxies(app)
+    _init_operations(app)
 
     _init_extensions(app)
     app.url_map.converters["int"] = DatabaseId
@@ -49,6 +50,16 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
+
+
+def _init_operations(app: Flask) -> None:
+    """Logging for this process, then the request id and metrics of each request (first, so
+    every other hook's log lines carry the id)."""
+    from . import logs, metrics
+
+    logs.configure(app.config["FORMSERVICE_LOG_FORMAT"])
+    logs.init_app(app)
+    metrics.init_app(app)
 
 
 class DatabaseId(IntegerConverter):
@@ -79,7 +90,18 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import admin, auth, bus_individ, demo, deviations, digests, meetings, respond, sip
+    from .views import (
+        admin,
+        auth,
+        bus_individ,
+        demo,
+        deviations,
+        digests,
+        meetings,
+        ops,
+        respond,
+        sip,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
@@ -92,5 +114,6 @@ def _register_blueprints(app: Flask) -> None:
     from .views.statistics import bp as statistics_bp
 
     app.register_blueprint(statistics_bp)
+    app.register_blueprint(ops.bp)
     if app.config["FORMSERVICE_DEMO"]:
         app.register_blueprint(demo.bp)

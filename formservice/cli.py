@@ -109,10 +109,30 @@ def _read_password() -> str:
 @pass_script_info
 def web(info: ScriptInfo, host: str, port: int, workers: int) -> None:
     """Kör webbtjänsten med en produktionsserver (gunicorn)."""
-    from .server import serve
+    from .server import MetricsFolder, serve
 
-    info.load_app()  # fail early, in this process, on a missing setting
-    serve(host, port, workers)
+    with MetricsFolder():
+        app = info.load_app()  # fail early, in this process, on a missing setting
+        serve(host, port, workers, log_format=app.config["FORMSERVICE_LOG_FORMAT"])
+
+
+@main.command("check")
+def check() -> None:
+    """Är tjänsten redo? Databas, Redis, arbetare och LibreOffice (som GET /readyz)."""
+    from flask import current_app
+
+    from .health import readiness
+
+    checks = readiness(current_app._get_current_object())
+    for part in checks:
+        click.echo(f"{part.name:<12} {'ok' if part.ok else 'fail'}" + _reason(part.reason))
+    if not all(part.ok for part in checks):
+        raise click.ClickException("Tjänsten är inte redo.")
+    click.echo("Tjänsten är redo.")
+
+
+def _reason(reason: str) -> str:
+    return f" ({reason})" if reason else ""
 
 
 @main.command("worker", with_appcontext=False)

@@ -52,6 +52,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SECURE_COOKIES": (None, _bool),  # None: true when BASE_URL is https
     "TRUSTED_PROXIES": (0, _INT),
     "INSTANCE_PATH": (None, _str),
+    "LOG_FORMAT": ("text", _str),
+    "METRICS_TOKEN": ("", _str),
 }
 
 
@@ -89,8 +91,22 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config["SESSION_COOKIE_SECURE"] = config["FORMSERVICE_SECURE_COOKIES"]
     if config["FORMSERVICE_TRUSTED_PROXIES"] < 0:
         raise RuntimeError("FORMSERVICE_TRUSTED_PROXIES must be 0 or a positive number.")
+    _check_log_format(config)
     config["PERMANENT_SESSION_LIFETIME"] = 8 * 3600
     config["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _check_log_format(config: dict[str, Any]) -> None:
+    value = config["FORMSERVICE_LOG_FORMAT"]
+    kind = value.strip().lower()
+    if kind not in LOG_FORMATS:
+        raise RuntimeError(
+            f"FORMSERVICE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} (got {value!r})."
+        )
+    config["FORMSERVICE_LOG_FORMAT"] = kind
 
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")

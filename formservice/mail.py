@@ -7,6 +7,7 @@ import ssl
 import threading
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
 
 from flask import current_app, render_template
 
@@ -23,6 +24,12 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.server_down = server_down
+
+
+def kinds() -> list[str]:
+    """Every message kind: one template in templates/email/ each (`_`-files are parts)."""
+    folder = Path(current_app.template_folder) / "email"
+    return sorted(p.stem for p in folder.glob("*.txt") if not p.name.startswith("_"))
 
 
 def render(message: OutboxMessage) -> EmailMessage:

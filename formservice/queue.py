@@ -51,6 +51,42 @@ def get_queue() -> Queue:
     return Queue(QUEUE_NAME, connection=redis_connection())
 
 
+#: Seconds a readiness probe or a scrape waits for Redis: it must answer quickly or not at all.
+PROBE_TIMEOUT = 1.0
+
+
+def probe_connection() -> Redis:
+    """Redis with short timeouts, for readiness and metrics (never for queueing work)."""
+    app = current_app
+    conn = app.extensions.get("formservice.redis_probe")
+    if conn is None:
+        url = app.config.get("FORMSERVICE_REDIS_URL")
+        if url:
+            conn = Redis.from_url(
+                url, socket_connect_timeout=PROBE_TIMEOUT, socket_timeout=PROBE_TIMEOUT
+            )
+        else:
+            conn = embedded_redis(app.instance_path)
+        app.extensions["formservice.redis_probe"] = conn
+    return conn
+
+
+def figures() -> tuple[int, int]:
+    """Jobs waiting in the queue and failed jobs kept for inspection (RQ's registry)."""
+    from rq.registry import FailedJobRegistry
+
+    queue = Queue(QUEUE_NAME, connection=probe_connection())
+    return queue.count, FailedJobRegistry(queue=queue).count
+
+
+def _meta() -> dict[str, str]:
+    """The job's meta: the request id of the request (or job) that queues it, for the logs."""
+    from .logs import current_request_id
+
+    request_id = current_request_id()
+    return {"request_id": request_id} if request_id else {}
+
+
 #: Outbox rows per delivery job: a report's messages (five, as a rule) travel together, so the
 #: worker claims them with one commit and sends them over one SMTP connection.
 DELIVERY_BATCH = 10
@@ -68,7 +104,9 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
                 batch = message_ids[start : start + DELIVERY_BATCH]
                 # room for a slow server: each message may wait for it twice
                 timeout = 60 + 2 * smtp_timeout * len(batch)
-                queue.enqueue("worker.jobs.deliver", *batch, pipeline=pipe, job_timeout=timeout)
+                queue.enqueue(
+                    "worker.jobs.deliver", *batch, pipeline=pipe, job_timeout=timeout, meta=_meta()
+                )
             pipe.execute()
     except (RedisError, OSError):
         log.warning("Redis unavailable; %d message(s) left pending for the sweep", len(message_ids))
@@ -90,7 +128,7 @@ def enqueue_job(func: str, *args: object, timeout: int = 600, job_id: str | None
     try:
         queue = get_queue()
         if job_id is None:
-            queue.enqueue(func, *args, job_timeout=timeout, failure_ttl=FAILURE_TTL)
+            queue.enqueue(func, *args, job_timeout=timeout, failure_ttl=FAILURE_TTL, meta=_meta())
         else:
             _enqueue_once(queue, func, args, job_id, timeout)
     except (RedisError, OSError):
@@ -139,6 +177,7 @@ def _enqueue_once(queue: Queue, func: str, args: tuple, job_id: str, timeout: in
                 job_timeout=timeout,
                 failure_ttl=FAILURE_TTL,
                 unique=True,
+                meta=_meta(),
             )
             return
         except DuplicateJobError:

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libmagic1 libreoffice-writer-nogui chromium fonts-dejavu-core fonts-liberation
-                 poppler-utils redis-server nginx openssl)
+                 poppler-utils redis-server nginx openssl systemd postgresql-client)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -31,6 +31,10 @@ pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { echo "FEL: PostgreSQL saknas
 command -v soffice >/dev/null 2>&1 || { echo "FEL: LibreOffice (soffice) saknas" >&2; fail=1; }
 [ -x "$FORMSERVICE_TEST_NGINX" ] || { echo "FEL: nginx saknas ($FORMSERVICE_TEST_NGINX)" >&2; fail=1; }
 command -v openssl >/dev/null 2>&1 || { echo "FEL: openssl saknas" >&2; fail=1; }
+command -v systemd-analyze >/dev/null 2>&1 || { echo "FEL: systemd-analyze saknas (Debian-paketet systemd)" >&2; fail=1; }
+for tool in pg_dump pg_restore; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "FEL: $tool saknas (Debian-paketet postgresql-client)" >&2; fail=1; }
+done
 [ "$fail" = 0 ] || exit 1
 
 .venv/bin/ruff check .

@@ -6,17 +6,22 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import time
 
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
+from rq.job import Job
 
-from formservice import create_app
+from formservice import create_app, health, logs
 from formservice.queue import QUEUE_NAME, redis_connection
+
+log = logging.getLogger(__name__)
 
 CRON_RETRY_SECONDS = 2
 
@@ -36,9 +41,46 @@ class AppWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.app = app
 
-    def perform_job(self, *args, **kwargs) -> bool:
-        with self.app.app_context():
-            return super().perform_job(*args, **kwargs)
+    def perform_job(self, job: Job, *args, **kwargs) -> bool:
+        """Run the job with the request id of the request (or job) that queued it, or its
+        own id, on every log line, and in the jobs it queues in turn."""
+        request_id = job.meta.get("request_id") or job.id
+        with self.app.app_context(), logs.bound(request_id):
+            log.info("job %s %s started", job.func_name, job.id)
+            return super().perform_job(job, *args, **kwargs)
+
+
+class Heartbeat(threading.Thread):
+    """Tells readiness (`health.beat`) every half sweep interval that this worker lives and
+    whether it finds LibreOffice, busy with a job or not; its last act is to take it back."""
+
+    def __init__(self, app: Flask, worker: str) -> None:
+        super().__init__(name="heartbeat", daemon=True)
+        self.app, self.worker = app, worker
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        config = self.app.config
+        seconds = health.window(config)
+        while True:
+            try:
+                with self.app.app_context():
+                    health.beat(
+                        redis_connection(), self.worker, health.libreoffice_found(config), seconds
+                    )
+            except (RedisError, OSError) as exc:  # Redis is down: readiness says so anyway
+                log.debug("heartbeat not written: %s", exc)
+            if self.stopped.wait(max(1.0, config["FORMSERVICE_SWEEP_INTERVAL_SECONDS"] / 2)):
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+        try:
+            with self.app.app_context():
+                health.forget(redis_connection(), self.worker)
+        except (RedisError, OSError):
+            pass  # the heartbeat grows old by itself
 
 
 def register_periodic(cron: CronScheduler, sweep_seconds: int) -> None:
@@ -83,8 +125,8 @@ def _use_service_time_zone(zone: str) -> None:
 
 
 def run(burst: bool = False, with_cron: bool = True) -> bool:
-    """Work the queue in this process; the cron scheduler runs beside it unless bursting."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    """Work the queue in this process; the cron scheduler runs beside it unless bursting.
+    Logging is set up by `create_app` (FORMSERVICE_LOG_FORMAT), here as in the web."""
     app = create_app()
     cron = None
     if with_cron and not burst:
@@ -95,7 +137,14 @@ def run(burst: bool = False, with_cron: bool = True) -> bool:
             connection = redis_connection()
             queues = [Queue(QUEUE_NAME, connection=connection)]
             worker = AppWorker(queues, connection=connection, app=app)
-            return worker.work(burst=burst, with_scheduler=not burst)
+            heartbeat = None if burst else Heartbeat(app, worker.name)
+            if heartbeat is not None:
+                heartbeat.start()
+            try:
+                return worker.work(burst=burst, with_scheduler=not burst)
+            finally:
+                if heartbeat is not None:
+                    heartbeat.stop()
     finally:
         if cron is not None:
             cron.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -70,11 +71,12 @@ def build_digest(digest_id: int) -> str:
     row = db.session.get(Digest, digest_id)
     if row is None or row.state == "done":
         return "skipped"
+    started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="formservice-digest-") as folder:
             docx, pdf, case_ids = _compile_digest(row, Path(folder))
             service.progress(digest_id, 95, "Sparar")
-            service.finish(digest_id, case_ids, docx, pdf)
+            service.finish(digest_id, case_ids, docx, pdf, time.monotonic() - started)
     except ConversionError as exc:
         service.fail(digest_id, str(exc))
         raise

@@ -9,10 +9,12 @@ from .files import Attachment, StoredFile, StoredFileChunk
 from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
 from .sip import SipCalledUnit, SipMeeting
+from .timing import BuildTiming
 
 __all__ = [
     "Attachment",
     "AuditEvent",
+    "BuildTiming",
     "BusGroup",
     "BusIndivid",
     "CaseCounter",

@@ -18,7 +18,7 @@ from ..domain.deviation import GENDERS
 from ..domain.statistics import current_half
 from ..extensions import db
 from ..models import Attachment, Deviation, Digest, GroupMeeting, StoredFile, User
-from . import audit, categories, commit_keeping_loaded
+from . import audit, categories, commit_keeping_loaded, monitoring
 from .deviation_statistics import category_counts, category_rows, summarize
 from .files import DOCX_TYPE, PDF_TYPE, store
 
@@ -149,8 +149,11 @@ def _meeting_tables(counts: dict) -> list[tuple[str, list[tuple[str, int]]]]:
     ]
 
 
-def finish(digest_id: int, case_ids: list[int], docx: Path, pdf: Path) -> None:
-    """Store both files, mark the digest done and put the cases on the agenda: one commit."""
+def finish(
+    digest_id: int, case_ids: list[int], docx: Path, pdf: Path, seconds: float | None = None
+) -> None:
+    """Store both files, mark the digest done and put the cases on the agenda: one commit
+    (with the build's duration, `seconds`, among the build timings)."""
     from .meetings import put_on_agenda
 
     digest = db.session.get(Digest, digest_id)
@@ -168,6 +171,8 @@ def finish(digest_id: int, case_ids: list[int], docx: Path, pdf: Path) -> None:
             db.session.scalars(select(Deviation).where(Deviation.id.in_(batch))).all(),
         )
     audit.record(None, "digest.compiled", "digest", digest.id, cases=len(case_ids))
+    if seconds is not None:
+        monitoring.record_build("digest", seconds)
     db.session.commit()
 
 

@@ -9,6 +9,7 @@ the sweep queues the documents of records whose job was never queued (Redis was 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from ..documents.pdf import ConversionError, convert
 from ..documents.sip import render_kallelse
 from ..extensions import db
 from ..models import BusIndivid, SipMeeting, User
-from . import audit
+from . import audit, monitoring
 from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 DRAFT = "utkast"
@@ -71,6 +72,7 @@ def build(kind_name: str, record_id: int) -> str:
     if record.pdf_file_id is not None:
         return "exists"
     config = current_app.config
+    started = time.monotonic()
     docx = kind.render(record, tz=config["FORMSERVICE_TIMEZONE"])
     name = kind.file_name(record)
     db.session.rollback()  # hold no transaction (nor a connection) while LibreOffice works
@@ -79,7 +81,7 @@ def build(kind_name: str, record_id: int) -> str:
     except ConversionError as exc:
         _record_failure(kind, record_id, str(exc))
         raise
-    return _store(kind, record_id, name, docx, pdf)
+    return _store(kind, record_id, name, docx, pdf, time.monotonic() - started)
 
 
 def _claimable(kind: Kind, record_id: int) -> list:
@@ -92,9 +94,12 @@ def _claimable(kind: Kind, record_id: int) -> list:
     ]
 
 
-def _store(kind: Kind, record_id: int, name: str, docx: bytes, pdf: bytes) -> str:
+def _store(
+    kind: Kind, record_id: int, name: str, docx: bytes, pdf: bytes, seconds: float | None = None
+) -> str:
     """Attach both files unless another run stored them first or retention removed the
-    identity meanwhile: the UPDATE decides, after any concurrent retention has committed."""
+    identity meanwhile: the UPDATE decides, after any concurrent retention has committed.
+    `seconds` (the build's duration) goes into the build timings with them."""
     files = [new_file(f"{name}.docx", DOCX_TYPE, docx), new_file(f"{name}.pdf", PDF_TYPE, pdf)]
     db.session.add_all(files)
     db.session.flush()
@@ -109,6 +114,8 @@ def _store(kind: Kind, record_id: int, name: str, docx: bytes, pdf: bytes) -> st
         removed = select(kind.model.identity_removed_at).where(kind.model.id == record_id)
         return "exists" if db.session.scalar(removed) is None else "skipped"
     audit.record("system", f"{kind.name}.documents_built", kind.name, record_id)
+    if seconds is not None:
+        monitoring.record_build(kind.name, seconds)
     db.session.commit()
     return "built"
 

@@ -39,6 +39,21 @@ def test_plain_http_is_redirected_to_https(tls_stack):
     assert answer.value.headers["Location"] == "https://127.0.0.1/logga-in"
 
 
+def test_nginx_gives_the_service_its_own_request_id(tls_stack):
+    """X-Request-ID from nginx ($request_id), not the client's: in the answer and in both
+    logs, so a line in nginx's log leads to the service's and the worker's lines."""
+    request = urllib.request.Request(
+        tls_stack.base_url + "/healthz", headers={"X-Request-ID": "chosen-by-the-client"}
+    )
+    with urllib.request.urlopen(request, context=tls_stack.ssl_context(), timeout=10) as answer:
+        assert answer.status == 200
+        request_id = answer.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    logged = (tls_stack.log_dir / "formservice.access.log").read_text()
+    assert '/healthz HTTP/2.0" 200' in logged or '/healthz HTTP/1.1" 200' in logged
+    assert request_id in logged and "chosen-by-the-client" not in logged
+
+
 def test_journey_through_nginx_over_https(tls_stack, new_context, smtp_sink):
     stack = tls_stack
     assert stack.base_url.startswith("https://")

@@ -118,6 +118,11 @@ POST /svara/{t}                             422 422 422 422 422 422 422 422 422 
 POST /svara/{t}/vidare                      422 422 422 422 422 422 422 422 422 422 422 422
 GET  /svara/{t}/bilagor/{ta}                200 200 200 200 200 200 200 200 200 200 200 200
 POST /logga-ut login login login login login login login login login login login login
+# --- operations (issue 15): public health; readiness fails here (no worker heartbeat); the
+# metrics need FORMSERVICE_METRICS_TOKEN (unset here), which no role has: 404 for everyone
+GET  /healthz                               200 200 200 200 200 200 200 200 200 200 200 200
+GET  /readyz                                503 503 503 503 503 503 503 503 503 503 503 503
+GET  /metrics                               404 404 404 404 404 404 404 404 404 404 404 404
 """
 
 # --- issue 14: Granskningslogg and Registerutdrag, the administrator's only (walked before the
@@ -156,6 +161,8 @@ def rows() -> list[tuple[str, str, dict[str, str]]]:
     lines = MATRIX.strip().splitlines()
     lines[-1:-1] = ADMIN_AUDIT_MATRIX.strip().splitlines()  # before the logout
     for line in lines:
+        if line.startswith("#"):  # a block's heading
+            continue
         method, route, *outcomes = line.split()
         assert len(outcomes) == len(ROLES), route
         table.append((method, route, dict(zip(ROLES, outcomes, strict=True))))

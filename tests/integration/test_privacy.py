@@ -3,6 +3,7 @@ job payloads."""
 
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from formservice.extensions import db
+from formservice.logs import formatter
 from formservice.models import AuditEvent, Deviation, Digest, GroupMeeting, SipMeeting
 from formservice.queue import redis_connection
 from formservice.tokens import make_token
@@ -70,7 +72,11 @@ def test_personal_data_stays_out_of_logs_mail_and_jobs(client, directory, smtp_s
     assert smtp_sink.messages, "the journey sends mail"
     assert payloads, "the journey queues jobs"
     mail = "\n".join(m.as_string() for m in smtp_sink.messages)
-    logs = caplog.text
+    # every record as the text and the JSON formats write it (FORMSERVICE_LOG_FORMAT)
+    lines = [formatter(kind).format(r) for r in caplog.records for kind in ("text", "json")]
+    json_lines = [json.loads(line) for line in lines[1::2]]  # each one JSON object
+    assert any(line.get("request_id", "-") != "-" for line in json_lines)
+    logs = caplog.text + "\n".join(lines)
     audit = "\n".join(
         f"{e.actor} {e.action} {e.detail}" for e in db.session.scalars(select(AuditEvent))
     )
