@@ -158,10 +158,10 @@ STALE_LINK = "410"
 
 def rows() -> list[tuple[str, str, dict[str, str]]]:
     table = []
-    lines = MATRIX.strip().splitlines()
-    lines[-1:-1] = ADMIN_AUDIT_MATRIX.strip().splitlines()  # before the logout
+    lines = (MATRIX + ADMIN_AUDIT_MATRIX).strip().splitlines()
+    lines.sort(key=lambda line: "/logga-ut" in line)  # the logout ends the walk: last
     for line in lines:
-        if line.startswith("#"):  # a block's heading
+        if not line.strip() or line.startswith("#"):  # a block's heading
             continue
         method, route, *outcomes = line.split()
         assert len(outcomes) == len(ROLES), route
