@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
 
+from .. import clock
 from ..extensions import db
 from ..models import AuditEvent, User
 
@@ -35,7 +35,7 @@ def record_many(
         user_id, name = actor.id, actor.email
     else:
         user_id, name = None, actor or "system"
-    moment = datetime.now(UTC)
+    moment = clock.now()
     row = {
         "at": moment,
         "user_id": user_id,
