@@ -63,6 +63,7 @@ def formservice_docx(app, digest_id: int) -> tuple[bytes, dict, int]:
     AppWorker gives each job): gather the cases and figures, write the whole digest as the
     cases are read. Returns the document, the same context with the cases as plain dicts
     (for the baseline; made after the timed part by the caller) and the number of cases."""
+    from formservice import clock
     from formservice.documents import digest as document
     from formservice.documents.docx import stream
     from formservice.extensions import db
@@ -73,7 +74,7 @@ def formservice_docx(app, digest_id: int) -> tuple[bytes, dict, int]:
         row = db.session.get(Digest, digest_id)
         contents = service.gather(row)
         part = document.whole(contents.sections)
-        figures = contents.summary, contents.statistics, service.today()
+        figures = contents.summary, contents.statistics, clock.today()
         context = document.context(row.meeting, part, service.case_dicts, *figures)
         out = io.BytesIO()
         stream("digest.docx", context, out)
@@ -83,6 +84,7 @@ def formservice_docx(app, digest_id: int) -> tuple[bytes, dict, int]:
 
 def plain(app, digest_id: int) -> dict:
     """The context as the baseline gets it: the same rows, every case a plain dict."""
+    from formservice import clock
     from formservice.documents import digest as document
     from formservice.extensions import db
     from formservice.models import Digest
@@ -91,7 +93,7 @@ def plain(app, digest_id: int) -> dict:
     with app.app_context():
         row = db.session.get(Digest, digest_id)
         contents = service.gather(row)
-        figures = contents.summary, contents.statistics, service.today()
+        figures = contents.summary, contents.statistics, clock.today()
         context = document.context(
             row.meeting,
             document.whole(contents.sections),

@@ -12,12 +12,14 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
+from formservice import clock
 from formservice.domain.deviation import GENDERS
 from formservice.domain.sip import CONSENT_FORMS, CONSENT_FROM, consent_problems
 from formservice.services.bus_individ import BusIndividInput
 
 from .fields import (
     MAX_TEXT,
+    YES_NO,
     BusGroupField,
     CheckboxesField,
     ChoiceField,
@@ -28,10 +30,8 @@ from .fields import (
     Required,
     RequiredIf,
     selected,
-    today,
 )
 
-YES_NO = [("ja", "Ja"), ("nej", "Nej")]
 AGREEMENT_ROWS = 3
 
 
@@ -146,7 +146,7 @@ class BusIndividForm(FlaskForm):
         if any(f.errors for f in fields):
             return False
         over_15 = self.child_over_15.data == "ja"
-        problems = consent_problems(self.consent(), over_15, today())
+        problems = consent_problems(self.consent(), over_15, clock.today())
         label = self.consent_date.label.text
         self.consent_date.errors = [*self.consent_date.errors, *(f"{label}: {p}" for p in problems)]
         return valid and not problems

@@ -18,6 +18,7 @@ from formservice.domain.meetings import ASSESSMENTS
 from formservice.services.closing import ClosingInput, Measure
 
 from .fields import (
+    YES_NO,
     ChoiceField,
     DatumField,
     Deidentified,
@@ -28,7 +29,6 @@ from .fields import (
 )
 
 MEASURE_ROWS = 3
-YES_NO = [("ja", "Ja"), ("nej", "Nej")]
 
 
 class DecidedMeasure(Form):

@@ -19,6 +19,7 @@ from formservice.domain.deviation import AGE_GROUPS, GENDERS
 from formservice.services.deviations import DeviationInput, Upload
 
 from .fields import (
+    YES_NO,
     BusGroupField,
     CheckboxesField,
     ChoiceField,
@@ -32,7 +33,6 @@ from .fields import (
     selected,
 )
 
-YES_NO = [("ja", "Ja"), ("nej", "Nej")]
 MAX_FILES = 10
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
 from flask import current_app
 from markupsafe import Markup, escape
 from wtforms import (
@@ -20,10 +17,12 @@ from wtforms import (
 )
 from wtforms.validators import StopValidation
 
+from formservice import clock
 from formservice.domain.deidentify import describe, find_personal_data
 from formservice.domain.groups import NeedsChoice, choose_among
 
 MAX_TEXT = 20_000
+YES_NO = [("ja", "Ja"), ("nej", "Nej")]
 
 
 class Required:
@@ -75,7 +74,7 @@ class Deidentified:
 
 class NotInFuture:
     def __call__(self, form: Form, field: Field) -> None:
-        if field.data and field.data > today():
+        if field.data and field.data > clock.today():
             raise ValidationError(f"{field.label.text}: datumet får inte ligga i framtiden.")
 
 
@@ -92,12 +91,6 @@ class MaxLength:
 def allowed_email_domains() -> list[str]:
     raw = current_app.config["FORMSERVICE_ALLOWED_EMAIL_DOMAINS"]
     return [d.strip().lower() for d in raw.split(",") if d.strip()]
-
-
-def today() -> date:
-    from datetime import datetime
-
-    return datetime.now(ZoneInfo(current_app.config["FORMSERVICE_TIMEZONE"])).date()
 
 
 class OptionInput:
@@ -137,12 +130,12 @@ class CheckboxesField(SelectMultipleField):
                 raise ValidationError(f"{self.label.text}: ogiltigt val.")
 
 
-def date_error(field: Field) -> str:
-    return f"{field.label.text}: ange ett datum som ÅÅÅÅ-MM-DD."
+class _ParsedInput(Field):
+    """Empty input is no value; input that does not parse gets `parse_error`, in Swedish and
+    naming the field."""
 
-
-class DatumField(DateField):
-    """A date field whose parse error is Swedish and names the field."""
+    def parse_error(self) -> str:
+        raise NotImplementedError
 
     def process_formdata(self, valuelist: list) -> None:
         if not "".join(valuelist or []).strip():
@@ -151,7 +144,14 @@ class DatumField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError(date_error(self)) from exc
+            raise ValueError(self.parse_error()) from exc
+
+
+class DatumField(_ParsedInput, DateField):
+    """A date (ÅÅÅÅ-MM-DD)."""
+
+    def parse_error(self) -> str:
+        return f"{self.label.text}: ange ett datum som ÅÅÅÅ-MM-DD."
 
 
 class ChoiceField(SelectField):
@@ -170,18 +170,11 @@ class RadioChoiceField(RadioField):
             raise ValidationError(f"{self.label.text}: välj ett av alternativen.")
 
 
-class TidField(TimeField):
-    """A time of day (TT:MM) whose parse error is Swedish and names the field."""
+class TidField(_ParsedInput, TimeField):
+    """A time of day (TT:MM)."""
 
-    def process_formdata(self, valuelist: list) -> None:
-        if not "".join(valuelist or []).strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            message = f"{self.label.text}: ange en tid som TT:MM, till exempel 09:30."
-            raise ValueError(message) from exc
+    def parse_error(self) -> str:
+        return f"{self.label.text}: ange en tid som TT:MM, till exempel 09:30."
 
 
 class BusGroupField(ChoiceField):

@@ -8,9 +8,10 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import Optional
 
+from formservice import clock
 from formservice.services.meetings import has_meeting_on
 
-from .fields import DatumField, MaxLength, Required, today
+from .fields import DatumField, MaxLength, Required
 
 MAX_YEARS_AWAY = 2
 
@@ -32,7 +33,7 @@ class MeetingForm(FlaskForm):
 
     def validate_meeting_date(self, field) -> None:
         reach = timedelta(days=365 * MAX_YEARS_AWAY)
-        if abs(field.data - today()) > reach:
+        if abs(field.data - clock.today()) > reach:
             raise ValidationError(
                 f"{field.label.text}: ange ett datum inom {MAX_YEARS_AWAY} år från i dag."
             )

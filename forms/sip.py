@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, Optional
 
+from formservice import clock
 from formservice.domain.deviation import GENDERS
 from formservice.domain.sip import (
     ATTENDANCE,
@@ -34,6 +34,7 @@ from formservice.domain.sip import (
 from formservice.services import sip as service
 
 from .fields import (
+    YES_NO,
     BusGroupField,
     CheckboxesField,
     ChoiceField,
@@ -45,10 +46,8 @@ from .fields import (
     RequiredIf,
     TidField,
     selected,
-    today,
 )
 
-YES_NO = [("ja", "Ja"), ("nej", "Nej")]
 ROWS = 2
 OVER_15 = f"Har barnet/ungdomen fyllt {OWN_CONSENT_AGE} år?"
 
@@ -224,7 +223,7 @@ class SipForm(FlaskForm):
     def validate_child_over_15(self, field) -> None:
         if self._born is None:
             return
-        derived = "ja" if has_turned(self._born, OWN_CONSENT_AGE, today()) else "nej"
+        derived = "ja" if has_turned(self._born, OWN_CONSENT_AGE, clock.today()) else "nej"
         if field.data and field.data != derived:
             raise ValidationError(f"{field.label.text}: svaret stämmer inte med personnumret.")
         field.data = derived
@@ -252,15 +251,14 @@ class SipForm(FlaskForm):
             return False
         if not self.sending:
             return True
-        problems = service.send_problems(self.to_input(), datetime.now(UTC))
+        problems = service.send_problems(self.to_input(), clock.now())
         for message in problems.get("consent", []):
             self.consent_date.errors.append(f"Samtycke inhämtat: {message[0].lower()}{message[1:]}")
         self.meeting_date.errors.extend(problems.get("meeting_at", []))
         return not problems
 
     def meeting_at(self) -> datetime:
-        tz = current_app.config["FORMSERVICE_TIMEZONE"]
-        return local_moment(self.meeting_date.data, self.meeting_time.data, tz)
+        return local_moment(self.meeting_date.data, self.meeting_time.data, clock.zone())
 
     def to_input(self) -> service.SipInput:
         follow_up = self.meeting_type.data == "uppfoljning"
@@ -294,7 +292,6 @@ class SipForm(FlaskForm):
 
     def fill_from(self, meeting, *, follow_up: bool = False) -> None:
         """Pre-fill from a stored draft, or from an earlier meeting for its follow-up."""
-        tz = current_app.config["FORMSERVICE_TIMEZONE"]
         self.meeting_type.data = "uppfoljning" if follow_up else meeting.meeting_type
         self.follows.data = str(meeting.id if follow_up else meeting.follows_id or "")
         self.child_name.data = meeting.child_name
@@ -315,7 +312,7 @@ class SipForm(FlaskForm):
         self.secretary_unit.data = meeting.secretary_unit_id
         self.called_units.data = [c.unit_id for c in meeting.called]
         if not follow_up:
-            local = meeting.meeting_at.astimezone(ZoneInfo(tz))
+            local = meeting.meeting_at.astimezone(ZoneInfo(clock.zone()))
             self.meeting_date.data, self.meeting_time.data = local.date(), local.time()
             self.place.data = meeting.place
             self.short_notice.data = meeting.short_notice

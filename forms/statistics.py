@@ -13,41 +13,15 @@ from formservice.domain.statistics import (
     Period,
     current_half,
     custom_period,
-    full_year,
-    half_year,
     parse_period,
+    period_choices,
+    period_code,
 )
 
 from .fields import DatumField
 
 CUSTOM = "egen"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-PAST_HALF_YEARS = 6
-
-
-def period_code(period: Period) -> str:
-    """2026H1, 2026H2 or 2026 for a half-year or year; "egen" for anything else."""
-    start, end = period.start, period.end
-    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
-        return str(start.year)
-    if period in (half_year(start.year, 1), half_year(start.year, 2)):
-        return f"{start.year}H{1 if start.month == 1 else 2}"
-    return CUSTOM
-
-
-def period_choices(today: date, chosen: str | None) -> list[tuple[str, str]]:
-    """Recent half-years and years, an asked-for period not among them, and a custom range."""
-    year, half = today.year, 1 if today.month <= 6 else 2
-    periods = []
-    for _ in range(PAST_HALF_YEARS):
-        periods.append(half_year(year, half))
-        year, half = (year, 1) if half == 2 else (year - 1, 2)
-    periods += [full_year(today.year), full_year(today.year - 1)]
-    asked = parse_period(chosen or "")
-    if asked and asked not in periods:
-        periods.insert(0, asked)
-    choices = [(period_code(p), p.label) for p in periods]
-    return [*choices, (CUSTOM, "Eget datumintervall (ange Från och Till)")]
 
 
 class GroupField(SelectField):
@@ -76,7 +50,10 @@ class StatisticsForm(Form):
         if self.custom:
             self.period.data = CUSTOM
         self.period.data = (self.period.data or "").strip() or period_code(current_half(today))
-        self.period.choices = period_choices(today, self.period.data)
+        self.period.choices = [
+            *period_choices(today, parse_period(self.period.data)),
+            (CUSTOM, "Eget datumintervall (ange Från och Till)"),
+        ]
         self.chosen: Period | None = None
 
     def validate_period(self, field) -> None:

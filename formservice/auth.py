@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from flask import Flask, abort, has_request_context, request
-from flask_login import current_user, login_required
+from flask import Flask, has_request_context, request
+from flask_login import current_user
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,19 +68,3 @@ def leads_a_group(user_id: int) -> bool:
             db.session.rollback()
             return False
     return environ[key]
-
-
-def require(check: Callable[[User], bool]) -> Callable:
-    """Decorate a view: logged in, and `check(current_user)` holds, else 403."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not check(current_user):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator

@@ -5,11 +5,14 @@ from __future__ import annotations
 import smtplib
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 
 from .models import OutboxMessage
 from .tokens import make_token
@@ -51,18 +54,35 @@ def render(message: OutboxMessage) -> EmailMessage:
 
 
 def _link(message: OutboxMessage) -> str:
-    base = current_app.config["FORMSERVICE_BASE_URL"].rstrip("/")
+    """The page the message is about, as a full URL under FORMSERVICE_BASE_URL."""
     context = message.context
-    if context.get("bus_individ_id"):
-        return f"{base}/bus-individ/{int(context['bus_individ_id'])}"
-    if context.get("sip_id"):
-        return f"{base}/sip/{int(context['sip_id'])}"
-    if message.deviation_id is None:
-        return base + "/"
-    if context.get("respond"):
-        token = make_token(message.deviation_id, message.to_email, context["link_version"])
-        return f"{base}/svara/{token}"
-    return f"{base}/avvikelser/{message.deviation_id}"
+    with _under_base_url():
+        if context.get("bus_individ_id"):
+            return url_for("bus_individ.show", record_id=int(context["bus_individ_id"]))
+        if context.get("sip_id"):
+            return url_for("sip.show", sip_id=int(context["sip_id"]))
+        if message.deviation_id is None:
+            return url_for("deviations.index")
+        if context.get("respond"):
+            token = make_token(message.deviation_id, message.to_email, context["link_version"])
+            return url_for("respond.show", token=token)
+        return url_for("deviations.show", deviation_id=message.deviation_id)
+
+
+@contextmanager
+def _under_base_url() -> Iterator[None]:
+    """An app context in which `url_for` builds external URLs under FORMSERVICE_BASE_URL:
+    its scheme, host, port and path prefix. The worker has no request to take them from, and
+    SERVER_NAME is not set (it would bind the site's own requests to one host name), so this
+    context gets a URL adapter of its own, bound to the base URL."""
+    app = current_app._get_current_object()
+    base = urlsplit(app.config["FORMSERVICE_BASE_URL"])
+    context = app.app_context()
+    context.url_adapter = app.url_map.bind(
+        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme
+    )
+    with context:
+        yield
 
 
 def send(email: EmailMessage) -> None:

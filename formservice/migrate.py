@@ -19,8 +19,3 @@ def alembic_config() -> Config:
 def upgrade(revision: str = "head") -> None:
     """Create or migrate the app's database (call inside the app context)."""
     command.upgrade(alembic_config(), revision)
-
-
-def revision(message: str) -> None:
-    """Autogenerate a new migration from the models (a developer's command)."""
-    command.revision(alembic_config(), message=message, autogenerate=True)

@@ -1,10 +1,22 @@
-"""Per-request web concerns: security headers, template helpers."""
+"""Per-request web concerns: security headers, and every template global and filter."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from .domain.deviation import AGE_GROUPS, AGREES, GENDERS, STATE_LABELS
+from flask import Flask, Response, request
+from flask_login import current_user
+
+from . import access, charts, clock
+from .auth import current, leads_a_group
+from .domain import deviation, sip
+from .domain.meetings import ASSESSMENTS
+from .models import Deviation
+from .services.categories import labels_for
+from .services.closing import can_close
+from .services.meetings import is_case_overdue
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -14,13 +26,58 @@ CSP = (
 
 def init_web(app: Flask) -> None:
     app.after_request(_security_headers)
-    from .services.categories import labels_for
+    app.jinja_env.globals.update(template_globals())
+    app.jinja_env.filters["datum"] = datum
 
-    app.jinja_env.globals.update(
-        STATE_LABELS=STATE_LABELS, GENDERS=GENDERS, AGE_GROUPS=AGE_GROUPS, AGREES=AGREES
-    )
-    app.jinja_env.globals["category_labels"] = labels_for  # as filed: the report's version
-    app.jinja_env.filters["datum"] = _datum
+
+def template_globals() -> dict[str, Any]:
+    """What every template may use besides what its view passes: registered here only."""
+    return {
+        # the labels of the codes stored in rows
+        "DEVIATION_STATES": deviation.STATE_LABELS,
+        "GENDERS": deviation.GENDERS,
+        "AGE_GROUPS": deviation.AGE_GROUPS,
+        "AGREES": deviation.AGREES,
+        "CLOSING_ASSESSMENTS": ASSESSMENTS,
+        "SIP_STATES": sip.STATE_LABELS,
+        "SIP_MEETING_TYPES": sip.MEETING_TYPES,
+        "SIP_ATTENDANCE": sip.ATTENDANCE,
+        "CONSENT_FROM": sip.CONSENT_FROM,
+        "CONSENT_FORMS": sip.CONSENT_FORMS,
+        "category_labels": labels_for,  # as filed: the report's version of the form
+        # the menu and the checks a page makes per case
+        "steering_group_nav": _steering_group_nav,
+        "statistics_nav": _statistics_nav,
+        "can_close_case": _can_close_case,
+        "case_overdue": is_case_overdue,
+        # figures and charts (templates/html/statistics/_chart.html)
+        "fmt": charts.format_value,
+        "bars_of": charts.bars_of,
+        "rows_by_part": charts.rows_by_part,
+        "chart_layout": charts.chart_layout,
+        "table_rows": charts.table_rows,
+    }
+
+
+def _steering_group_nav() -> bool:
+    """Show "Styrgrupp" to secretaries and conveners."""
+    if not current_user.is_authenticated:
+        return False
+    return leads_a_group(current_user.id)  # known from loading the user: no query
+
+
+def _statistics_nav() -> bool:
+    """Show "Statistik" to secretaries, conveners and the BUS-sekretariat (at most one query)."""
+    if not current_user.is_authenticated:
+        return False
+    return current_user.is_secretariat or leads_a_group(current_user.id)
+
+
+def _can_close_case(case: Deviation) -> bool:
+    """The "Avsluta ärendet" button: the case may be closed, by the group's secretary."""
+    if not current_user.is_authenticated or not can_close(case):
+        return False
+    return case.group_id in access.secretary_group_ids(current())
 
 
 def _security_headers(response: Response) -> Response:
@@ -39,13 +96,10 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _datum(value) -> str:
-    """A date or datetime as Swedish ISO date (2026-11-22), in Swedish local time."""
+def datum(value: date | datetime | None) -> str:
+    """A date as 2026-11-22; a moment as 2026-11-22 14:05 in the service's time zone."""
     if value is None:
         return ""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(ZoneInfo(clock.zone())).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()

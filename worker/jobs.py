@@ -90,6 +90,7 @@ def _compile_digest(row, folder: Path) -> tuple[Path, Path, list[int]]:
     """The digest's DOCX and PDF in `folder`, and its case ids. Memory does not grow with the
     number of cases: the documents are written as the cases are read, LibreOffice converts
     the digest in parts, and the PDF is joined from them on disk."""
+    from formservice import clock
     from formservice.documents import digest as document
     from formservice.documents import pdfjoin
     from formservice.documents.docx import stream
@@ -98,7 +99,7 @@ def _compile_digest(row, folder: Path) -> tuple[Path, Path, list[int]]:
 
     service.progress(row.id, 5, "Hämtar ärendena")
     contents = service.gather(row)
-    meeting, today = row.meeting, service.today()
+    meeting, today = row.meeting, clock.today()
 
     def write(part: document.Part, path: Path) -> list[int]:
         figures = contents.summary, contents.statistics

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.deviation import GENDERS
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM, MEETING_TYPES
-from .docx import DEFAULT_TIMEZONE, _day, _unit_name, _yes_no, render
+from .docx import _day, _unit_name, _yes_no, render
 
 if TYPE_CHECKING:
     from ..models import BusIndivid, SipMeeting
@@ -19,14 +19,14 @@ if TYPE_CHECKING:
 TEMPLATE = "bus_individ.docx"
 
 
-def render_bus_individ(record: BusIndivid, *, tz: str = DEFAULT_TIMEZONE) -> bytes:
+def render_bus_individ(record: BusIndivid, *, tz: str) -> bytes:
     return render(TEMPLATE, bus_individ_context(record, tz=tz))
 
 
 def bus_individ_context(
     record: BusIndivid,
     *,
-    tz: str = DEFAULT_TIMEZONE,
+    tz: str,
     unit_name: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Every variable of bus_individ.docx; `unit_name` looks up unit ids (default: db)."""

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from ..models import Deviation, DeviationAnswer, Forwarding
 
 TEMPLATES = ROOT / "templates" / "docx"
-DEFAULT_TIMEZONE = "Europe/Stockholm"
 
 #: Characters XML 1.0 forbids; \a and \f also mean "new paragraph" and "page break" to docxtpl.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -123,10 +122,9 @@ def clean(value: Any) -> Any:
     return value
 
 
-def render_deviation(
-    deviation: Deviation, *, categories: list[str], tz: str = DEFAULT_TIMEZONE
-) -> bytes:
-    """The report "Avvikelse i BUS-samverkan" as DOCX; `categories`: its labels as filed."""
+def render_deviation(deviation: Deviation, *, categories: list[str], tz: str) -> bytes:
+    """The report "Avvikelse i BUS-samverkan" as DOCX; `categories`: its labels as filed;
+    dates as they fall in the time zone `tz`."""
     return render("deviation.docx", deviation_context(deviation, categories=categories, tz=tz))
 
 
@@ -134,7 +132,7 @@ def deviation_context(
     deviation: Deviation,
     *,
     categories: list[str],
-    tz: str = DEFAULT_TIMEZONE,
+    tz: str,
     unit_name: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """The context of deviation.docx. `categories`: the report's categories as filed (the

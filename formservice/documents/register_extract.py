@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain import sip as sip_rules
 from ..domain.audit import event_label
 from .bus_individ import bus_individ_context
-from .docx import DEFAULT_TIMEZONE, _day, _yes_no, render
+from .docx import _day, _yes_no, render
 from .sip import _moment, kallelse_context
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def extract_context(
     retention_months: int,
     unit_name: Callable[[str], str],
     person_name: Callable[[int], str],
-    tz: str = DEFAULT_TIMEZONE,
+    tz: str,
 ) -> dict[str, Any]:
     """Every variable of register_extract.docx. `events` holds each record's audit events,
     oldest first, keyed by ("sip" or "bus_individ", id)."""

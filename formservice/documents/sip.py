@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ..domain import deviation as deviation_rules
 from ..domain import sip as rules
-from .docx import DEFAULT_TIMEZONE, render
+from .docx import render
 
 if TYPE_CHECKING:
     from ..models import SipMeeting
@@ -22,14 +22,14 @@ TEMPLATE = "kallelse.docx"
 NOT_GIVEN = "Ej angivet"
 
 
-def render_kallelse(meeting: SipMeeting, *, tz: str = DEFAULT_TIMEZONE) -> bytes:
+def render_kallelse(meeting: SipMeeting, *, tz: str) -> bytes:
     return render(TEMPLATE, kallelse_context(meeting, tz=tz))
 
 
 def kallelse_context(
     meeting: SipMeeting,
     *,
-    tz: str = DEFAULT_TIMEZONE,
+    tz: str,
     person_name: Callable[[int], str] | None = None,
 ) -> dict[str, Any]:
     """The context of kallelse.docx; `person_name` looks up the initiating chef (default: db)."""

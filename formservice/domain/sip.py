@@ -60,7 +60,6 @@ def retention_due(meeting_on: date, months: int, today: date) -> bool:
 
 UTKAST, SKICKAD, GENOMFORD = "utkast", "skickad", "genomford"
 STATE_LABELS = {UTKAST: "Utkast", SKICKAD: "Skickad", GENOMFORD: "Genomförd"}
-PLAN_DRAWN_UP = {"ja": "Ja", "nej": "Nej"}
 
 
 class InvalidPersonnummer(ValueError):

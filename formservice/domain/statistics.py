@@ -53,6 +53,34 @@ def current_half(today: date) -> Period:
     return half_year(today.year, 1 if today.month <= 6 else 2)
 
 
+#: How many half-years back a period chooser offers.
+PAST_HALF_YEARS = 6
+
+
+def period_code(period: Period) -> str | None:
+    """2026H1, 2026H2 or 2026 for a half-year or a year; None for any other range."""
+    start, end = period.start, period.end
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+        return str(start.year)
+    if period in (half_year(start.year, 1), half_year(start.year, 2)):
+        return f"{start.year}H{1 if start.month == 1 else 2}"
+    return None
+
+
+def period_choices(today: date, chosen: Period | None = None) -> list[tuple[str, str]]:
+    """A period chooser's (code, label) pairs: the latest half-years, this year and last
+    year, and `chosen` first when it is a half-year or year not among them."""
+    year, half = today.year, 1 if today.month <= 6 else 2
+    periods = []
+    for _ in range(PAST_HALF_YEARS):
+        periods.append(half_year(year, half))
+        year, half = (year, 1) if half == 2 else (year - 1, 2)
+    periods += [full_year(today.year), full_year(today.year - 1)]
+    if chosen is not None and chosen not in periods:
+        periods.insert(0, chosen)
+    return [(code, p.label) for p in periods if (code := period_code(p)) is not None]
+
+
 def suppress(count: int, threshold: int) -> str:
     """A count as text; 1 … threshold-1 become "<threshold" so no small group is singled out."""
     if 0 < count < threshold:

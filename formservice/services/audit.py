@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
 
+from .. import clock
 from ..extensions import db
 from ..models import AuditEvent, User
 
@@ -60,7 +60,7 @@ def _row(
     else:
         user_id, name = None, actor or "system"
     return {
-        "at": datetime.now(UTC),
+        "at": clock.now(),
         "user_id": user_id,
         "actor": name,
         "object_type": object_type,

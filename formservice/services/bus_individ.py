@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import String, cast, or_, select
 
-from .. import access, queue
+from .. import access, clock, queue
 from ..domain import sip as sip_rules
-from ..domain.deadlines import local_date
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, SipMeeting, Unit, User
@@ -94,7 +93,7 @@ def record_minutes(author: User, data: BusIndividInput) -> Outcome:
         created_by_id=author.id,
         convener_unit_id=roles.convener.id if roles.convener else None,
         chair_unit_id=roles.chair.id if roles.chair else None,
-        held_at=datetime.now(UTC),
+        held_at=clock.now(),
         **values,
     )
     db.session.add(record)
@@ -159,12 +158,12 @@ def retry_documents(author: User, record: BusIndivid) -> bool:
     return record_documents.retry(author, "bus_individ", record)
 
 
-def sip_label(meeting: SipMeeting, tz: str, *, identity: bool) -> str:
+def sip_label(meeting: SipMeeting, *, identity: bool) -> str:
     """How a preceding SIP meeting is named in a choice list and on the record: with the
     initiating unit and the child's name only when `identity` (the reader may see the SIP
     meeting, access.can_view_sip), else by its date and type alone."""
     kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
-    parts = [local_date(meeting.meeting_at, tz).isoformat(), kind]
+    parts = [clock.local_date(meeting.meeting_at).isoformat(), kind]
     if identity:
         parts.append(meeting.initiator_unit.name)
         if meeting.child_name:

@@ -11,11 +11,11 @@ shows for the periods where it was used. The versions are read once per request 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 
 from flask import g
 from sqlalchemy import select
 
+from .. import clock
 from ..domain.deviation import next_categories, statistics_categories
 from ..extensions import db
 from ..models import FormVersion, User
@@ -94,7 +94,7 @@ def new_version(
     every_code = {c["code"] for version in versions.values() for c in version}
     result = next_categories(categories(), every_code, add=add, rename=rename or {}, retire=retire)
     number = current_version() + 1
-    db.session.add(FormVersion(version=number, created_at=datetime.now(UTC), categories=result))
+    db.session.add(FormVersion(version=number, created_at=clock.now(), categories=result))
     db.session.flush()
     audit.record(actor, "form.version_created", "form_version", number)
     db.session.commit()

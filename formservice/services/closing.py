@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import queue
+from .. import clock, queue
 from ..domain import deviation as rules
 from ..extensions import db
 from ..models import Deviation, DeviationClosing, GroupMeeting, Unit, User
@@ -77,7 +76,7 @@ def _meeting_of(deviation: Deviation, meeting_id: int) -> GroupMeeting:
 
 def _apply(deviation: Deviation, secretary: User, data: ClosingInput, units: dict) -> None:
     deviation.state = rules.next_state(deviation.state, "close")
-    deviation.closed_at = datetime.now(UTC)
+    deviation.closed_at = clock.now()
     try:
         db.session.add(_closing_row(deviation, secretary, data, units))
         db.session.flush()

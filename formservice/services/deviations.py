@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 
 from flask import current_app
@@ -11,9 +11,9 @@ from sqlalchemy import and_, bindparam, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from .. import queue
+from .. import clock, queue
 from ..domain import deviation as rules
-from ..domain.deadlines import answer_deadline, local_date
+from ..domain.deadlines import answer_deadline
 from ..domain.groups import possible_groups, settle
 from ..extensions import db
 from ..models import (
@@ -79,10 +79,6 @@ class Outcome:
     #: Read before the commit expired the report, so the page after it needs no query.
     deviation_id: int | None = None
     case_number: str | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None):
@@ -265,8 +261,8 @@ def _mark_sent(deviation: Deviation, facts: _Facts) -> None:
     before the report's own flush."""
     with db.session.no_autoflush:
         deviation.state = rules.next_state(deviation.state, "send")
-        moment = _now()
-        today = local_date(moment, _tz())
+        moment = clock.now()
+        today = clock.local_date(moment)
         days = facts.answer_days.get(deviation.group_id or "")
         deviation.sent_at = moment
         deviation.deadline = answer_deadline(
@@ -323,10 +319,6 @@ def _answer_days(deviation: Deviation) -> int:
     if group is not None and group.answer_days:
         return group.answer_days
     return current_app.config["FORMSERVICE_ANSWER_DAYS"]
-
-
-def _tz() -> str:
-    return current_app.config["FORMSERVICE_TIMEZONE"]
 
 
 def _next_case_number(year: int) -> str:
@@ -398,7 +390,7 @@ def answer(
             raise_regional=data.raise_regional,
         )
     )
-    deviation.answered_at = _now()
+    deviation.answered_at = clock.now()
     deviation.link_version += 1
     audit.record(responder, "deviation.answered", "deviation", deviation.id)
     summary = _summary(deviation)
@@ -440,7 +432,7 @@ def forward(
     )
     deviation.receiving_unit_id = to_unit.id
     deviation.link_version += 1
-    deviation.deadline = answer_deadline(local_date(_now(), _tz()), _answer_days(deviation))
+    deviation.deadline = answer_deadline(clock.today(), _answer_days(deviation))
     deviation.reminded_before_at = deviation.reminded_due_at = deviation.escalated_at = None
     db.session.flush()
     db.session.expire(deviation, ["receiving_unit"])
@@ -458,7 +450,7 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     _lock(deviation)
     was_sent = deviation.state == rules.SKICKAD
     deviation.state = rules.next_state(deviation.state, "withdraw")
-    deviation.withdrawn_at = _now()
+    deviation.withdrawn_at = clock.now()
     deviation.link_version += 1
     audit.record(by, "deviation.withdrawn", "deviation", deviation.id)
     messages = []

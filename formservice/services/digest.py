@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from .. import queue
+from .. import clock, queue
 from ..documents import digest as document
-from ..domain.deadlines import local_date
 from ..domain.deviation import GENDERS
 from ..domain.statistics import current_half
 from ..extensions import db
@@ -50,14 +47,6 @@ def progress(digest_id: int, percent: int, step: str) -> None:
     queue.report_progress(percent, step)
 
 
-def tz() -> str:
-    return current_app.config["FORMSERVICE_TIMEZONE"]
-
-
-def today():
-    return local_date(datetime.now(UTC), tz())
-
-
 @dataclass(frozen=True)
 class Contents:
     """What a digest covers: its sections of case ids in order (`document.sections`), its
@@ -77,14 +66,14 @@ def gather(digest: Digest) -> Contents:
     from .meetings import case_rows_for_meeting
 
     rows = case_rows_for_meeting(digest.meeting)
-    summary = summarize(rows, today(), tz())
+    summary = summarize(rows, clock.today(), clock.zone())
     return Contents(document.sections(rows), summary, statistics(digest.meeting.group_id))
 
 
 def case_dicts(ids: list[int], batch: int = 200) -> Iterator[dict]:
     """The cases as the digest shows them (`document.case`), in the order of `ids`, read
     `batch` at a time: what the session holds does not grow with the digest."""
-    day, zone = today(), tz()
+    day, zone = clock.today(), clock.zone()
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         query = select(Deviation).where(Deviation.id.in_(chunk)).options(*DIGEST_LOADS)
@@ -126,12 +115,13 @@ def statistics(group_id: str) -> dict:
     """The current half-year's figures for the digest's statistics section."""
     from .statistics import meeting_counts
 
-    period = current_half(today())
+    period = current_half(clock.today())
     counts = meeting_counts(group_id, period.start, period.end)
     return {
         "period": period.label,
         "by_category": sorted(  # most reported first; ties in the form's order
-            category_rows(category_counts(group_id, period, tz())), key=lambda r: -r["count"]
+            category_rows(category_counts(group_id, period, clock.zone())),
+            key=lambda r: -r["count"],
         ),
         "meetings": [
             {"title": title, "rows": [{"label": GENDERS[g], "count": n} for g, n in by_gender]}
@@ -162,7 +152,7 @@ def finish(
     digest.pdf_file = store(f"{name}.pdf", PDF_TYPE, pdf)
     digest.case_ids = case_ids
     digest.state, digest.progress, digest.step = "done", 100, "Klar"
-    digest.finished_at = datetime.now(UTC)
+    digest.finished_at = clock.now()
     db.session.flush()
     for start in range(0, len(case_ids), 500):  # a batch at a time, as they were read
         batch = case_ids[start : start + 500]
@@ -193,6 +183,6 @@ def give_up_if_stale(digest: Digest) -> None:
     if digest.state not in ("queued", "running"):
         return
     limit = JOB_TIMEOUT + 600
-    if (datetime.now(UTC) - digest.requested_at).total_seconds() > limit:
+    if (clock.now() - digest.requested_at).total_seconds() > limit:
         fail(digest.id, "Sammanställningen avbröts innan den blev klar. Försök igen.")
         db.session.refresh(digest)

@@ -175,6 +175,14 @@ def _deactivate(imp: _Importer, model: type, seen: set[str]) -> None:
             imp._set(obj, active=False)
 
 
+def active_units(ids: Iterable[str] | None = None) -> list[Unit]:
+    """The active units by name; only those in `ids` when given."""
+    query = select(Unit).where(Unit.active).order_by(Unit.name)
+    if ids is not None:
+        query = query.where(Unit.id.in_(ids))
+    return list(db.session.scalars(query))
+
+
 def groups_of_units(unit_ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """Each unit's active local BUS groups as {group id: name}, in one query; a unit in no
     group is left out."""

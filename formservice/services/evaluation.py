@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..domain import deviation as rules
-from ..domain.deadlines import is_overdue, local_date
+from ..domain.deadlines import is_overdue
 from ..domain.meetings import ASSESSMENTS
 from ..domain.statistics import Period, answer_days, in_time, median_days, share
 from ..extensions import db
 from ..models import Deviation
-from .meetings import day_start, today, tz
+from .meetings import day_start
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def cases_in_period(group_id: str, period: Period) -> list[Deviation]:
 
 
 def row(deviation: Deviation, on: date) -> EvaluationRow:
-    sent_on = local_date(deviation.sent_at, tz())
-    answered_on = local_date(deviation.answered_at, tz()) if deviation.answered_at else None
+    sent_on = clock.local_date(deviation.sent_at)
+    answered_on = clock.local_date(deviation.answered_at) if deviation.answered_at else None
     answer, closing = deviation.answer, deviation.closing
     return EvaluationRow(
         deviation=deviation,
@@ -84,7 +85,7 @@ def row(deviation: Deviation, on: date) -> EvaluationRow:
 
 
 def evaluate(group_id: str, period: Period, on: date | None = None) -> list[EvaluationRow]:
-    on = on or today()
+    on = on or clock.today()
     return [row(d, on) for d in cases_in_period(group_id, period)]
 
 

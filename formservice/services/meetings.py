@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
+from .. import clock
 from ..domain import deviation as rules
-from ..domain.deadlines import is_overdue, local_date
+from ..domain.deadlines import is_overdue
 from ..domain.meetings import suggest_dates
 from ..extensions import db
 from ..models import Deviation, DeviationClosing, GroupMeeting, User
@@ -29,17 +29,9 @@ class GroupMeetings:
     suggestions: list[date]
 
 
-def tz() -> str:
-    return current_app.config["FORMSERVICE_TIMEZONE"]
-
-
-def today() -> date:
-    return local_date(datetime.now(UTC), tz())
-
-
 def day_start(day: date) -> datetime:
     """Local midnight at the start of `day`, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz())).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(clock.zone())).astimezone(UTC)
 
 
 def plan(actor: User, group_id: str, meeting_date: date, place: str) -> GroupMeeting:
@@ -65,7 +57,7 @@ def meetings_of(group_id: str) -> list[GroupMeeting]:
 
 
 def overview(group_id: str, on: date | None = None) -> GroupMeetings:
-    on = on or today()
+    on = on or clock.today()
     meetings = meetings_of(group_id)
     return GroupMeetings(
         upcoming=[m for m in meetings if m.meeting_date >= on],
@@ -76,7 +68,7 @@ def overview(group_id: str, on: date | None = None) -> GroupMeetings:
 
 def held_meetings(group_id: str, on: date | None = None) -> list[GroupMeeting]:
     """Meetings on or before `on` (a decision is recorded after the meeting), latest first."""
-    on = on or today()
+    on = on or clock.today()
     return [m for m in reversed(meetings_of(group_id)) if m.meeting_date <= on]
 
 
@@ -108,6 +100,11 @@ def cases_for_meeting(meeting: GroupMeeting, *options) -> list[Deviation]:
     `options`: loader options for what the caller will read of each report."""
     cases = db.session.scalars(select(Deviation).where(_covered(meeting)).options(*options))
     return sorted(cases, key=_digest_order)
+
+
+def count_cases(meeting: GroupMeeting) -> int:
+    """How many cases `cases_for_meeting` gives, counted by the database."""
+    return db.session.scalar(select(func.count()).select_from(Deviation).where(_covered(meeting)))
 
 
 #: What the digest's summary reads of each case (`case_rows_for_meeting`).
@@ -155,7 +152,7 @@ def _digest_order(case) -> tuple[int, str]:
 
 def is_case_overdue(deviation: Deviation, on: date | None = None) -> bool:
     """Unanswered after the deadline: shown as "obesvarad"."""
-    return is_overdue(deviation.deadline, on or today(), deviation.answered_at is not None)
+    return is_overdue(deviation.deadline, on or clock.today(), deviation.answered_at is not None)
 
 
 def put_on_agenda(

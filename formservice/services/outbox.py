@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import case, insert, or_, select, text, update
 
+from .. import clock
 from ..extensions import db
 from ..models import OutboxMessage, User
 from ..models.outbox import FAILED, PENDING, RECORD_KEYS, SENDING, SENT
@@ -21,12 +22,8 @@ log = logging.getLogger(__name__)
 RECIPIENT_INACTIVE = "recipient_inactive"
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _row(kind: str, to: User | str, deviation_id: int | None, context: dict) -> dict:
-    moment = now()
+    moment = clock.now()
     return {
         "kind": kind,
         "to_email": to.email if isinstance(to, User) else to,
@@ -75,7 +72,7 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
 
     The claim lapses after `hold_seconds`, so a row whose worker died is sent by another. It
     is committed durably before anything is sent."""
-    moment = now()
+    moment = clock.now()
     present = select(User.id).where(User.email == OutboxMessage.to_email, User.active).exists()
     taken = db.session.scalars(
         update(OutboxMessage)
@@ -106,7 +103,7 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
 
 def mark_sent(message: OutboxMessage) -> None:
     message.state = SENT
-    message.sent_at = now()
+    message.sent_at = clock.now()
     message.last_error = None
     _settle()
 
@@ -120,7 +117,9 @@ def mark_failed(
         message.state = FAILED
     else:
         message.state = PENDING
-        message.next_attempt_at = now() + timedelta(seconds=backoff * 2 ** (message.attempts - 1))
+        message.next_attempt_at = clock.now() + timedelta(
+            seconds=backoff * 2 ** (message.attempts - 1)
+        )
     _settle()
 
 
@@ -140,7 +139,7 @@ def _settle() -> None:
 def due_ids(min_age_seconds: int = 0) -> list[int]:
     """Rows to (re)enqueue: retries that are due, rows never queued (older than
     `min_age_seconds`), and rows claimed by a worker that never settled them."""
-    moment = now()
+    moment = clock.now()
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.state).where(
             OutboxMessage.state.in_([PENDING, SENDING]),
@@ -224,7 +223,7 @@ def retry(message: OutboxMessage, actor: User) -> bool:
 
     message.state = PENDING
     message.attempts = 0
-    message.next_attempt_at = now()
+    message.next_attempt_at = clock.now()
     audit.record(actor, "outbox.retried", "outbox", message.id)
     db.session.commit()
     return queue.enqueue_deliveries([message.id])

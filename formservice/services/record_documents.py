@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from .. import queue
+from .. import clock, queue
 from ..documents.bus_individ import render_bus_individ
 from ..documents.pdf import ConversionError, convert
 from ..documents.sip import render_kallelse
@@ -73,7 +73,7 @@ def build(kind_name: str, record_id: int) -> str:
         return "exists"
     config = current_app.config
     started = time.monotonic()
-    docx = kind.render(record, tz=config["FORMSERVICE_TIMEZONE"])
+    docx = kind.render(record, tz=clock.zone())
     name = kind.file_name(record)
     db.session.rollback()  # hold no transaction (nor a connection) while LibreOffice works
     try:
@@ -153,7 +153,7 @@ def retry(author: User, kind_name: str, record: SipMeeting | BusIndivid) -> bool
 def due(min_age_seconds: int = 60) -> list[tuple[str, int]]:
     """(kind, id) of every record whose documents were never built and did not fail, asked
     for at least `min_age_seconds` ago (a younger one may still be on its way)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
+    cutoff = clock.now() - timedelta(seconds=min_age_seconds)
     found: list[tuple[str, int]] = []
     for kind in KINDS.values():
         model = kind.model

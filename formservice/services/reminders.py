@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
 
-from .. import queue
+from .. import clock, queue
 from ..domain import deviation as rules
-from ..domain.deadlines import ReminderState, due_reminders, local_date
+from ..domain.deadlines import ReminderState, due_reminders
 from ..extensions import db
 from ..models import Deviation, Unit
 from . import audit, outbox
@@ -18,8 +18,8 @@ from .deviations import _group_people, _summary
 
 def send_due(today: date | None = None) -> int:
     """Write every reminder that is due and not yet sent; returns how many reports got one."""
-    moment = datetime.now(UTC)
-    today = today or local_date(moment, current_app.config["FORMSERVICE_TIMEZONE"])
+    moment = clock.now()
+    today = today or clock.local_date(moment)
     days_before = current_app.config["FORMSERVICE_REMINDER_DAYS_BEFORE"]
     open_reports = db.session.scalars(
         select(Deviation).where(Deviation.state == rules.SKICKAD).with_for_update(skip_locked=True)

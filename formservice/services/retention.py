@@ -8,13 +8,14 @@ the statistics count stays: dates, gender, meeting type, units, attendance and o
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import select
 
+from .. import clock
 from ..domain.deadlines import local_date
 from ..domain.sip import retention_due
 from ..extensions import db
@@ -34,9 +35,9 @@ MARGIN = timedelta(days=4)
 
 def remove_expired_identities(today: date | None = None) -> dict[str, int]:
     """Empty the identity of every record whose retention has run out; idempotent."""
-    tz = current_app.config["FORMSERVICE_TIMEZONE"]
+    tz = clock.zone()
     months = current_app.config["FORMSERVICE_RETENTION_MONTHS"]
-    today = today or local_date(datetime.now(UTC), tz)
+    today = today or clock.today()
     latest = _months_before(today, months) + MARGIN
     sip = [
         m
@@ -86,7 +87,7 @@ def _clear_sip(meeting: SipMeeting) -> None:
     meeting.invitees = []
     meeting.short_notice_reason = None
     files = _drop_documents(meeting)
-    meeting.identity_removed_at = datetime.now(UTC)
+    meeting.identity_removed_at = clock.now()
     audit.record(ACTOR, "sip.identity_removed", "sip", meeting.id, files_deleted=files)
     db.session.commit()
 
@@ -100,7 +101,7 @@ def _clear_bus_individ(record: BusIndivid) -> None:
     record.question = None
     record.agreements = []
     files = _drop_documents(record)
-    record.identity_removed_at = datetime.now(UTC)
+    record.identity_removed_at = clock.now()
     audit.record(
         ACTOR, "bus_individ.identity_removed", "bus_individ", record.id, files_deleted=files
     )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from .. import access, queue
+from .. import access, clock, queue
 from ..domain import sip as rules
-from ..domain.deadlines import local_date
 from ..extensions import db
 from ..models import SipCalledUnit, SipMeeting, Unit, User
 from . import audit, directory, outbox, record_documents
@@ -70,14 +69,6 @@ class SendRefused(Exception):
         self.problems = problems
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _tz() -> str:
-    return current_app.config["FORMSERVICE_TIMEZONE"]
-
-
 def _notice_days() -> int:
     return current_app.config["FORMSERVICE_SIP_NOTICE_DAYS"]
 
@@ -85,13 +76,13 @@ def _notice_days() -> int:
 def send_problems(meeting: Sendable, now: datetime) -> dict[str, list[str]]:
     """What stops sending: "consent" and "meeting_at" → messages; empty when it may go."""
     problems: dict[str, list[str]] = {}
-    consent = rules.consent_problems(meeting.consent, meeting.child_over_15, local_date(now, _tz()))
+    consent = rules.consent_problems(meeting.consent, meeting.child_over_15, clock.local_date(now))
     if consent:
         problems["consent"] = consent
     if meeting.meeting_at <= now:
         problems["meeting_at"] = ["Mötesdatum och tid: mötet måste ligga efter nu."]
     elif not meeting.short_notice:
-        refusal = rules.notice_error(meeting.meeting_at, now, _notice_days(), _tz())
+        refusal = rules.notice_error(meeting.meeting_at, now, _notice_days(), clock.zone())
         if refusal:
             problems["meeting_at"] = [refusal]
     return problems
@@ -151,11 +142,11 @@ def _apply(meeting: SipMeeting, data: SipInput) -> None:
 
 def _send(author: User, meeting: SipMeeting) -> list:
     """utkast → skickad: the rules once more, the group, the notices to the called units."""
-    now = _now()
+    now = clock.now()
     problems = send_problems(meeting, now)
     if problems:
         raise SendRefused(problems)
-    needed = not rules.notice_ok(meeting.meeting_at, now, _notice_days(), _tz())
+    needed = not rules.notice_ok(meeting.meeting_at, now, _notice_days(), clock.zone())
     meeting.short_notice = needed
     meeting.short_notice_reason = meeting.short_notice_reason if needed else None
     meeting.state = rules.SKICKAD
@@ -173,7 +164,7 @@ def summary(meeting: SipMeeting) -> dict:
     """What the e-mail may say: the date and the initiating unit. No child, no place."""
     return {
         "sip_id": meeting.id,
-        "meeting_date": local_date(meeting.meeting_at, _tz()).isoformat(),
+        "meeting_date": clock.local_date(meeting.meeting_at).isoformat(),
         "initiating_unit": db.session.get(Unit, meeting.initiator_unit_id).name,
     }
 
@@ -187,7 +178,7 @@ def record_attendance(author: User, meeting: SipMeeting, data: AttendanceInput) 
     meeting.plan_drawn_up = data.plan_drawn_up
     meeting.plan_date = data.plan_date if data.plan_drawn_up else None
     meeting.state = rules.GENOMFORD
-    meeting.held_at = meeting.held_at or _now()
+    meeting.held_at = meeting.held_at or clock.now()
     absent = sorted(u for u, a in data.attendance.items() if a == "franvarande")
     audit.record(author, "sip.attendance_recorded", "sip", meeting.id, absent=absent)
     db.session.commit()
@@ -200,7 +191,7 @@ def absent_units(meeting: SipMeeting) -> list[Unit]:
 
 def is_over(meeting: SipMeeting) -> bool:
     """Attendance can be recorded once the meeting has begun."""
-    return meeting.meeting_at <= _now()
+    return meeting.meeting_at <= clock.now()
 
 
 def visible(user: User) -> list[SipMeeting]:
@@ -214,7 +205,7 @@ def earlier_choices(user: User) -> list[tuple[str, str]]:
 
 
 def label(meeting: SipMeeting) -> str:
-    moment = meeting.meeting_at.astimezone(ZoneInfo(_tz()))
+    moment = meeting.meeting_at.astimezone(ZoneInfo(clock.zone()))
     kind = rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
     return f"{moment:%Y-%m-%d %H:%M}, {meeting.initiator_unit.name}, {kind} (nr {meeting.id})"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 
+from .. import clock
 from ..domain.deviation import GENDERS
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
@@ -42,7 +42,7 @@ def local_day_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetim
 
 
 def _sip_counts(group_id: str | None, start: date, end: date) -> dict:
-    first, after = local_day_bounds(start, end, current_app.config["FORMSERVICE_TIMEZONE"])
+    first, after = local_day_bounds(start, end, clock.zone())
     query = (
         select(SipMeeting.child_gender, SipMeeting.meeting_type, func.count())
         .where(

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from .. import clock
 from ..domain import deviation as rules
 from ..domain.deadlines import local_date
 from ..domain.deviation import GENDERS
@@ -63,16 +64,8 @@ AGREEMENT = (
 )
 
 
-def timezone() -> str:
-    return current_app.config["FORMSERVICE_TIMEZONE"]
-
-
 def threshold() -> int:
     return current_app.config["FORMSERVICE_SMALL_CELL_THRESHOLD"]
-
-
-def local_today(tz: str) -> date:
-    return local_date(datetime.now(UTC), tz)
 
 
 # --- one period ---------------------------------------------------------------------------
@@ -82,7 +75,7 @@ def group_report(
     group_id: str | None, period: Period, tz: str | None = None, today: date | None = None
 ) -> dict:
     """One period's statistics for one group, or every group when `group_id` is None."""
-    tz = tz or timezone()
+    tz = tz or clock.zone()
     counts = meeting_counts(group_id, period.start, period.end)
     return {
         "group_id": group_id,
@@ -90,7 +83,7 @@ def group_report(
         "suppressed_below": None,
         "sip": sip_section(counts["sip"]),
         "bus_individ": bus_individ_section(counts["bus_individ"]),
-        "deviations": deviation_section(group_id, period, tz, today or local_today(tz)),
+        "deviations": deviation_section(group_id, period, tz, today or clock.today()),
     }
 
 
@@ -211,8 +204,8 @@ def yearly_report(
     group_id: str | None, year: int, tz: str | None = None, today: date | None = None
 ) -> dict:
     """The yearly follow-up of the agreement (seed 003, "Uppföljning av överenskommelsen")."""
-    tz, whole = tz or timezone(), full_year(year)
-    today = today or local_today(tz)
+    tz, whole = tz or clock.zone(), full_year(year)
+    today = today or clock.today()
     counts = meeting_counts(group_id, whole.start, whole.end)
     periods = [("H1", half_year(year, 1)), ("H2", half_year(year, 2)), ("year", whole)]
     return {
@@ -236,7 +229,7 @@ def yearly_report(
 def _sip_process(group_id: str | None, period: Period, counts: dict) -> dict:
     """First meetings against follow-ups, and how many were called at short notice
     (held as in services.statistics: genomförd, or attendance recorded)."""
-    first, after = local_day_bounds(period.start, period.end, timezone())
+    first, after = local_day_bounds(period.start, period.end, clock.zone())
     query = select(func.count()).where(
         or_(SipMeeting.state == HELD, SipMeeting.held_at.is_not(None)),
         SipMeeting.meeting_at >= first,
@@ -282,8 +275,8 @@ def _agreements(group_id: str | None, period: Period) -> dict:
 
 def compilation(year: int, tz: str | None = None, today: date | None = None) -> dict:
     """One row per BUS group and a total row (every group, also reports without a group)."""
-    tz, whole = tz or timezone(), full_year(year)
-    today = today or local_today(tz)
+    tz, whole = tz or clock.zone(), full_year(year)
+    today = today or clock.today()
     groups = db.session.execute(select(BusGroup.id, BusGroup.name).order_by(BusGroup.name)).all()
     deviations = _deviations_by_group(whole, tz, today)
     return {

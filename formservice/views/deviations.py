@@ -3,52 +3,27 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import login_required
 
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
 
-from .. import access
+from .. import access, clock
+from ..auth import current
 from ..domain import deviation as rules
-from ..domain.deadlines import is_overdue, local_date
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
 from ..services import audit, directory, outbox
 from ..services import categories as form_categories
 from ..services import deviations as service
-from . import prefill
+from ..services.meetings import is_case_overdue
+from . import get_allowed, prefill
 from .files import send_stored
 
 bp = Blueprint("deviations", __name__)
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _get(deviation_id: int, check=access.can_view) -> Deviation:
-    deviation = db.session.get(Deviation, deviation_id) or abort(404)
-    if not check(_user(), deviation):
-        abort(403)
-    return deviation
-
-
-def _today():
-    from flask import current_app
-
-    return local_date(datetime.now(UTC), current_app.config["FORMSERVICE_TIMEZONE"])
-
-
-def _units(ids=None) -> list[Unit]:
-    query = select(Unit).where(Unit.active).order_by(Unit.name)
-    if ids is not None:
-        query = query.where(Unit.id.in_(ids))
-    return list(db.session.scalars(query))
 
 
 @bp.route("/")
@@ -60,7 +35,7 @@ def index():
 @bp.route("/avvikelser")
 @login_required
 def list_reports():
-    user = _user()
+    user = current()
     units = access.managed_unit_ids(user)
     groups = access.secretary_group_ids(user) | access.convener_group_ids(user)
     if not (units or groups or user.is_secretariat):
@@ -78,7 +53,6 @@ def list_reports():
         own=own,
         others=others,
         is_chef=bool(units),
-        overdue=lambda d: is_overdue(d.deadline, _today(), d.answered_at is not None),
     )
 
 
@@ -88,12 +62,12 @@ def retry_delivery(message_id: int):
     """Try a delivery that gave up again ("Försök igen"): about a deviation, a SIP meeting or
     a BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    if not access.can_retry_delivery(_user(), message):
+    if not access.can_retry_delivery(current(), message):
         abort(403)
     if message.state == "failed" and not outbox.recipient_active(message):
         flash("Mottagaren finns inte längre i katalogen. Utskicket görs inte om.", "error")
     elif message.state == "failed":
-        outbox.retry(message, _user())
+        outbox.retry(message, current())
         flash("Utskicket görs om.", "success")
     return redirect(_page_of(message))
 
@@ -103,11 +77,11 @@ def _page_of(message: OutboxMessage) -> str:
     initiating side), else the report list (the secretary's failed deliveries)."""
     if message.kind == "sip_invitation":
         meeting = db.session.get(SipMeeting, message.record_id)
-        if access.can_view_sip(_user(), meeting):
+        if access.can_view_sip(current(), meeting):
             return url_for("sip.show", sip_id=meeting.id)
     elif message.kind == "bus_individ_minutes":
         record = db.session.get(BusIndivid, message.record_id)
-        if access.can_view_bus_individ(_user(), record):
+        if access.can_view_bus_individ(current(), record):
             return url_for("bus_individ.show", record_id=record.id)
     return url_for("deviations.list_reports")
 
@@ -115,13 +89,13 @@ def _page_of(message: OutboxMessage) -> str:
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
 @login_required
 def new():
-    units, own_ids = access.units_and_managed_ids(_user())  # one query, not three
+    units, own_ids = access.units_and_managed_ids(current())  # one query, not three
     if not own_ids:
         abort(403)
     own = [u for u in units if u.id in own_ids]
     form = DeviationForm(own_units=own, all_units=units, **_category_choices())
     if request.method == "GET":
-        prefill.from_request(form, _user(), request.args)
+        prefill.from_request(form, current(), request.args)
         _offer_groups(form)
     elif form.validate_on_submit():
         return _save(form, None)
@@ -133,12 +107,14 @@ def new():
 @bp.route("/avvikelser/<int:deviation_id>/redigera", methods=["GET", "POST"])
 @login_required
 def edit(deviation_id: int):
-    deviation = _get(deviation_id, access.can_edit)
+    deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         flash("Avvikelsen är redan skickad och kan inte ändras.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
-    own = _units(access.managed_unit_ids(_user()))
-    form = DeviationForm(own_units=own, all_units=_units(), **_category_choices(deviation))
+    own = directory.active_units(access.managed_unit_ids(current()))
+    form = DeviationForm(
+        own_units=own, all_units=directory.active_units(), **_category_choices(deviation)
+    )
     if request.method == "GET":
         form.fill_from(deviation)
         _offer_groups(form)
@@ -161,9 +137,9 @@ def _offer_groups(form: DeviationForm, *, check: bool = False) -> None:
 
 def _save(form: DeviationForm, draft: Deviation | None):
     data = form.to_input()
-    prefill.check_links(_user(), data)
+    prefill.check_links(current(), data)
     try:
-        outcome = service.save(_user(), data, send=form.sending, draft=draft)
+        outcome = service.save(current(), data, send=form.sending, draft=draft)
     except GroupNotChosen as refused:
         db.session.rollback()
         _offer_groups(form)
@@ -207,23 +183,23 @@ def _after_save(outcome: service.Outcome, sent: bool):
 @bp.route("/avvikelser/<int:deviation_id>")
 @login_required
 def show(deviation_id: int):
-    deviation = _get(deviation_id)
-    audit.record_now(_user(), "deviation.viewed", "deviation", deviation.id)
-    user = _user()
+    deviation = get_allowed(Deviation, deviation_id, access.can_view)
+    user = current()
+    audit.record_now(user, "deviation.viewed", "deviation", deviation.id)
     return render_template(
         "html/deviations/show.html",
         deviation=deviation,
         can_answer=deviation.state == rules.SKICKAD and access.can_answer(user, deviation),
         can_withdraw=rules.can(deviation.state, "withdraw") and access.can_edit(user, deviation),
         can_edit=deviation.state == rules.UTKAST and access.can_edit(user, deviation),
-        overdue=is_overdue(deviation.deadline, _today(), deviation.answered_at is not None),
+        overdue=is_case_overdue(deviation),
     )
 
 
 @bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])
 @login_required
 def send(deviation_id: int):
-    deviation = _get(deviation_id, access.can_edit)
+    deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         abort(409)
     if not deviation.receiving_unit.active:  # removed from the directory since the draft
@@ -233,7 +209,7 @@ def send(deviation_id: int):
         )
         return redirect(url_for("deviations.edit", deviation_id=deviation.id))
     try:
-        outcome = service.send_draft(_user(), deviation)
+        outcome = service.send_draft(current(), deviation)
     except GroupNotChosen:
         db.session.rollback()
         flash("BUS-grupp: välj vilken BUS-grupp rapporten gäller innan du skickar.", "error")
@@ -244,11 +220,11 @@ def send(deviation_id: int):
 @bp.route("/avvikelser/<int:deviation_id>/aterkalla", methods=["POST"])
 @login_required
 def withdraw(deviation_id: int):
-    deviation = _get(deviation_id, access.can_edit)
+    deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if not rules.can(deviation.state, "withdraw"):
         flash("Avvikelsen är redan besvarad och kan inte återkallas.", "error")
     else:
-        service.withdraw(deviation, _user())
+        service.withdraw(deviation, current())
         flash("Avvikelsen är återkallad.", "success")
     return redirect(url_for("deviations.show", deviation_id=deviation.id))
 
@@ -256,17 +232,17 @@ def withdraw(deviation_id: int):
 @bp.route("/avvikelser/<int:deviation_id>/svara", methods=["GET", "POST"])
 @login_required
 def answer(deviation_id: int):
-    deviation = _get(deviation_id, access.can_answer)
+    deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     if deviation.state != rules.SKICKAD:
         flash("Avvikelsen kan inte besvaras i sitt nuvarande läge.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
     version = deviation.link_version  # what the check above saw
     form = AnswerForm()
     if request.method == "GET":
-        form.responder_name.data = _user().name
+        form.responder_name.data = current().name
     elif form.validate_on_submit():
         try:
-            service.answer(deviation, _user(), form.to_input(), expected_version=version)
+            service.answer(deviation, current(), form.to_input(), expected_version=version)
         except service.StaleVersion:
             return _changed_meanwhile()
         flash("Svaret är skickat.", "success")
@@ -284,7 +260,7 @@ def answer(deviation_id: int):
 @bp.route("/avvikelser/<int:deviation_id>/vidarebefordra", methods=["POST"])
 @login_required
 def forward(deviation_id: int):
-    deviation = _get(deviation_id, access.can_answer)
+    deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     version = deviation.link_version  # what the check above saw
     form = _forward_form(deviation)
     if deviation.state != rules.SKICKAD:
@@ -299,7 +275,7 @@ def forward(deviation_id: int):
         ), 422
     to_unit = db.session.get(Unit, form.to_unit.data)
     try:
-        service.forward(deviation, _user(), to_unit, form.reason.data, expected_version=version)
+        service.forward(deviation, current(), to_unit, form.reason.data, expected_version=version)
     except service.StaleVersion:
         return _changed_meanwhile()
     flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
@@ -308,7 +284,7 @@ def forward(deviation_id: int):
 
 def _forward_form(deviation: Deviation) -> ForwardForm:
     return ForwardForm(
-        units=_units(),
+        units=directory.active_units(),
         current_unit_id=deviation.receiving_unit_id,
         reporting_unit_id=deviation.reporting_unit_id,
     )
@@ -329,11 +305,15 @@ def _changed_meanwhile():
 def document(deviation_id: int):
     from ..documents.docx import render_deviation
 
-    deviation = _get(deviation_id)
-    audit.record_now(_user(), "deviation.downloaded", "deviation", deviation.id)
+    deviation = get_allowed(Deviation, deviation_id, access.can_view)
+    audit.record_now(current(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(render_deviation(deviation, categories=form_categories.labels_for(deviation))),
+        io.BytesIO(
+            render_deviation(
+                deviation, categories=form_categories.labels_for(deviation), tz=clock.zone()
+            )
+        ),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,
@@ -343,9 +323,9 @@ def document(deviation_id: int):
 @bp.route("/avvikelser/<int:deviation_id>/bilagor/<int:attachment_id>")
 @login_required
 def attachment(deviation_id: int, attachment_id: int):
-    deviation = _get(deviation_id)
+    deviation = get_allowed(Deviation, deviation_id, access.can_view)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.deviation_id != deviation.id:
         abort(404)
-    audit.record_now(_user(), "attachment.downloaded", "attachment", item.id)
+    audit.record_now(current(), "attachment.downloaded", "attachment", item.id)
     return send_stored(item.file)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from .. import access
+from ..auth import current
 from ..extensions import db
 from ..models import Digest, GroupMeeting
 from ..services import audit
@@ -15,12 +16,8 @@ from .files import send_stored
 bp = Blueprint("digests", __name__, url_prefix="/styrgrupp")
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 def _may_read(group_id: str) -> bool:
-    user = _user()
+    user = current()
     return group_id in access.secretary_group_ids(user) | access.convener_group_ids(user)
 
 
@@ -35,9 +32,9 @@ def _digest(digest_id: int) -> Digest:
 @login_required
 def compile_digest(meeting_id: int):
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
-    if meeting.group_id not in access.secretary_group_ids(_user()):
+    if meeting.group_id not in access.secretary_group_ids(current()):
         abort(403)
-    digest = service.request(meeting, _user())
+    digest = service.request(meeting, current())
     return redirect(url_for("digests.show", digest_id=digest.id))
 
 
@@ -46,7 +43,7 @@ def compile_digest(meeting_id: int):
 def show(digest_id: int):
     digest = _digest(digest_id)
     service.give_up_if_stale(digest)
-    can_compile = digest.meeting.group_id in access.secretary_group_ids(_user())
+    can_compile = digest.meeting.group_id in access.secretary_group_ids(current())
     return render_template("html/digests/show.html", digest=digest, can_compile=can_compile)
 
 
@@ -65,5 +62,5 @@ def download(digest_id: int, kind: str):
     digest = _digest(digest_id)
     stored = {"sammanstallning.docx": digest.docx_file, "sammanstallning.pdf": digest.pdf_file}
     file = stored.get(kind) or abort(404)
-    audit.record_now(_user(), "digest.downloaded", "digest", f"{digest.id}:{kind}")
+    audit.record_now(current(), "digest.downloaded", "digest", f"{digest.id}:{kind}")
     return send_stored(file)

@@ -6,8 +6,8 @@ import unicodedata
 from urllib.parse import quote
 
 from flask import Response, abort, stream_with_context
-from flask_login import current_user
 
+from ..auth import current
 from ..extensions import db
 from ..models import StoredFile
 from ..services import audit, files
@@ -38,5 +38,5 @@ def send_audited(file_id: int | None, action: str, object_type: str, object_id: 
     stored = db.session.get(StoredFile, file_id) if file_id else None
     if stored is None:
         abort(404)
-    audit.record_now(current_user._get_current_object(), action, object_type, object_id, **detail)
+    audit.record_now(current(), action, object_type, object_id, **detail)
     return send_stored(stored)

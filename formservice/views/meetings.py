@@ -5,39 +5,32 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from forms.closing import ClosingForm
 from forms.meeting import MeetingForm
 
-from .. import access
-from ..auth import leads_a_group
+from .. import access, clock
+from ..auth import current
 from ..domain import deviation as rules
-from ..domain.meetings import ASSESSMENTS
-from ..domain.statistics import Period, current_half, full_year, half_year, parse_period
+from ..domain.statistics import current_half, parse_period, period_choices, period_code
 from ..extensions import db
-from ..models import BusGroup, Deviation, GroupMeeting, Unit, User
+from ..models import BusGroup, Deviation, GroupMeeting
 from ..services import closing as closing_service
-from ..services import evaluation
+from ..services import directory, evaluation
 from ..services import meetings as service
 from .errors import render_error
 
 bp = Blueprint("meetings", __name__)
 
-PAST_HALF_YEARS = 6
-
-
-def _user() -> User:
-    return current_user._get_current_object()
-
 
 def _secretary_of(group_id: str | None) -> bool:
-    return group_id in access.secretary_group_ids(_user())
+    return group_id in access.secretary_group_ids(current())
 
 
 def _readable_group_ids() -> set[str]:
-    user = _user()
+    user = current()
     return access.secretary_group_ids(user) | access.convener_group_ids(user)
 
 
@@ -51,48 +44,26 @@ def _groups(ids: set[str]) -> list[BusGroup]:
     return list(db.session.scalars(query))
 
 
-@bp.app_context_processor
-def _template_helpers() -> dict:
-    return {
-        "steering_group_nav": _steering_group_nav,
-        "can_close_case": _can_close_case,
-        "CLOSING_ASSESSMENTS": ASSESSMENTS,
-    }
-
-
-def _steering_group_nav() -> bool:
-    """Show "Styrgrupp" to secretaries and conveners (known from loading the user)."""
-    if not current_user.is_authenticated:
-        return False
-    return leads_a_group(current_user.id)  # known from loading the user: no query
-
-
-def _can_close_case(deviation: Deviation) -> bool:
-    if not current_user.is_authenticated or not closing_service.can_close(deviation):
-        return False
-    return _secretary_of(deviation.group_id)
-
-
 @bp.route("/styrgrupp")
 @login_required
 def index():
     ids = _readable_group_ids()
     if not ids:
         abort(403)
-    secretary_of = access.secretary_group_ids(_user())
-    sections = [
-        {
-            "group": group,
-            "overview": service.overview(group.id),
-            "secretary": group.id in secretary_of,
-        }
-        for group in _groups(ids)
-    ]
-    return render_template("html/meetings/index.html", sections=sections, count_cases=_count_cases)
-
-
-def _count_cases(meeting: GroupMeeting) -> int:
-    return len(service.cases_for_meeting(meeting))
+    secretary_of = access.secretary_group_ids(current())
+    sections = []
+    for group in _groups(ids):
+        overview = service.overview(group.id)
+        counts = {m.id: service.count_cases(m) for m in overview.upcoming}
+        sections.append(
+            {
+                "group": group,
+                "overview": overview,
+                "secretary": group.id in secretary_of,
+                "counts": counts,
+            }
+        )
+    return render_template("html/meetings/index.html", sections=sections)
 
 
 @bp.route("/styrgrupp/<group_id>/nytt-mote", methods=["GET", "POST"])
@@ -105,7 +76,7 @@ def plan(group_id: str):
     if request.method == "GET":
         form.meeting_date.data = _suggested(request.args.get("datum"))
     elif form.validate_on_submit():
-        meeting = service.plan(_user(), group.id, form.meeting_date.data, form.place.data or "")
+        meeting = service.plan(current(), group.id, form.meeting_date.data, form.place.data or "")
         flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     page = render_template("html/meetings/plan.html", form=form, group=group)
@@ -125,7 +96,6 @@ def show(meeting_id: int):
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
     _require_reader(meeting.group_id)
     cases = service.cases_for_meeting(meeting)
-    today = service.today()
     return render_template(
         "html/meetings/show.html",
         meeting=meeting,
@@ -133,8 +103,7 @@ def show(meeting_id: int):
         total=len(cases),
         previous=service.previous_meeting(meeting),
         is_secretary=_secretary_of(meeting.group_id),
-        overdue=lambda d: service.is_case_overdue(d, today),
-        can_close=closing_service.can_close,
+        closable={d.id for d in cases if closing_service.can_close(d)},
     )
 
 
@@ -152,7 +121,7 @@ def close_case(deviation_id: int):
     if not closing_service.can_close(deviation):
         return _not_closable(deviation)
     meetings = service.held_meetings(deviation.group_id)
-    form = ClosingForm(meetings=meetings, units=_units())
+    form = ClosingForm(meetings=meetings, units=directory.active_units())
     if request.method == "GET":
         form.meeting.data = _default_meeting(deviation, meetings)
     elif form.validate_on_submit():
@@ -162,7 +131,7 @@ def close_case(deviation_id: int):
 
 def _close(deviation: Deviation, form: ClosingForm):
     try:
-        closing_service.close(deviation, _user(), form.to_input())
+        closing_service.close(deviation, current(), form.to_input())
     except rules.TransitionError:
         return _not_closable(deviation)
     flash(f"Ärende {deviation.case_number} är avslutat. Verksamheterna får besked.", "success")
@@ -189,10 +158,6 @@ def _closing_page(deviation: Deviation, form: ClosingForm, meetings: list[GroupM
     return page, (422 if form.errors else 200)
 
 
-def _units() -> list[Unit]:
-    return list(db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name)))
-
-
 def _default_meeting(deviation: Deviation, meetings: list[GroupMeeting]) -> str:
     ids = [m.id for m in meetings]
     if deviation.agenda_meeting_id in ids:
@@ -207,7 +172,7 @@ def evaluate():
     if not groups:
         abort(403)
     group = _chosen_group(groups, request.args.get("grupp"))
-    today = service.today()
+    today = clock.today()
     asked = request.args.get("period", "").strip()
     period = parse_period(asked) or current_half(today)
     rows = evaluation.evaluate(group.id, period, today)
@@ -216,12 +181,11 @@ def evaluate():
         groups=groups,
         group=group,
         period=period,
-        period_code=_code(period),
-        periods=_period_choices(today, period),
+        period_code=period_code(period),
+        periods=period_choices(today, period),
         unknown_period=bool(asked) and parse_period(asked) is None,
         rows=rows,
         totals=evaluation.totals(rows),
-        ASSESSMENTS=ASSESSMENTS,
     )
 
 
@@ -232,22 +196,3 @@ def _chosen_group(groups: list[BusGroup], group_id: str | None) -> BusGroup:
     if not chosen:
         abort(403)
     return chosen[0]
-
-
-def _code(period: Period) -> str:
-    """The period's value in the chooser: 2026H1, 2026H2 or 2026."""
-    if period.start.month == 1 and period.end.month == 12:
-        return str(period.start.year)
-    return f"{period.start.year}H{1 if period.start.month == 1 else 2}"
-
-
-def _period_choices(today: date, chosen: Period) -> list[tuple[str, str]]:
-    year, half = today.year, 1 if today.month <= 6 else 2
-    periods = []
-    for _ in range(PAST_HALF_YEARS):
-        periods.append(half_year(year, half))
-        year, half = (year, 1) if half == 2 else (year - 1, 2)
-    periods += [full_year(today.year), full_year(today.year - 1)]
-    if chosen not in periods:
-        periods.insert(0, chosen)
-    return [(_code(p), p.label) for p in periods]

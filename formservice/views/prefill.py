@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import abort, current_app
+from flask import abort
 
 from forms.deviation import DeviationForm
 
-from .. import access
+from .. import access, clock
 from ..domain import deviation as rules
-from ..domain.deadlines import local_date
 from ..extensions import db
 from ..models import BusIndivid, SipMeeting, Unit, User
 from ..services.deviations import DeviationInput
@@ -42,7 +41,7 @@ def _from_sip(form: DeviationForm, user: User, sip_id: int, unit_id: str) -> Non
         abort(403)
     called = {c.unit_id for c in meeting.called}
     unit = db.session.get(Unit, unit_id) if unit_id in called else None
-    held_on = local_date(meeting.meeting_at, current_app.config["FORMSERVICE_TIMEZONE"])
+    held_on = clock.local_date(meeting.meeting_at)
     form.sip_id.data = str(meeting.id)
     form.reporting_unit.data = meeting.initiator_unit_id
     form.bus_group.data = meeting.group_id or ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, url_for
-from sqlalchemy import select
 
 from forms.answer import AnswerForm
 from forms.deviation import ForwardForm
@@ -11,7 +10,7 @@ from forms.deviation import ForwardForm
 from ..domain import deviation as rules
 from ..extensions import db
 from ..models import Attachment, Deviation, Unit
-from ..services import audit
+from ..services import audit, directory
 from ..services import deviations as service
 from ..tokens import LinkError, ResponderLink, read_token
 from .files import send_stored
@@ -95,10 +94,6 @@ def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardFo
     ), status
 
 
-def _units() -> list[Unit]:
-    return list(db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name)))
-
-
 @bp.route("/<token>", methods=["GET"])
 def show(token: str):
     """Opening the link shows the report and the form; it changes nothing but the audit log."""
@@ -113,7 +108,7 @@ def show(token: str):
 
 def _forward_form(deviation: Deviation, **kwargs) -> ForwardForm:
     return ForwardForm(
-        units=_units(),
+        units=directory.active_units(),
         current_unit_id=deviation.receiving_unit_id,
         reporting_unit_id=deviation.reporting_unit_id,
         **kwargs,

@@ -11,19 +11,18 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from forms.statistics import FIRST_YEAR, LAST_YEAR, StatisticsForm, YearForm, period_code
+from forms.statistics import FIRST_YEAR, LAST_YEAR, StatisticsForm, YearForm
 
-from .. import access
-from ..auth import leads_a_group
-from ..charts import bars_of, figure, format_value
-from ..documents import statistics_csv as csv
-from ..domain.statistics import Period
+from .. import access, clock
+from ..auth import current
+from ..documents import statistics_csv
+from ..domain.statistics import Period, period_code
 from ..extensions import db
-from ..models import BusGroup, User
+from ..models import BusGroup
 from ..services import audit
 from ..services import statistics_report as reports
 from .errors import render_error
@@ -49,29 +48,9 @@ class Reader:
         return dict(self.choices).get(group, group)
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-@bp.app_context_processor
-def _template_helpers() -> dict:
-    return {"statistics_nav": _statistics_nav}
-
-
-def _statistics_nav() -> bool:
-    """Show "Statistik" to secretaries, conveners and the BUS-sekretariat (at most one query)."""
-    if not current_user.is_authenticated:
-        return False
-    return current_user.is_secretariat or _leads_a_group(current_user.id)
-
-
-def _leads_a_group(user_id: int) -> bool:
-    return leads_a_group(user_id)  # known from loading the user: no query
-
-
 def _reader() -> Reader:
     """The user's groups; 403 for anyone who is neither secretary, convener nor secretariat."""
-    user = _user()
+    user = current()
     exact = access.secretary_group_ids(user) | access.convener_group_ids(user)
     query = select(BusGroup.id, BusGroup.name).order_by(BusGroup.name)
     if not user.is_secretariat:
@@ -110,8 +89,7 @@ def _shown(report: dict, threshold: int | None) -> dict:
 
 def _period_form(reader: Reader) -> StatisticsForm:
     _guard(reader, request.args.get("grupp"))
-    today = reports.local_today(reports.timezone())
-    return StatisticsForm(request.args, groups=reader.choices, today=today)
+    return StatisticsForm(request.args, groups=reader.choices, today=clock.today())
 
 
 @bp.route("/statistik")
@@ -122,7 +100,7 @@ def index():
     if not form.validate():
         return _page(reader, form, None), 422
     group = form.grupp.data
-    report = reports.group_report(_group_id(group), form.chosen, reports.timezone())
+    report = reports.group_report(_group_id(group), form.chosen)
     return _page(reader, form, _shown(report, _threshold_for(reader, group)))
 
 
@@ -134,17 +112,7 @@ def _page(reader: Reader, form: StatisticsForm, report: dict | None) -> str:
         group_label=reader.label(form.grupp.data),
         csv_url=_csv_url(form),
         yearly_url=_yearly_url(form),
-        **HELPERS,
     )
-
-
-def _matrix(parts: list[dict], key: str) -> list[tuple[str, list]]:
-    """The full year's rows (the last part) with every part's value for the same label."""
-    values = [{row["label"]: row["count"] for row in part[key]} for part in parts]
-    return [(row["label"], [v.get(row["label"], 0) for v in values]) for row in parts[-1][key]]
-
-
-HELPERS = {"figure": figure, "fmt": format_value, "bars": bars_of, "matrix": _matrix}
 
 
 def _period_args(form: StatisticsForm) -> dict:
@@ -152,7 +120,7 @@ def _period_args(form: StatisticsForm) -> dict:
     if period is None:
         return {"grupp": form.grupp.data}
     code = period_code(period)
-    if code != "egen":
+    if code is not None:
         return {"grupp": form.grupp.data, "period": code}
     return {
         "grupp": form.grupp.data,
@@ -179,12 +147,12 @@ def export():
     if not form.validate():
         return _page(reader, form, None), 422
     group, period = form.grupp.data, form.chosen
-    report = reports.suppressed(
-        reports.group_report(_group_id(group), period, reports.timezone()), reports.threshold()
-    )
-    rows = csv.period_rows(reader.label(group), report)
+    report = reports.suppressed(reports.group_report(_group_id(group), period), reports.threshold())
+    rows = statistics_csv.period_rows(reader.label(group), report)
     name = f"statistik-{group}-{_period_args(form).get('period') or _range(period)}.csv"
-    return _download(csv.to_csv(csv.HEADER, rows), name, "period", group, period.label)
+    return _download(
+        statistics_csv.to_csv(statistics_csv.HEADER, rows), name, "period", group, period.label
+    )
 
 
 def _range(period: Period) -> str:
@@ -193,7 +161,7 @@ def _range(period: Period) -> str:
 
 def _download(data: bytes, name: str, kind: str, group: str, period: str) -> Response:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
-    user = _user()
+    user = current()
     audit.record(
         user, "statistics.exported", "statistics", name, kind=kind, group=group, period=period
     )
@@ -234,7 +202,7 @@ def yearly(year: int):
     if not form.validate():
         return _yearly_page(reader, form, None), 422
     group = form.grupp.data
-    report = reports.yearly_report(_group_id(group), year, reports.timezone())
+    report = reports.yearly_report(_group_id(group), year)
     return _yearly_page(reader, form, _shown(report, _threshold_for(reader, group)))
 
 
@@ -251,7 +219,6 @@ def _yearly_page(reader: Reader, form: YearForm, report: dict | None) -> str:
         all_url=url_for("statistics.compilation", year=form.year)
         if valid and reader.secretariat
         else None,
-        **HELPERS,
     )
 
 
@@ -263,12 +230,12 @@ def yearly_csv(year: int):
     if not form.validate():
         return _yearly_page(reader, form, None), 422
     group = form.grupp.data
-    report = reports.suppressed(
-        reports.yearly_report(_group_id(group), year, reports.timezone()), reports.threshold()
-    )
-    rows = csv.yearly_rows(reader.label(group), report)
+    report = reports.suppressed(reports.yearly_report(_group_id(group), year), reports.threshold())
+    rows = statistics_csv.yearly_rows(reader.label(group), report)
     name = f"arsuppfoljning-{group}-{year}.csv"
-    return _download(csv.to_csv(csv.HEADER, rows), name, "yearly", group, str(year))
+    return _download(
+        statistics_csv.to_csv(statistics_csv.HEADER, rows), name, "yearly", group, str(year)
+    )
 
 
 # --- the BUS-sekretariat's compilation ----------------------------------------------------
@@ -276,11 +243,11 @@ def yearly_csv(year: int):
 
 def _compilation(year: int) -> dict | None:
     """The suppressed compilation; None for a year out of range. Secretariat only."""
-    if not _user().is_secretariat:
+    if not current().is_secretariat:
         abort(403)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         return None
-    report = reports.compilation(year, reports.timezone())
+    report = reports.compilation(year)
     return reports.suppressed(report, reports.threshold())
 
 
@@ -294,7 +261,7 @@ def compilation(year: int):
     report = _compilation(year)
     if report is None:
         return _bad_year()
-    columns, rows = csv.compilation_table(report)
+    columns, rows = statistics_csv.compilation_table(report)
     return render_template(
         "html/statistics/compilation.html",
         report=report,
@@ -302,7 +269,6 @@ def compilation(year: int):
         columns=columns,
         rows=rows,
         csv_url=url_for("statistics.compilation_csv", year=year),
-        **HELPERS,
     )
 
 
@@ -323,7 +289,7 @@ def compilation_csv(year: int):
     report = _compilation(year)
     if report is None:
         return _bad_year()
-    columns, rows = csv.compilation_table(report)
+    columns, rows = statistics_csv.compilation_table(report)
     name = f"arssammanstallning-alla-grupper-{year}.csv"
-    data = csv.to_csv(csv.flat_header(columns), rows)
+    data = statistics_csv.to_csv(statistics_csv.flat_header(columns), rows)
     return _download(data, name, "compilation", ALL, str(year))

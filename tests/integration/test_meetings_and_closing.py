@@ -10,6 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from formservice import clock
 from formservice.domain import deviation as rules
 from formservice.extensions import db
 from formservice.models import (
@@ -74,7 +75,7 @@ def answered_report(**overrides) -> Deviation:
 
 
 def today() -> date:
-    return meetings.today()
+    return clock.today()
 
 
 def closing_form(meeting: GroupMeeting, **overrides) -> dict:

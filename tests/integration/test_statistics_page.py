@@ -12,6 +12,7 @@ import pytest
 import yaml
 from sqlalchemy import event, insert, select
 
+from formservice import clock
 from formservice.domain.deviation import DEFAULT_CATEGORIES
 from formservice.extensions import db
 from formservice.models import AuditEvent, Deviation, SipMeeting, User
@@ -40,7 +41,7 @@ def utc(*args: int) -> datetime:
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
-    monkeypatch.setattr(reports, "local_today", lambda tz: TODAY)
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
 
 
 @pytest.fixture

@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from functools import cache
+from pathlib import Path
 
 import pytest
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
-from formservice.charts import VALUE_SPACE, WIDTH, bar_chart, bars_of, figure, format_value
+from formservice.charts import VALUE_SPACE, WIDTH, bars_of, format_value
+from formservice.web import template_globals
 
 SVG = "{http://www.w3.org/2000/svg}"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@cache
+def macros():
+    """templates/html/statistics/_chart.html with the app's template globals, as pages use it."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    env.globals.update(template_globals())
+    return env.get_template("html/statistics/_chart.html").module
+
+
+def bar_chart(*args, **kwargs) -> Markup:
+    return macros().bar_chart(*args, **kwargs)
+
+
+def figure(*args, **kwargs) -> Markup:
+    return macros().figure(*args, **kwargs)
 
 
 def parse(markup) -> ET.Element:

@@ -73,7 +73,10 @@ def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
 
 def deviation_context(**kwargs: Any) -> dict[str, Any]:
     return documents.deviation_context(
-        fake_deviation(**kwargs), categories=LABELS, unit_name=UNITS.__getitem__
+        fake_deviation(**kwargs),
+        categories=LABELS,
+        tz="Europe/Stockholm",
+        unit_name=UNITS.__getitem__,
     )
 
 

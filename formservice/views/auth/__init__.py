@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,7 +22,8 @@ from flask_login import current_user, login_user, logout_user
 
 from forms.login import LoginForm
 
-from ... import ratelimit
+from ... import clock, ratelimit
+from ...auth import current
 from ...services import accounts, audit
 from ..errors import render_error
 
@@ -70,16 +70,16 @@ def too_many_attempts(exc: RateLimitExceeded):
     """429, naming the minute from which a new attempt is let through."""
     scope = exc.limit.scope
     retry = math.ceil(ratelimit.retry_at() / 60) * 60  # the whole minute, never too early
-    zone = ZoneInfo(current_app.config["FORMSERVICE_TIMEZONE"])
-    clock = datetime.fromtimestamp(retry, UTC).astimezone(zone).strftime("%H:%M")
-    page, status = render_error(429, TOO_MANY[scope].format(time=clock))
+    zone = ZoneInfo(clock.zone())
+    at = datetime.fromtimestamp(retry, UTC).astimezone(zone).strftime("%H:%M")
+    page, status = render_error(429, TOO_MANY[scope].format(time=at))
     return page, status, {"Retry-After": str(max(1, int(retry - time.time())))}
 
 
 @bp.route("/logga-ut", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        audit.record_now(current_user._get_current_object(), "logout", "user", current_user.id)
+        audit.record_now(current(), "logout", "user", current_user.id)
     logout_user()
     session.clear()
     flash("Du är utloggad.", "info")
