@@ -85,6 +85,7 @@ def context(meetings: list | None = None, records: list | None = None) -> dict[s
         retention_months=24,
         unit_name=minutes.UNITS.__getitem__,
         person_name=kallelse.CHEFS.__getitem__,
+        tz="Europe/Stockholm",
     )
 
 
