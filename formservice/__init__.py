@@ -79,9 +79,22 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import auth, bus_individ, demo, deviations, digests, meetings, respond, sip
+    from .views import (
+        accessibility,
+        admin,
+        auth,
+        bus_individ,
+        demo,
+        deviations,
+        digests,
+        meetings,
+        respond,
+        sip,
+    )
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(accessibility.bp)
     app.register_blueprint(deviations.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(sip.bp)

@@ -11,7 +11,11 @@ from email.utils import formatdate
 from flask import current_app, render_template
 
 from .models import OutboxMessage
+from .models.outbox import ACCOUNT_KINDS
 from .tokens import make_token
+
+#: Where an account e-mail's link leads (views/auth/links.py).
+ACCOUNT_LINK_PATHS = {"invitation": "/inbjudan/", "password_reset": "/aterstall/"}
 
 
 class DeliveryError(Exception):
@@ -46,6 +50,8 @@ def render(message: OutboxMessage) -> EmailMessage:
 def _link(message: OutboxMessage) -> str:
     base = current_app.config["FORMSERVICE_BASE_URL"].rstrip("/")
     context = message.context
+    if message.kind in ACCOUNT_KINDS:
+        return base + ACCOUNT_LINK_PATHS[message.kind] + _account_token(message)
     if context.get("bus_individ_id"):
         return f"{base}/bus-individ/{int(context['bus_individ_id'])}"
     if context.get("sip_id"):
@@ -56,6 +62,16 @@ def _link(message: OutboxMessage) -> str:
         token = make_token(message.deviation_id, message.to_email, context["link_version"])
         return f"{base}/svara/{token}"
     return f"{base}/avvikelser/{message.deviation_id}"
+
+
+def _account_token(message: OutboxMessage) -> str:
+    """The invitation or reset link's token, made now for the person's current version."""
+    from .services.accounts import link_token
+
+    token = link_token(message.kind, message.to_email)
+    if token is None:  # left the directory after the row was claimed
+        raise DeliveryError("recipient_inactive", permanent=True)
+    return token
 
 
 def send(email: EmailMessage) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
+from flask_login import current_user
 
 from .domain.deviation import AGE_GROUPS, AGREES, GENDERS, STATE_LABELS
 
@@ -21,6 +22,32 @@ def init_web(app: Flask) -> None:
     )
     app.jinja_env.globals["category_labels"] = labels_for  # as filed: the report's version
     app.jinja_env.filters["datum"] = _datum
+    app.jinja_env.globals["user_roles"] = _user_roles  # the menu: what the role can do
+    app.jinja_env.globals["account_status"] = _account_status  # admin/_person_account.html
+
+
+def _user_roles() -> frozenset[str]:
+    """The logged-in user's roles (access.roles), asked once per request."""
+    if not current_user.is_authenticated:
+        return frozenset()
+    if "_user_roles" not in g:
+        from .access import roles
+
+        g._user_roles = roles(current_user._get_current_object())
+    return g._user_roles
+
+
+def _account_status(person) -> dict:
+    """What the administrator sees of a person's account: password set, second factor,
+    locked after failed logins."""
+    from .ratelimit import is_locked
+    from .services.second_factor import enrolled
+
+    return {
+        "has_password": bool(person.password_hash),
+        "second_factor": enrolled(person),
+        "locked": is_locked(person.email),
+    }
 
 
 def _security_headers(response: Response) -> Response:

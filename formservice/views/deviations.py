@@ -54,7 +54,10 @@ def _units(ids=None) -> list[Unit]:
 @bp.route("/")
 @login_required
 def index():
-    return redirect(url_for("deviations.list_reports"))
+    """Where the user works (views/auth: landing_url): never a 403."""
+    from .auth import landing_url
+
+    return redirect(landing_url(_user()))
 
 
 @bp.route("/avvikelser")
