@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask_login import current_user
 
 from .domain.deviation import AGE_GROUPS, AGREES, GENDERS, STATE_LABELS
@@ -30,11 +30,12 @@ def _user_roles() -> frozenset[str]:
     """The logged-in user's roles (access.roles), asked once per request."""
     if not current_user.is_authenticated:
         return frozenset()
-    if "_user_roles" not in g:
+    key = f"formservice.roles.{current_user.id}"  # the request's, as auth.leads_a_group
+    if key not in request.environ:
         from .access import roles
 
-        g._user_roles = roles(current_user._get_current_object())
-    return g._user_roles
+        request.environ[key] = roles(current_user._get_current_object())
+    return request.environ[key]
 
 
 def _account_status(person) -> dict:
