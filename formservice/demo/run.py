@@ -118,4 +118,8 @@ def _print_welcome(host: str, port: int, passwords: dict[str, str]) -> None:
     click.echo("Demokonton (lösenorden gäller tills demon startas om):")
     for email, password in passwords.items():
         click.echo(f"  {email:45} {password}")
+    click.echo(
+        "\nAdministratören ställer in en autentiseringsapp (TOTP) vid första inloggningen "
+        "(FORMSERVICE_REQUIRE_2FA)."
+    )
     click.echo("\nAvsluta med Ctrl-C.\n")

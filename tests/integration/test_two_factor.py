@@ -276,3 +276,17 @@ def test_a_half_done_login_expires(two_factor, client, monkeypatch):
     monkeypatch.setattr(auth, "PENDING_SECONDS", -1)
     assert "/logga-in" in client.get("/logga-in/kod").headers["Location"]
     assert "/logga-in" in client.get("/mitt-konto/tvastegsverifiering").headers["Location"]
+
+
+def test_half_way_through_a_login_the_settings_are_closed(two_factor, client):
+    """A password alone never reaches the management of a second factor already set up."""
+    login(client, ADMIN)
+    enrol(client)
+    client.post("/logga-ut")
+    login(client, ADMIN)  # the password; the code not yet
+    for path in ("/mitt-konto/tvastegsverifiering", "/mitt-konto"):
+        assert "/logga-in" in client.get(path).headers["Location"], path
+    for path in ("starta", "reservkoder", "stang-av"):
+        response = client.post(f"/mitt-konto/tvastegsverifiering/{path}", data={"code": "1"})
+        assert "/logga-in" in response.headers["Location"], path
+    assert second_factor.enrolled(user(ADMIN))

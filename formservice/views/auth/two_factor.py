@@ -69,10 +69,14 @@ def _warn_if_few_codes(user: User, method: str) -> None:
 
 def _enrolling() -> tuple[User | None, bool]:
     """Who is setting up the app: the logged-in user, or the person half-way through
-    logging in; and whether logged in."""
+    logging in who has none yet (one who has it gives the code instead); and whether
+    logged in."""
     if current_user.is_authenticated:
         return current(), True
-    return pending_user(), False
+    user = pending_user()
+    if user is not None and second_factor.enrolled(user):
+        return None, False
+    return user, False
 
 
 @bp.route("/mitt-konto/tvastegsverifiering")
