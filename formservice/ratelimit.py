@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask.wrappers import Response
@@ -21,6 +22,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 from redis.exceptions import RedisError
+
+#: A view decorator.
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 #: Failed logins from one client address within the window. High, because a municipality's
 #: NAT or proxy puts many people behind one address.
@@ -78,14 +82,16 @@ def storage_uri(redis_url: str | None) -> str:
     return redis_url
 
 
-def limit_login(on_account_locked: Callable[[], None]):
+def limit_login(on_account_locked: Callable[[], None]) -> Decorator:
     """Check both limits before each login POST; a failed login (401) counts against both.
     `on_account_locked` runs when the account limit refuses a POST (an error in it is logged
     and the refusal stands)."""
     return limit_failures(account_key, on_account_locked)
 
 
-def limit_failures(key: Callable[[], str], on_account_locked: Callable[[], None] | None = None):
+def limit_failures(
+    key: Callable[[], str], on_account_locked: Callable[[], None] | None = None
+) -> Decorator:
     """The failure limits on a POST that checks a secret: a 401 answer counts against the
     client address and against the account `key` names (`key_for_email`), in the buckets
     every such form shares."""
@@ -103,7 +109,7 @@ def limit_failures(key: Callable[[], str], on_account_locked: Callable[[], None]
     return lambda view: by_address(by_account(view))
 
 
-def limit_reset_requests():
+def limit_reset_requests() -> Decorator:
     """Reset links asked for: every accepted POST (200) counts, per client address and per
     submitted e-mail address, whether or not an account has it."""
     by_address = limiter.shared_limit(

@@ -14,7 +14,7 @@ STATEMENT_DATE = date(2026, 12, 3)
 
 
 @bp.route("/tillganglighet")
-def statement():
+def statement() -> str:
     return render_template(
         "html/accessibility.html",
         contact=current_app.config["FORMSERVICE_ACCESSIBILITY_CONTACT"],

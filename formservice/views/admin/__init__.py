@@ -4,6 +4,7 @@ admin-only check and a landing page; the directory pages come with their own mod
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...extensions import login_manager
@@ -12,7 +13,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request
-def _admins_only():
+def _admins_only() -> ResponseReturnValue | None:
     """Logged in, and an active administrator; else the login page or 403."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
@@ -22,7 +23,7 @@ def _admins_only():
 
 
 @bp.route("")
-def index():
+def index() -> ResponseReturnValue:
     return render_template("html/admin/index.html")
 
 

@@ -4,6 +4,7 @@ second factor (templates/html/admin/_person_account.html)."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.routing import BuildError
 
 from ... import ratelimit
@@ -18,7 +19,7 @@ def _person(person_id: int) -> User:
     return db.session.get(User, person_id) or abort(404)
 
 
-def _back(person_id: int):
+def _back(person_id: int) -> ResponseReturnValue:
     """To the person's page (the directory pages' `admin.person`), else the admin start."""
     try:
         return redirect(url_for("admin.person", person_id=person_id))
@@ -27,7 +28,7 @@ def _back(person_id: int):
 
 
 @bp.route("/personer/<int:person_id>/inbjudan", methods=["POST"])
-def invite(person_id: int):
+def invite(person_id: int) -> ResponseReturnValue:
     person = _person(person_id)
     if accounts.invite(person, current()):
         flash(f"En inbjudan skickas till {person.email}.", "info")
@@ -37,7 +38,7 @@ def invite(person_id: int):
 
 
 @bp.route("/personer/<int:person_id>/las-upp", methods=["POST"])
-def unlock(person_id: int):
+def unlock(person_id: int) -> ResponseReturnValue:
     """End the lock after failed logins (the counts in Redis, ratelimit.py)."""
     person = _person(person_id)
     if ratelimit.unlock(person.email):
@@ -49,7 +50,7 @@ def unlock(person_id: int):
 
 
 @bp.route("/personer/<int:person_id>/tvastegsverifiering", methods=["POST"])
-def reset_second_factor(person_id: int):
+def reset_second_factor(person_id: int) -> ResponseReturnValue:
     person = _person(person_id)
     second_factor.reset(person, current())
     flash(

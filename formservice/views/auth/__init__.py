@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -65,7 +66,7 @@ def _record_locked() -> None:
 
 @bp.route("/logga-in", methods=["GET", "POST"])
 @ratelimit.limit_login(on_account_locked=_record_locked)
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -141,7 +142,7 @@ def current_key() -> str:
 
 
 @bp.errorhandler(RateLimitExceeded)
-def too_many_attempts(exc: RateLimitExceeded):
+def too_many_attempts(exc: RateLimitExceeded) -> ResponseReturnValue:
     """429, naming the minute from which a new attempt is let through."""
     scope = exc.limit.scope
     retry = math.ceil(ratelimit.retry_at() / 60) * 60  # the whole minute, never too early
@@ -151,7 +152,7 @@ def too_many_attempts(exc: RateLimitExceeded):
 
 
 @bp.route("/logga-ut", methods=["POST"])
-def logout():
+def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         audit.record_now(current_user._get_current_object(), "logout", "user", current_user.id)
     logout_user()

@@ -4,6 +4,7 @@ directory gives no role yet."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user
 
 from forms.accounts import ChangePasswordForm, password_message
@@ -17,7 +18,7 @@ from . import bp, current_key, landing_url
 
 @bp.route("/mitt-konto")
 @login_required
-def my_account():
+def my_account() -> ResponseReturnValue:
     user = current()
     form = ChangePasswordForm(personal=accounts.personal_words(user))
     return _page(form), 200
@@ -26,7 +27,7 @@ def my_account():
 @bp.route("/mitt-konto/losenord", methods=["POST"])
 @login_required
 @ratelimit.limit_failures(current_key)
-def change_password():
+def change_password() -> ResponseReturnValue:
     """A wrong current password counts as a failed login (401)."""
     user = current()
     form = ChangePasswordForm(personal=accounts.personal_words(user))
@@ -59,7 +60,7 @@ def _page(form: ChangePasswordForm) -> str:
 
 @bp.route("/ingen-roll")
 @login_required
-def no_role():
+def no_role() -> ResponseReturnValue:
     """A calm page for a person the directory gives no role yet, and whom to ask."""
     user = current()
     if access.roles(user):

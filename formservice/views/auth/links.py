@@ -4,6 +4,7 @@ open "Välj lösenord"."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import logout_user
 
 from forms.accounts import ChoosePasswordForm, ForgotForm, password_message
@@ -27,7 +28,7 @@ DEAD_TEXTS = {
 
 @bp.route("/glomt-losenord", methods=["GET", "POST"])
 @ratelimit.limit_reset_requests()
-def forgot():
+def forgot() -> ResponseReturnValue:
     """The same page, after the same work, whether or not anyone has the address."""
     form = ForgotForm()
     if form.validate_on_submit():
@@ -37,16 +38,16 @@ def forgot():
 
 
 @bp.route("/inbjudan/<token>", methods=["GET", "POST"])
-def invitation(token: str):
+def invitation(token: str) -> ResponseReturnValue:
     return _choose_password(token, INVITE)
 
 
 @bp.route("/aterstall/<token>", methods=["GET", "POST"])
-def reset(token: str):
+def reset(token: str) -> ResponseReturnValue:
     return _choose_password(token, RESET)
 
 
-def _choose_password(token: str, purpose: str):
+def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     """ "Välj lösenord". Opening the link changes nothing (mail scanners open links); only
     saving uses it up."""
     try:
@@ -72,6 +73,6 @@ def _choose_password(token: str, purpose: str):
     return page, 422 if form.errors else 200
 
 
-def _dead(reason: str):
+def _dead(reason: str) -> ResponseReturnValue:
     status = 400 if reason == "invalid" else 410
     return render_template("html/auth/link_dead.html", text=DEAD_TEXTS[reason]), status

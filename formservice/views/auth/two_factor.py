@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import segno
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from forms.accounts import CodeForm, DisableForm, EnrolForm
@@ -34,7 +35,7 @@ def _record_locked() -> None:
 
 @bp.route("/logga-in/kod", methods=["GET", "POST"])
 @ratelimit.limit_failures(pending_key, on_account_locked=_record_locked)
-def second_step():
+def second_step() -> ResponseReturnValue:
     """The code from the app (or a recovery code) after the password; wrong codes count
     against the same limits as wrong passwords (401)."""
     user = pending_user()
@@ -80,7 +81,7 @@ def _enrolling() -> tuple[User | None, bool]:
 
 
 @bp.route("/mitt-konto/tvastegsverifiering")
-def two_factor():
+def two_factor() -> ResponseReturnValue:
     user, logged_in = _enrolling()
     if user is None:
         return login_manager.unauthorized()
@@ -107,7 +108,7 @@ def _page(user: User, logged_in: bool, form: EnrolForm, disable: DisableForm) ->
 
 
 @bp.route("/mitt-konto/tvastegsverifiering/starta", methods=["POST"])
-def two_factor_begin():
+def two_factor_begin() -> ResponseReturnValue:
     user, _ = _enrolling()
     if user is None:
         return login_manager.unauthorized()
@@ -116,7 +117,7 @@ def two_factor_begin():
 
 
 @bp.route("/mitt-konto/tvastegsverifiering/aktivera", methods=["POST"])
-def two_factor_confirm():
+def two_factor_confirm() -> ResponseReturnValue:
     """A right code takes the app into use; half-way through logging in, it is the second
     factor too, and the session starts. The recovery codes are shown once, on this page."""
     user, logged_in = _enrolling()
@@ -139,7 +140,7 @@ def two_factor_confirm():
 
 @bp.route("/mitt-konto/tvastegsverifiering/reservkoder", methods=["POST"])
 @login_required
-def recovery_codes():
+def recovery_codes() -> ResponseReturnValue:
     user = current()
     if not second_factor.enrolled(user):
         return redirect(url_for("auth.two_factor"))
@@ -152,7 +153,7 @@ def recovery_codes():
 @bp.route("/mitt-konto/tvastegsverifiering/stang-av", methods=["POST"])
 @login_required
 @ratelimit.limit_failures(current_key)
-def two_factor_disable():
+def two_factor_disable() -> ResponseReturnValue:
     """Only for someone whose roles do not need it; confirmed with a code (401 if wrong)."""
     user = current()
     if not second_factor.enrolled(user):
