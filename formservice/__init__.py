@@ -91,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .views import (
+        accessibility,
         admin,
         auth,
         bus_individ,
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accessibility.bp)
     app.register_blueprint(deviations.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(sip.bp)

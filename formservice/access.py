@@ -54,6 +54,38 @@ def convener_group_ids(user: User) -> set[str]:
     return _led_group_ids(user, BusGroup.convener_id)
 
 
+#: The roles of SPEC §2, as `roles` names them (and FORMSERVICE_REQUIRE_2FA).
+ADMIN, SECRETARIAT, SECRETARY, CONVENER, CHEF = (
+    "admin",
+    "bus_sekretariat",
+    "sekreterare",
+    "sammankallande",
+    "chef",
+)
+
+
+def roles(user: User) -> frozenset[str]:
+    """The roles the directory gives the user now, in one query; none for the inactive."""
+    if not user.active:
+        return frozenset()
+    uid = user.id
+    led = select(BusGroup.id).where(BusGroup.active)
+    query = select(
+        select(Unit.id).where(_manages(uid)).exists(),
+        led.where(BusGroup.secretary_id == uid).exists(),
+        led.where(BusGroup.convener_id == uid).exists(),
+    )
+    chef, secretary, convener = db.session.execute(query).one()
+    found = {
+        ADMIN: user.is_admin,
+        SECRETARIAT: user.is_secretariat,
+        SECRETARY: secretary,
+        CONVENER: convener,
+        CHEF: chef,
+    }
+    return frozenset(role for role, has in found.items() if has)
+
+
 def is_secretariat(user: User) -> bool:
     """One of the BUS-sekretariat's mailboxes, still in the directory."""
     return user.active and user.is_secretariat

@@ -29,15 +29,20 @@ def init_login(app: Flask) -> None:
 
 def _load_user(user_id: str) -> User | None:
     """The logged-in user, and in the same query whether the menu shows the steering group's
-    links (`leads_a_group`), which every page asks."""
-    if not user_id.isdigit():
+    links (`leads_a_group`), which every page asks. The session holds `<id>.<token_version>`
+    (`User.get_id`), so a session begun before the password changed ends."""
+    uid_text, _, version_text = user_id.partition(".")
+    version_text = version_text or "0"  # a session from before versions: version 0
+    if not (uid_text.isdigit() and version_text.isdigit()):
         return None
-    uid = int(user_id)
+    uid = int(uid_text)
     row = db.session.execute(_USER_AND_LEADS, {"user_id": uid}).first()
     if row is None:
         return None
     user, leads = row
     if not user.active:  # removed from the directory: the session ends
+        return None
+    if user.token_version != int(version_text):  # the password changed since: it ends
         return None
     if has_request_context():
         request.environ[_LEADS.format(uid)] = leads

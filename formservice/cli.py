@@ -80,7 +80,9 @@ def users_group() -> None:
 @click.argument("email")
 def users_set_password(email: str) -> None:
     """Sätt lösenord för EMAIL (läses från standard in när den inte är en terminal)."""
-    from .services.accounts import PasswordTooShort, find_user, set_password
+    from forms.accounts import password_message
+
+    from .services.accounts import WeakPassword, find_user, set_password
 
     password = _read_password()
     user = find_user(email)
@@ -88,8 +90,9 @@ def users_set_password(email: str) -> None:
         raise click.ClickException("Det finns ingen person med den e-postadressen i katalogen.")
     try:
         set_password(user, password)
-    except PasswordTooShort as exc:
-        raise click.ClickException(str(exc)) from exc
+    except WeakPassword as exc:
+        message = password_message(exc.problem)  # the same rule and words as the web form
+        raise click.ClickException(message[0].upper() + message[1:]) from exc
     click.echo("Lösenordet är satt.")
 
 

@@ -51,6 +51,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DEMO": (False, _bool),
     "SECURE_COOKIES": (None, _bool),  # None: true when BASE_URL is https
     "TRUSTED_PROXIES": (0, _INT),
+    "INVITE_DAYS": (7, _INT),
+    "REQUIRE_2FA": ("admin", _str),
+    "ACCESSIBILITY_CONTACT": ("", _str),
     "INSTANCE_PATH": (None, _str),
     "LOG_FORMAT": ("text", _str),
     "METRICS_TOKEN": ("", _str),
@@ -92,6 +95,9 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     if config["FORMSERVICE_TRUSTED_PROXIES"] < 0:
         raise RuntimeError("FORMSERVICE_TRUSTED_PROXIES must be 0 or a positive number.")
     _check_log_format(config)
+    if config["FORMSERVICE_INVITE_DAYS"] < 1:
+        raise RuntimeError("FORMSERVICE_INVITE_DAYS must be 1 or more.")
+    config["FORMSERVICE_REQUIRE_2FA"] = _roles(config["FORMSERVICE_REQUIRE_2FA"])
     config["PERMANENT_SESSION_LIFETIME"] = 8 * 3600
     config["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
 
@@ -110,6 +116,26 @@ def _check_log_format(config: dict[str, Any]) -> None:
 
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+#: The roles FORMSERVICE_REQUIRE_2FA may name (SPEC §2; `sekreterare` and `sammankallande`
+#: of a BUS group).
+ROLES = ("admin", "bus_sekretariat", "sekreterare", "sammankallande", "chef")
+
+
+def _roles(value: str | frozenset[str] | set[str]) -> frozenset[str]:
+    """The comma list of roles that must log in with a second factor (`none`: no role); a
+    misspelt role stops the start rather than leaving an account with one factor."""
+    if isinstance(value, frozenset | set):
+        names = set(value)
+    else:
+        names = {part.strip().lower() for part in value.split(",") if part.strip()}
+        names.discard("none")
+    unknown = sorted(names - set(ROLES))
+    if unknown:
+        raise RuntimeError(
+            f"FORMSERVICE_REQUIRE_2FA may name {', '.join(ROLES)} (got {', '.join(unknown)})."
+        )
+    return frozenset(names)
 
 
 def _check_smtp_tls(config: dict[str, Any]) -> None:

@@ -15,7 +15,11 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template, url_for
 
 from .models import OutboxMessage
+from .models.outbox import ACCOUNT_KINDS
 from .tokens import make_token
+
+#: Where an account e-mail's link leads (views/auth/links.py).
+ACCOUNT_LINK_ENDPOINTS = {"invitation": "auth.invitation", "password_reset": "auth.reset"}
 
 
 class DeliveryError(Exception):
@@ -56,6 +60,10 @@ def render(message: OutboxMessage) -> EmailMessage:
 def _link(message: OutboxMessage) -> str:
     """The page the message is about, as a full URL under FORMSERVICE_BASE_URL."""
     context = message.context
+    if message.kind in ACCOUNT_KINDS:
+        token = _account_token(message)
+        with _under_base_url():
+            return url_for(ACCOUNT_LINK_ENDPOINTS[message.kind], token=token)
     with _under_base_url():
         if context.get("bus_individ_id"):
             return url_for("bus_individ.show", record_id=int(context["bus_individ_id"]))
@@ -67,6 +75,16 @@ def _link(message: OutboxMessage) -> str:
             token = make_token(message.deviation_id, message.to_email, context["link_version"])
             return url_for("respond.show", token=token)
         return url_for("deviations.show", deviation_id=message.deviation_id)
+
+
+def _account_token(message: OutboxMessage) -> str:
+    """The invitation or reset link's token, made now for the person's current version."""
+    from .services.accounts import link_token
+
+    token = link_token(message.kind, message.to_email)
+    if token is None:  # left the directory after the row was claimed
+        raise DeliveryError("recipient_inactive", permanent=True)
+    return token
 
 
 @contextmanager

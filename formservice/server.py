@@ -12,7 +12,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-_TOKEN = re.compile(r"(/svara/)[^/\s?]+")
+#: Paths whose next segment is a token: responder links, invitation and reset links.
+TOKEN_PATHS = ("/svara/", "/inbjudan/", "/aterstall/")
+_TOKEN = re.compile("(" + "|".join(re.escape(p) for p in TOKEN_PATHS) + r")[^/\s?]+")
 
 #: The access log's text line: client, request (path without query), status, seconds, the
 #: worker's pid and the request id (the service's X-Request-ID answer header).
@@ -21,16 +23,16 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class RedactingLogger(Logger):
-    """Access log without the responder tokens that links carry in their path.
+    """Access log without the tokens that links carry in their path (`TOKEN_PATHS`).
 
     Every text atom is redacted, not only the path: the Referer of a form posted from a
-    `/svara/` page holds the token too.
+    link's page holds the token too.
     """
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in atoms.items():
-            if isinstance(value, str) and "/svara/" in value:
+            if isinstance(value, str) and any(path in value for path in TOKEN_PATHS):
                 atoms[key] = _TOKEN.sub(r"\1[token]", value)
         return atoms
 

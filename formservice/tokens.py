@@ -1,19 +1,43 @@
-"""Signed responder links: bound to one report, one recipient and the report's link version."""
+"""Signed links, one helper for every kind: a purpose (its own salt, so a link made for one
+purpose is never accepted for another), an expiry, and a version that the database bumps to
+make a used or stale link dead.
+
+- Responder links (`respond`): one report, one recipient and the report's link version.
+- Account links (`invite`, `reset`): one person and the person's `token_version`, which is
+  bumped when a link is used or the password changes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-_SALT = "formservice.responder-link.v1"
+#: Purposes and their salts. The responder salt is the one links were made with before.
+_SALTS = {
+    "respond": "formservice.responder-link.v1",
+    "invite": "formservice.account-link.invite.v1",
+    "reset": "formservice.account-link.reset.v1",
+}
+#: How long a password reset link lives (short: it is asked for, used at once).
+RESET_MAX_AGE_SECONDS = 60 * 60
+#: The purposes of account links.
+INVITE, RESET = "invite", "reset"
 
 
 @dataclass(frozen=True)
 class ResponderLink:
     deviation_id: int
     email: str
+    version: int
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    purpose: str
+    user_id: int
     version: int
 
 
@@ -25,24 +49,59 @@ class LinkError(Exception):
         self.reason = reason
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALTS[purpose])
+
+
+def sign(purpose: str, payload: dict[str, Any]) -> str:
+    """A signed, timestamped token for `purpose`."""
+    return _serializer(purpose).dumps(payload)
+
+
+def verify(token: str, purpose: str, max_age_seconds: int) -> dict[str, Any]:
+    """The payload of a token made for `purpose` no longer than `max_age_seconds` ago."""
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired as exc:
+        raise LinkError("expired") from exc
+    except BadSignature as exc:
+        raise LinkError("invalid") from exc
+    if not isinstance(data, dict):
+        raise LinkError("invalid")
+    return data
 
 
 def make_token(deviation_id: int, email: str, version: int) -> str:
-    return _serializer().dumps({"d": deviation_id, "e": email.lower(), "v": version})
+    return sign("respond", {"d": deviation_id, "e": email.lower(), "v": version})
 
 
 def read_token(token: str) -> ResponderLink:
     """Verify signature and age; raise LinkError when the link cannot be used."""
     max_age = current_app.config["FORMSERVICE_LINK_MAX_AGE_DAYS"] * 86400
-    try:
-        data = _serializer().loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise LinkError("expired") from exc
-    except BadSignature as exc:
-        raise LinkError("invalid") from exc
+    data = verify(token, "respond", max_age)
     try:
         return ResponderLink(int(data["d"]), str(data["e"]), int(data["v"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise LinkError("invalid") from exc
+
+
+def make_account_token(purpose: str, user_id: int, version: int) -> str:
+    """An invitation or reset link's token for one person at the person's token version."""
+    return sign(purpose, {"u": user_id, "v": version})
+
+
+def read_account_token(token: str, purpose: str) -> AccountLink:
+    """Verify signature and age (`FORMSERVICE_INVITE_DAYS` for an invitation, an hour for a
+    reset); the version is the caller's to compare with the person's."""
+    data = verify(token, purpose, account_link_max_age(purpose))
+    try:
+        return AccountLink(purpose, int(data["u"]), int(data["v"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkError("invalid") from exc
+
+
+def account_link_max_age(purpose: str) -> int:
+    """Seconds an account link of `purpose` lives."""
+    if purpose == INVITE:
+        return current_app.config["FORMSERVICE_INVITE_DAYS"] * 86400
+    return RESET_MAX_AGE_SECONDS

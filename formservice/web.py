@@ -56,6 +56,9 @@ def template_globals() -> dict[str, Any]:
         "rows_by_part": charts.rows_by_part,
         "chart_layout": charts.chart_layout,
         "table_rows": charts.table_rows,
+        # the menu: what the role can do; the administrator's view of an account
+        "user_roles": _user_roles,
+        "account_status": _account_status,
     }
 
 
@@ -78,6 +81,31 @@ def _can_close_case(case: Deviation) -> bool:
     if not current_user.is_authenticated or not can_close(case):
         return False
     return case.group_id in access.secretary_group_ids(current())
+
+
+def _user_roles() -> frozenset[str]:
+    """The logged-in user's roles (access.roles), asked once per request."""
+    if not current_user.is_authenticated:
+        return frozenset()
+    key = f"formservice.roles.{current_user.id}"  # the request's, as auth.leads_a_group
+    if key not in request.environ:
+        from .access import roles
+
+        request.environ[key] = roles(current())
+    return request.environ[key]
+
+
+def _account_status(person) -> dict:
+    """What the administrator sees of a person's account: password set, second factor,
+    locked after failed logins."""
+    from .ratelimit import is_locked
+    from .services.second_factor import enrolled
+
+    return {
+        "has_password": bool(person.password_hash),
+        "second_factor": enrolled(person),
+        "locked": is_locked(person.email),
+    }
 
 
 def _security_headers(response: Response) -> Response:

@@ -166,6 +166,9 @@ def base_config(db_url: str, sink: Sink, tmp_path: Path) -> dict:
         "FORMSERVICE_SMTP_PORT": sink.port,
         "FORMSERVICE_BASE_URL": "http://formservice.test",
         "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": 0,
+        # One factor unless a test is about the second (tests/integration/test_two_factor.py
+        # and the browser journeys of accounts use the default, `admin`).
+        "FORMSERVICE_REQUIRE_2FA": "",
     }
 
 

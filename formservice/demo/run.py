@@ -107,7 +107,7 @@ def _prepare(app) -> dict[str, str]:
         import_directory(yaml.safe_load(DIRECTORY.read_text(encoding="utf-8")), actor="demo")
         passwords = {}
         for user in db.session.scalars(select(User).where(User.active).order_by(User.email)):
-            passwords[user.email] = secrets.token_urlsafe(9)
+            passwords[user.email] = secrets.token_urlsafe(12)
             set_password(user, passwords[user.email])
     return passwords
 
@@ -118,4 +118,8 @@ def _print_welcome(host: str, port: int, passwords: dict[str, str]) -> None:
     click.echo("Demokonton (lösenorden gäller tills demon startas om):")
     for email, password in passwords.items():
         click.echo(f"  {email:45} {password}")
+    click.echo(
+        "\nAdministratören ställer in en autentiseringsapp (TOTP) vid första inloggningen "
+        "(FORMSERVICE_REQUIRE_2FA)."
+    )
     click.echo("\nAvsluta med Ctrl-C.\n")

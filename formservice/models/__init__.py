@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
-from .accounts import User
+from .accounts import RecoveryCode, User
 from .audit import AuditEvent
 from .bus_individ import BusIndivid
 from .deviation import CaseCounter, Deviation, DeviationAnswer, FormVersion, Forwarding
@@ -27,6 +27,7 @@ __all__ = [
     "Forwarding",
     "Huvudman",
     "OutboxMessage",
+    "RecoveryCode",
     "SipCalledUnit",
     "SipMeeting",
     "StoredFile",

@@ -15,6 +15,9 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 #: Message kinds about a SIP meeting or a BUS-individ record rather than a deviation, and the
 #: context key that holds the record's id.
 RECORD_KEYS = {"sip_invitation": "sip_id", "bus_individ_minutes": "bus_individ_id"}
+#: Account e-mail (invitation, password reset): a row whose address is no active person's is
+#: deleted unsent rather than kept as failed (a reset can be asked for any address typed).
+ACCOUNT_KINDS = frozenset({"invitation", "password_reset"})
 
 
 class OutboxMessage(db.Model):

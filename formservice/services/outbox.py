@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import case, insert, or_, select, text, update
+from sqlalchemy import case, delete, insert, or_, select, text, update
 
 from .. import clock
 from ..extensions import db
 from ..models import OutboxMessage, User
-from ..models.outbox import FAILED, PENDING, RECORD_KEYS, SENDING, SENT
+from ..models.outbox import ACCOUNT_KINDS, FAILED, PENDING, RECORD_KEYS, SENDING, SENT
 from . import commit_keeping_loaded
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,22 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
     if len(claimed) < len(taken):
         gone = sorted(message.id for message in taken if message.state != SENDING)
         log.info("outbox rows %s not sent: the recipient left the directory", gone)
+        _forget_account_mail(message for message in taken if message.state != SENDING)
     order = {message_id: n for n, message_id in enumerate(message_ids)}
     return sorted(claimed, key=lambda message: order[message.id])
+
+
+def _forget_account_mail(unsent) -> None:
+    """Delete unsent account e-mail to an address that is no active person's: a reset asked
+    for an unknown address leaves no trace of the address."""
+    ids = [message.id for message in unsent if message.kind in ACCOUNT_KINDS]
+    if ids:
+        db.session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        commit_keeping_loaded()
 
 
 def mark_sent(message: OutboxMessage) -> None:

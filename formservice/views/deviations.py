@@ -29,7 +29,10 @@ bp = Blueprint("deviations", __name__)
 @bp.route("/")
 @login_required
 def index():
-    return redirect(url_for("deviations.list_reports"))
+    """Where the user works (views/auth: landing_url): never a 403."""
+    from .auth import landing_url
+
+    return redirect(landing_url(current()))
 
 
 @bp.route("/avvikelser")

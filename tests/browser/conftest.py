@@ -218,6 +218,8 @@ def _formservice_stack(
             "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": "1",
             "FORMSERVICE_SWEEP_INTERVAL_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
+            # One factor unless the journey is about the second (test_account_journeys.py)
+            "FORMSERVICE_REQUIRE_2FA": "none",
             **settings,
         }
     )

@@ -19,7 +19,7 @@ from formservice.services import deviations as service
 from formservice.services import reminders
 from formservice.services import sip as sip_service
 from formservice.services.directory import import_directory
-from formservice.tokens import make_token
+from formservice.tokens import INVITE, RESET, make_account_token, make_token
 from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
 
 from .helpers import (
@@ -58,7 +58,9 @@ ROLES = {
 # under test. A POST carries no form data: 422 means the role got as far as the form's checks.
 # {d} the report, {a} its attachment, {o} one of its e-mails that failed, {s} a sent SIP meeting,
 # {b} a BUS-individ record, {m} a steering-group meeting, {g} its digest ({gp}, {gd} its PDF and
-# DOCX), {y} this year, {t} an answer link for another report and {ta} that report's attachment.
+# DOCX), {y} this year, {t} an answer link for another report and {ta} that report's attachment;
+# {p} chef A as a person, {it} and {rt} an invitation and a reset link for chef A. Lines
+# starting with # are comments.
 MATRIX = """
 GET  /                                      login 302 302 302 302 302 302 302 302 302 302 login
 GET  /logga-in                              200 200 200 200 200 200 200 200 200 200 200 200
@@ -117,6 +119,29 @@ GET  /svara/{t}                             200 200 200 200 200 200 200 200 200 
 POST /svara/{t}                             422 422 422 422 422 422 422 422 422 422 422 422
 POST /svara/{t}/vidare                      422 422 422 422 422 422 422 422 422 422 422 422
 GET  /svara/{t}/bilagor/{ta}                200 200 200 200 200 200 200 200 200 200 200 200
+# --- accounts (issue 14): links, Mitt konto, the second step, the administrator's buttons
+GET  /glomt-losenord                             200 200 200 200 200 200 200 200 200 200 200 200
+POST /glomt-losenord                             422 422 422 422 422 422 422 422 422 422 422 422
+GET  /inbjudan/{it}                              200 200 200 200 200 200 200 200 200 200 200 200
+POST /inbjudan/{it}                              422 422 422 422 422 422 422 422 422 422 422 422
+GET  /aterstall/{rt}                             200 200 200 200 200 200 200 200 200 200 200 200
+POST /aterstall/{rt}                             422 422 422 422 422 422 422 422 422 422 422 422
+GET  /logga-in/kod                               login 302 302 302 302 302 302 302 302 302 302 login
+POST /logga-in/kod                               login 302 302 302 302 302 302 302 302 302 302 login
+GET  /mitt-konto                                 login 200 200 200 200 200 200 200 200 200 200 login
+POST /mitt-konto/losenord                        login 422 422 422 422 422 422 422 422 422 422 login
+GET  /mitt-konto/tvastegsverifiering             login 200 200 200 200 200 200 200 200 200 200 login
+POST /mitt-konto/tvastegsverifiering/starta      login 302 302 302 302 302 302 302 302 302 302 login
+POST /mitt-konto/tvastegsverifiering/aktivera    login 422 422 422 422 422 422 422 422 422 422 login
+POST /mitt-konto/tvastegsverifiering/reservkoder login 302 302 302 302 302 302 302 302 302 302 login
+POST /mitt-konto/tvastegsverifiering/stang-av    login 302 302 302 302 302 302 302 302 302 302 login
+GET  /ingen-roll                                 login 302 302 302 302 302 302 302 302 302 302 login
+GET  /tillganglighet                             200 200 200 200 200 200 200 200 200 200 200 200
+GET  /admin                                      login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/personer/{p}/inbjudan                login 403 403 403 403 403 403 403 403 403 302 login
+POST /admin/personer/{p}/las-upp                 login 403 403 403 403 403 403 403 403 403 302 login
+POST /admin/personer/{p}/tvastegsverifiering     login 403 403 403 403 403 403 403 403 403 302 login
+# ---
 POST /logga-ut login login login login login login login login login login login login
 # --- operations (issue 15): public health; readiness fails here (no worker heartbeat); the
 # metrics need FORMSERVICE_METRICS_TOKEN (unset here), which no role has: 404 for everyone
@@ -285,6 +310,9 @@ def world(directory):
         "y": date.today().year,
         "t": make_token(other.id, CHEF_B, other.link_version),
         "ta": other.attachments[0].id,
+        "p": user(CHEF_A).id,
+        "it": make_account_token(INVITE, user(CHEF_A).id, user(CHEF_A).token_version),
+        "rt": make_account_token(RESET, user(CHEF_A).id, user(CHEF_A).token_version),
     }
 
 
@@ -323,6 +351,7 @@ def test_the_matrix_walks_every_route(app):
     adapter = app.url_map.bind("formservice.test")
     ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta")}
     ids |= {"gp": "1/sammanstallning.pdf", "gd": "1/sammanstallning.docx", "t": "token"}
+    ids |= {"p": 1, "it": "token", "rt": "token"}
     walked = set()
     for method, route, _ in rows():
         endpoint, _ = adapter.match(urlsplit(route.format(**ids)).path, method=method)

@@ -294,9 +294,11 @@ def test_set_password_from_stdin_stores_an_argon2_hash_that_logs_in(local):
     ("email", "password", "message"),
     [
         ("okand@stad.example", "ett långt lösenord 42", "Det finns ingen person med den"),
-        (CHEF_B, "kort", "Lösenordet måste ha minst 10 tecken."),
+        (CHEF_B, "kort", "Lösenordet måste ha minst 12 tecken."),
+        (CHEF_B, "Password1234", "Lösenordet är för lätt att gissa. Det liknar ett av de"),
+        (CHEF_B, "ines.sved@region.example", "Det innehåller ditt namn, din e-postadress"),
     ],
-    ids=["unknown-email", "too-short"],
+    ids=["unknown-email", "too-short", "common", "own-address"],
 )
 def test_set_password_refuses(local, cli_db, email, password, message):
     import_demo(local)

@@ -59,3 +59,32 @@ def test_access_log_atoms_hide_tokens_in_the_referer():
     leaked = [key for key, value in atoms.items() if "secret" in str(value)]
     assert leaked == []
     assert atoms["f"] == "https://bus.stad.example/svara/[token]"
+
+
+def test_access_log_atoms_hide_invitation_and_reset_tokens():
+    """Invitation and reset links carry their token in the path too (issue 14)."""
+    from datetime import timedelta
+
+    logger = RedactingLogger(Config())
+    for path in ("/inbjudan/eyJ1Ijo.secret.sig", "/aterstall/eyJ1Ijo.secret.sig"):
+        referer = f"https://bus.stad.example{path}"
+        req = SimpleNamespace(
+            headers=[("REFERER", referer)],
+            method="POST",
+            path=path,
+            query="",
+            version=(1, 1),
+            uri=path,
+        )
+        resp = SimpleNamespace(status="302 FOUND", response_length=0, sent=0, headers=[])
+        environ = {
+            "RAW_URI": path,
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "HTTP_REFERER": referer,
+        }
+        atoms = logger.atoms(resp, req, environ, timedelta(seconds=0.01))
+        assert [key for key, value in atoms.items() if "secret" in str(value)] == []
+        assert atoms["U"].endswith("/[token]")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -19,4 +20,9 @@ def _admins_only() -> Response | None:
     return None
 
 
-from . import audit  # noqa: E402, F401  (the log follow-up and the GDPR extract)
+@bp.route("")
+def index() -> ResponseReturnValue:
+    return render_template("html/admin/index.html")
+
+
+from . import accounts, audit  # noqa: E402, F401  (their routes on bp)
