@@ -8,8 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import Optional
 
-from formservice.services.meetings import has_meeting_on
-
 from .fields import DatumField, MaxLength, Required, today
 
 MAX_YEARS_AWAY = 2
@@ -26,9 +24,8 @@ class MeetingForm(FlaskForm):
     )
     submit = SubmitField("Spara mötet")
 
-    def __init__(self, *args, group_id: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.group_id = group_id
+    #: The service's refusal (`services.meetings.MeetingExists`), shown on "Mötesdatum".
+    TAKEN = "gruppen har redan ett möte det datumet."
 
     def validate_meeting_date(self, field) -> None:
         reach = timedelta(days=365 * MAX_YEARS_AWAY)
@@ -36,5 +33,3 @@ class MeetingForm(FlaskForm):
             raise ValidationError(
                 f"{field.label.text}: ange ett datum inom {MAX_YEARS_AWAY} år från i dag."
             )
-        if has_meeting_on(self.group_id, field.data):
-            raise ValidationError(f"{field.label.text}: gruppen har redan ett möte det datumet.")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ..domain import deviation as deviation_rules
 from ..domain import sip as rules
-from .docx import DEFAULT_TIMEZONE, render
+from .docx import render
 
 if TYPE_CHECKING:
     from ..models import SipMeeting
@@ -22,18 +22,15 @@ TEMPLATE = "kallelse.docx"
 NOT_GIVEN = "Ej angivet"
 
 
-def render_kallelse(meeting: SipMeeting, *, tz: str = DEFAULT_TIMEZONE) -> bytes:
-    return render(TEMPLATE, kallelse_context(meeting, tz=tz))
+def render_kallelse(meeting: SipMeeting, *, tz: str, person_name: Callable[[int], str]) -> bytes:
+    return render(TEMPLATE, kallelse_context(meeting, tz=tz, person_name=person_name))
 
 
 def kallelse_context(
-    meeting: SipMeeting,
-    *,
-    tz: str = DEFAULT_TIMEZONE,
-    person_name: Callable[[int], str] | None = None,
+    meeting: SipMeeting, *, tz: str, person_name: Callable[[int], str]
 ) -> dict[str, Any]:
-    """The context of kallelse.docx; `person_name` looks up the initiating chef (default: db)."""
-    name = person_name or _person_name
+    """The context of kallelse.docx; `person_name` names the initiating chef. Reads the
+    meeting's `follows`, initiating, chair and secretary units and called units."""
     consent = meeting.consent or {}
     return {
         "meeting_type": rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type),
@@ -53,7 +50,7 @@ def kallelse_context(
         "consent_form": rules.CONSENT_FORMS.get(consent.get("form") or "", ""),
         "question": meeting.question or "",
         "initiator_unit": meeting.initiator_unit.name,
-        "initiator_chef": name(meeting.initiator_user_id),
+        "initiator_chef": person_name(meeting.initiator_user_id),
         "chair": _person(meeting.chair_name, meeting.chair_unit),
         "secretary": _person(meeting.secretary_name, meeting.secretary_unit),
         "called_units": [called.unit.name for called in meeting.called],
@@ -74,11 +71,3 @@ def _row(value: dict, keys: tuple[str, ...]) -> dict[str, str]:
 def _person(name: str | None, unit: Any) -> str:
     parts = [part for part in (name, unit.name if unit is not None else None) if part]
     return ", ".join(parts) or NOT_GIVEN
-
-
-def _person_name(user_id: int) -> str:
-    from ..extensions import db
-    from ..models import User
-
-    user = db.session.get(User, user_id)
-    return user.name if user is not None else ""

@@ -327,13 +327,11 @@ def _changed_meanwhile():
 @bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
 @login_required
 def document(deviation_id: int):
-    from ..documents.docx import render_deviation
-
     deviation = _get(deviation_id)
     audit.record_now(_user(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(render_deviation(deviation, categories=form_categories.labels_for(deviation))),
+        io.BytesIO(service.document(deviation)),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,

@@ -101,13 +101,17 @@ def plan(group_id: str):
     if not _secretary_of(group_id):
         abort(403)
     group = db.session.get(BusGroup, group_id) or abort(404)
-    form = MeetingForm(group_id=group.id)
+    form = MeetingForm()
     if request.method == "GET":
         form.meeting_date.data = _suggested(request.args.get("datum"))
     elif form.validate_on_submit():
-        meeting = service.plan(_user(), group.id, form.meeting_date.data, form.place.data or "")
-        flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+        try:
+            meeting = service.plan(_user(), group.id, form.meeting_date.data, form.place.data or "")
+        except service.MeetingExists:
+            form.meeting_date.errors.append(f"{form.meeting_date.label.text}: {form.TAKEN}")
+        else:
+            flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     page = render_template("html/meetings/plan.html", form=form, group=group)
     return page, (422 if form.errors else 200)
 

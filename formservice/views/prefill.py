@@ -11,9 +11,9 @@ from forms.deviation import DeviationForm
 from .. import access
 from ..domain import deviation as rules
 from ..domain.deadlines import local_date
+from ..domain.inputs import DeviationInput
 from ..extensions import db
 from ..models import BusIndivid, SipMeeting, Unit, User
-from ..services.deviations import DeviationInput
 
 
 def from_request(form: DeviationForm, user: User, args: Mapping[str, str]) -> None:

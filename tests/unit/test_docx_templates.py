@@ -22,7 +22,7 @@ from formservice.documents import docx as documents
 from tests.unit import test_bus_individ_document as bus_individ_document
 from tests.unit import test_sip_document as sip_document
 
-SCRIPT = documents.ROOT / "scripts" / "make_docx_templates.py"
+SCRIPT = documents.TEMPLATES.parents[1] / "scripts" / "make_docx_templates.py"
 UNITS = {"bup": "BUP Söder", "skola": "Skolan i Sjöstaden", "soc": "Socialtjänsten"}
 LABELS = ["Överenskommelsen följs inte", "Väntetid eller tillgänglighet"]  # as filed
 NASTY = 'Barnet sa: <script>alert("x")</script> & "mer"\nRad två\r\nRad tre\x07\x0c'
@@ -72,7 +72,10 @@ def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
 
 def deviation_context(**kwargs: Any) -> dict[str, Any]:
     return documents.deviation_context(
-        fake_deviation(**kwargs), categories=LABELS, unit_name=UNITS.__getitem__
+        fake_deviation(**kwargs),
+        categories=LABELS,
+        tz="Europe/Stockholm",
+        unit_name=UNITS.__getitem__,
     )
 
 

@@ -65,7 +65,9 @@ def fake_meeting(*, short_notice: bool = True, follows: bool = True, empty: bool
 
 
 def context(**kwargs: Any) -> dict[str, Any]:
-    return kallelse.kallelse_context(fake_meeting(**kwargs), person_name=CHEFS.__getitem__)
+    return kallelse.kallelse_context(
+        fake_meeting(**kwargs), tz="Europe/Stockholm", person_name=CHEFS.__getitem__
+    )
 
 
 def test_template_variables_are_the_context_keys() -> None:
