@@ -100,7 +100,7 @@ def build(kind_name: str, record_id: int) -> str:
     try:
         pdf = convert(docx, config["FORMSERVICE_SOFFICE"], config["FORMSERVICE_SOFFICE_TIMEOUT"])
     except ConversionError as exc:
-        _record_failure(kind, record_id, str(exc))
+        _record_failure(kind, record_id, exc)
         raise
     return _store(kind, record_id, name, docx, pdf)
 
@@ -124,7 +124,12 @@ def _store(kind: Kind, record_id: int, name: str, docx: bytes, pdf: bytes) -> st
     claimed = db.session.execute(
         update(kind.model)
         .where(*_claimable(kind, record_id))
-        .values(docx_file_id=files[0].id, pdf_file_id=files[1].id, document_error=None)
+        .values(
+            docx_file_id=files[0].id,
+            pdf_file_id=files[1].id,
+            document_error=None,
+            document_error_args=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -136,12 +141,13 @@ def _store(kind: Kind, record_id: int, name: str, docx: bytes, pdf: bytes) -> st
     return "built"
 
 
-def _record_failure(kind: Kind, record_id: int, error: str) -> None:
+def _record_failure(kind: Kind, record_id: int, error: ConversionError) -> None:
+    """Keep the failure's code (and what its text needs) on the record; audited."""
     db.session.rollback()
     db.session.execute(
         update(kind.model)
         .where(*_claimable(kind, record_id))
-        .values(document_error=error[:500])
+        .values(document_error=error.code, document_error_args=error.details or None)
         .execution_options(synchronize_session=False)
     )
     audit.record("system", f"{kind.name}.documents_failed", kind.name, record_id)
@@ -155,7 +161,7 @@ def retry(author: User, kind_name: str, record: SipMeeting | BusIndivid) -> bool
     cleared = db.session.execute(
         update(kind.model)
         .where(*_claimable(kind, record.id))
-        .values(document_error=None)
+        .values(document_error=None, document_error_args=None)
         .execution_options(synchronize_session=False)
     )
     if cleared.rowcount != 1:
