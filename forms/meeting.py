@@ -24,12 +24,14 @@ class MeetingForm(FlaskForm):
     )
     submit = SubmitField("Spara mötet")
 
-    #: The service's refusal (`services.meetings.MeetingExists`), shown on "Mötesdatum".
-    TAKEN = "gruppen har redan ett möte det datumet."
-
     def validate_meeting_date(self, field) -> None:
         reach = timedelta(days=365 * MAX_YEARS_AWAY)
         if abs(field.data - today()) > reach:
             raise ValidationError(
                 f"{field.label.text}: ange ett datum inom {MAX_YEARS_AWAY} år från i dag."
             )
+
+    def refuse_date(self) -> None:
+        """The group already meets that day (the service's `MeetingExists`)."""
+        label = self.meeting_date.label.text
+        self.meeting_date.errors.append(f"{label}: gruppen har redan ett möte det datumet.")

@@ -108,7 +108,7 @@ def plan(group_id: str):
         try:
             meeting = service.plan(_user(), group.id, form.meeting_date.data, form.place.data or "")
         except service.MeetingExists:
-            form.meeting_date.errors.append(f"{form.meeting_date.label.text}: {form.TAKEN}")
+            form.refuse_date()
         else:
             flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id))

@@ -284,6 +284,7 @@ def test_digest_pages_progress_downloads_and_access(directory, client):
     page = client.get(f"/styrgrupp/sammanstallningar/{digest_id}").get_data(as_text=True)
     assert "I kö" in page and "Uppdatera sidan" in page
     assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}/status").json["state"] == "queued"
+    assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}/status").json["step"] == "I kö"
     run_worker(directory)
     page = client.get(f"/styrgrupp/sammanstallningar/{digest_id}").get_data(as_text=True)
     assert "Sammanställningen är klar." in page
@@ -313,8 +314,10 @@ def test_a_compilation_whose_worker_died_is_given_up_and_can_be_retried(director
     login(client, SECRETARY)
     page = client.get(f"/styrgrupp/sammanstallningar/{digest.id}").get_data(as_text=True)
     assert "avbröts innan den blev klar" in page and "Försök igen" in page
+    status = client.get(f"/styrgrupp/sammanstallningar/{digest.id}/status").json
+    assert status["state"] == "failed" and "avbröts innan den blev klar" in status["error"]
     db.session.expire_all()
-    assert db.session.get(Digest, digest.id).state == "running"  # the GET changed nothing
+    assert db.session.get(Digest, digest.id).state == "running"  # the GETs changed nothing
     jobs.sweep_outbox()  # the worker's periodic sweep marks it failed
     db.session.expire_all()
     assert db.session.get(Digest, digest.id).state == "failed"
