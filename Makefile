@@ -11,4 +11,4 @@ test: install
 	./scripts/test.sh
 
 lint: install
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-logo

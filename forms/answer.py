@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from formservice.domain.deviation import AGREES
-from formservice.services.deviations import AnswerInput
+from formservice.domain.inputs import AnswerInput
 
 from .fields import DatumField, Deidentified, MaxLength, RadioChoiceField, Required
 

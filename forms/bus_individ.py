@@ -14,8 +14,8 @@ from wtforms.validators import Optional, ValidationError
 
 from formservice import clock
 from formservice.domain.deviation import GENDERS
+from formservice.domain.inputs import BusIndividInput
 from formservice.domain.sip import CONSENT_FORMS, CONSENT_FROM, consent_problems
-from formservice.services.bus_individ import BusIndividInput
 
 from .fields import (
     MAX_TEXT,

@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from formservice.domain.inputs import ClosingInput, Measure
 from formservice.domain.meetings import ASSESSMENTS
-from formservice.services.closing import ClosingInput, Measure
 
 from .fields import (
     YES_NO,

@@ -16,7 +16,7 @@ from wtforms.validators import Optional
 
 from formservice.documents.uploads import UploadRejected, inspect_upload
 from formservice.domain.deviation import AGE_GROUPS, GENDERS
-from formservice.services.deviations import DeviationInput, Upload
+from formservice.domain.inputs import DeviationInput, Upload
 
 from .fields import (
     YES_NO,

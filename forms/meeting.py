@@ -9,7 +9,6 @@ from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import Optional
 
 from formservice import clock
-from formservice.services.meetings import has_meeting_on
 
 from .fields import DatumField, MaxLength, Required
 
@@ -27,15 +26,14 @@ class MeetingForm(FlaskForm):
     )
     submit = SubmitField("Spara mötet")
 
-    def __init__(self, *args, group_id: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.group_id = group_id
-
     def validate_meeting_date(self, field) -> None:
         reach = timedelta(days=365 * MAX_YEARS_AWAY)
         if abs(field.data - clock.today()) > reach:
             raise ValidationError(
                 f"{field.label.text}: ange ett datum inom {MAX_YEARS_AWAY} år från i dag."
             )
-        if has_meeting_on(self.group_id, field.data):
-            raise ValidationError(f"{field.label.text}: gruppen har redan ett möte det datumet.")
+
+    def refuse_date(self) -> None:
+        """The group already meets that day (the service's `MeetingExists`)."""
+        label = self.meeting_date.label.text
+        self.meeting_date.errors.append(f"{label}: gruppen har redan ett möte det datumet.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,6 +21,7 @@ from wtforms.validators import Email, Optional
 
 from formservice import clock
 from formservice.domain.deviation import GENDERS
+from formservice.domain.inputs import AttendanceInput, SipInput
 from formservice.domain.sip import (
     ATTENDANCE,
     CONSENT_FORMS,
@@ -30,8 +32,8 @@ from formservice.domain.sip import (
     has_turned,
     local_moment,
     parse_personnummer,
+    send_problems,
 )
-from formservice.services import sip as service
 
 from .fields import (
     YES_NO,
@@ -251,7 +253,8 @@ class SipForm(FlaskForm):
             return False
         if not self.sending:
             return True
-        problems = service.send_problems(self.to_input(), clock.now())
+        notice_days = current_app.config["FORMSERVICE_SIP_NOTICE_DAYS"]
+        problems = send_problems(self.to_input(), clock.now(), clock.zone(), notice_days)
         for message in problems.get("consent", []):
             self.consent_date.errors.append(f"Samtycke inhämtat: {message[0].lower()}{message[1:]}")
         self.meeting_date.errors.extend(problems.get("meeting_at", []))
@@ -260,9 +263,9 @@ class SipForm(FlaskForm):
     def meeting_at(self) -> datetime:
         return local_moment(self.meeting_date.data, self.meeting_time.data, clock.zone())
 
-    def to_input(self) -> service.SipInput:
+    def to_input(self) -> SipInput:
         follow_up = self.meeting_type.data == "uppfoljning"
-        return service.SipInput(
+        return SipInput(
             meeting_type=self.meeting_type.data,
             follows_id=int(self.follows.data) if follow_up and self.follows.data else None,
             child_name=self.child_name.data.strip(),
@@ -334,9 +337,9 @@ class AttendanceForm(FlaskForm):
 
     unit_fields: list[tuple[str, str]] = []
 
-    def to_input(self) -> service.AttendanceInput:
+    def to_input(self) -> AttendanceInput:
         planned = self.plan_drawn_up.data == "ja"
-        return service.AttendanceInput(
+        return AttendanceInput(
             attendance={unit_id: self[name].data for name, unit_id in self.unit_fields},
             plan_drawn_up=planned,
             plan_date=self.plan_date.data if planned else None,

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .domain.statistics import format_value
+
 WIDTH = 480
 PAD = 4
 LABEL_LINE = 18
@@ -113,15 +115,6 @@ def bar_length(value: Value, top: float) -> float:
 
 def is_number(value: Value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def format_value(value: Value) -> str:
-    """Swedish number text: decimal comma; None as a dash."""
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
-    return str(value)
 
 
 def chart_ident(chart_id: str) -> str:

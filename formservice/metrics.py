@@ -98,6 +98,20 @@ class ScrapeCollector:
         yield up
 
 
+def scrape_collector() -> ScrapeCollector:
+    """The figures read at scrape time: the database's (outbox, builds, reminders) and the
+    queue's (waiting and failed jobs), each part failing alone."""
+    from . import mail, queue
+    from .services import monitoring
+
+    return ScrapeCollector(
+        {
+            "database": lambda: database_families(monitoring.figures(BUILD_BUCKETS), mail.kinds()),
+            "redis": lambda: queue_families(*queue.figures()),
+        }
+    )
+
+
 def database_families(figures: Any, kinds: Iterable[str]) -> list[Metric]:
     """The database's figures (`services.monitoring.Figures`) as metric families; every
     message kind in `kinds` is shown, with 0 when it has no rows in that state."""

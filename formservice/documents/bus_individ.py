@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.deviation import GENDERS
 from ..domain.sip import CONSENT_FORMS, CONSENT_FROM, MEETING_TYPES
-from .docx import _day, _unit_name, _yes_no, render
+from .docx import day, render, yes_no
 
 if TYPE_CHECKING:
     from ..models import BusIndivid, SipMeeting
@@ -19,38 +19,35 @@ if TYPE_CHECKING:
 TEMPLATE = "bus_individ.docx"
 
 
-def render_bus_individ(record: BusIndivid, *, tz: str) -> bytes:
-    return render(TEMPLATE, bus_individ_context(record, tz=tz))
+def render_bus_individ(record: BusIndivid, *, tz: str, unit_name: Callable[[str], str]) -> bytes:
+    return render(TEMPLATE, bus_individ_context(record, tz=tz, unit_name=unit_name))
 
 
 def bus_individ_context(
-    record: BusIndivid,
-    *,
-    tz: str,
-    unit_name: Callable[[str], str] | None = None,
+    record: BusIndivid, *, tz: str, unit_name: Callable[[str], str]
 ) -> dict[str, Any]:
-    """Every variable of bus_individ.docx; `unit_name` looks up unit ids (default: db)."""
-    name = unit_name or _unit_name
+    """Every variable of bus_individ.docx; `unit_name` names the record's unit ids. Reads the
+    preceding SIP meeting (`record.sip`)."""
     consent = record.consent or {}
     return {
-        "meeting_date": _day(record.meeting_date, tz),
-        "raised_by_unit": name(record.raised_by_unit_id),
-        "convener_unit": name(record.convener_unit_id) if record.convener_unit_id else "",
-        "chair_unit": name(record.chair_unit_id) if record.chair_unit_id else "",
+        "meeting_date": day(record.meeting_date, tz),
+        "raised_by_unit": unit_name(record.raised_by_unit_id),
+        "convener_unit": unit_name(record.convener_unit_id) if record.convener_unit_id else "",
+        "chair_unit": unit_name(record.chair_unit_id) if record.chair_unit_id else "",
         "preceding_sip": preceding_sip(record.sip, record.sip_date, tz),
         "child_name": record.child_name or "",
         "child_gender": GENDERS.get(record.child_gender, record.child_gender),
         "consent_date": consent.get("date") or "",
         "consent_from": [CONSENT_FROM.get(g, g) for g in consent.get("given_by") or []],
         "consent_form": CONSENT_FORMS.get(consent.get("form") or "", ""),
-        "participants": [name(unit_id) for unit_id in record.participants or []],
+        "participants": [unit_name(unit_id) for unit_id in record.participants or []],
         "question": record.question or "",
-        "agreement_reached": _yes_no(record.agreement_reached),
+        "agreement_reached": yes_no(record.agreement_reached),
         "agreements": [_agreement(a) for a in record.agreements or []],
-        "follow_up": _yes_no(record.follow_up),
-        "follow_up_convener": _optional_unit(record.follow_up_convener_unit_id, name),
-        "follow_up_date": _day(record.follow_up_date, tz),
-        "written_at": _day(record.held_at, tz),
+        "follow_up": yes_no(record.follow_up),
+        "follow_up_convener": _optional_unit(record.follow_up_convener_unit_id, unit_name),
+        "follow_up_date": day(record.follow_up_date, tz),
+        "written_at": day(record.held_at, tz),
     }
 
 
@@ -58,8 +55,8 @@ def preceding_sip(meeting: SipMeeting | None, sip_date, tz: str) -> str:
     """The SIP meeting the case follows: a meeting in the service, or a date given by hand."""
     if meeting is not None:
         kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
-        return f"{kind} {_day(meeting.meeting_at, tz)}"
-    return f"SIP-möte {_day(sip_date, tz)}" if sip_date else ""
+        return f"{kind} {day(meeting.meeting_at, tz)}"
+    return f"SIP-möte {day(sip_date, tz)}" if sip_date else ""
 
 
 def _agreement(agreement: dict[str, Any]) -> dict[str, str]:

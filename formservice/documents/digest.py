@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain import deviation as rules
-from .docx import _answer, _day, clean
+from ..domain.meetings import ASSESSMENTS
+from .docx import answer_context, clean, day
 from .pdfjoin import Bookmark
 
 #: Sections of the digest, in order: (title, states).
@@ -24,7 +25,6 @@ SECTIONS = (
     ("Behandlade vid tidigare möte", (rules.BEHANDLAD,)),
     ("Avslutade sedan förra mötet", (rules.AVSLUTAD,)),
 )
-CLOSING_ASSESSMENTS = {"bekraftad": "Avvikelse bekräftad", "delvis": "Delvis", "ej": "Ej avvikelse"}
 
 #: Most cases in one document for LibreOffice (about 20 s each on a 2-core machine).
 PART_SIZE = 200
@@ -115,7 +115,7 @@ def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
     overdue = deviation.state == rules.SKICKAD and deviation.deadline and today > deviation.deadline
     heading = f"{deviation.case_number}: {deviation.reporting_unit.name} till "
     heading += deviation.receiving_unit.name + (" – obesvarad" if overdue else "")
-    answer = _answer(deviation.answer, tz)
+    answer = answer_context(deviation.answer, tz)
     if answer is not None:
         answer["measures"] = [
             " – ".join(v for v in (m["action"], m["responsible"], m["due"]) if v)
@@ -128,10 +128,10 @@ def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
             "state": "Obesvarad" if overdue else rules.STATE_LABELS[deviation.state],
             "reporting_unit": deviation.reporting_unit.name,
             "receiving_unit": deviation.receiving_unit.name,
-            "event_date": _day(deviation.event_date, tz),
-            "sent_at": _day(deviation.sent_at, tz),
-            "deadline": _day(deviation.deadline, tz),
-            "answered_at": _day(deviation.answered_at, tz),
+            "event_date": day(deviation.event_date, tz),
+            "sent_at": day(deviation.sent_at, tz),
+            "deadline": day(deviation.deadline, tz),
+            "answered_at": day(deviation.answered_at, tz),
             "categories": list(categories),
             "description": deviation.description,
             "actions_taken": deviation.actions_taken,
@@ -148,7 +148,7 @@ def _closing(closing) -> dict[str, Any]:
     if closing is None:
         return {"assessment": " ", "measures": [], "escalate": "Ja / Nej"}
     return {
-        "assessment": CLOSING_ASSESSMENTS.get(closing.assessment, closing.assessment),
+        "assessment": ASSESSMENTS.get(closing.assessment, closing.assessment),
         "measures": [
             " – ".join(str(v) for v in (m.get("action"), m.get("unit"), m.get("due")) if v)
             for m in closing.measures or []

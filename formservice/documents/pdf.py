@@ -17,7 +17,15 @@ FILTER = (
 
 
 class ConversionError(Exception):
-    """LibreOffice did not produce a PDF; the message says why, without document content."""
+    """LibreOffice did not produce a PDF; the message says why, without document content.
+
+    `code` ("conversion_failed", "conversion_no_start", "conversion_timeout") and `details`
+    are what is stored; the pages render the text from them (templates/html/_status.html)."""
+
+    def __init__(self, code: str, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
 
 
 def convert(docx: bytes, soffice: str = "soffice", timeout: float = 120) -> bytes:
@@ -63,7 +71,9 @@ class Converter:
         _run(command, self.timeout, env={**os.environ, "HOME": str(self.folder)})
         result = source.with_suffix(".pdf")
         if not result.exists() or result.stat().st_size == 0:
-            raise ConversionError("LibreOffice kunde inte omvandla dokumentet till PDF.")
+            raise ConversionError(
+                "conversion_failed", "LibreOffice kunde inte omvandla dokumentet till PDF."
+            )
         return result
 
 
@@ -78,10 +88,18 @@ def _run(command: list[str], timeout: float, env: dict[str, str]) -> None:
             env=env,
         )
     except OSError as exc:
-        raise ConversionError(f"LibreOffice kunde inte startas ({command[0]}).") from exc
+        raise ConversionError(
+            "conversion_no_start",
+            f"LibreOffice kunde inte startas ({command[0]}).",
+            program=command[0],
+        ) from exc
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        raise ConversionError(f"LibreOffice svarade inte inom {timeout:.0f} sekunder.") from exc
+        raise ConversionError(
+            "conversion_timeout",
+            f"LibreOffice svarade inte inom {timeout:.0f} sekunder.",
+            seconds=round(timeout),
+        ) from exc

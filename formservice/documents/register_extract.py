@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from ..domain import sip as sip_rules
 from ..domain.audit import event_label
 from .bus_individ import bus_individ_context
-from .docx import _day, _yes_no, render
-from .sip import _moment, kallelse_context
+from .docx import day, render, yes_no
+from .sip import kallelse_context, moment
 
 if TYPE_CHECKING:
     from ..models import BusIndivid, SipMeeting, StoredFile
@@ -53,7 +53,7 @@ def extract_context(
     """Every variable of register_extract.docx. `events` holds each record's audit events,
     oldest first, keyed by ("sip" or "bus_individ", id)."""
     return {
-        "made_at": _moment(made_at, tz),
+        "made_at": moment(made_at, tz),
         "made_by": made_by,
         "retention_months": str(retention_months),
         "sip_meetings": [
@@ -70,7 +70,7 @@ def _sip(
 ) -> dict[str, Any]:
     fields = kallelse_context(meeting, tz=tz, person_name=person_name)
     del fields["called_units"]  # as "called", with attendance
-    when = _moment(meeting.meeting_at, tz)
+    when = moment(meeting.meeting_at, tz)
     return {
         "heading": f"SIP-möte {when} (nummer {meeting.id})",
         "id": str(meeting.id),
@@ -83,10 +83,10 @@ def _sip(
             }
             for called in meeting.called
         ],
-        "created_at": _moment(meeting.created_at, tz),
-        "held_at": _moment(meeting.held_at, tz) if meeting.held_at else "",
-        "plan_drawn_up": _yes_no(meeting.plan_drawn_up),
-        "plan_date": _day(meeting.plan_date, tz),
+        "created_at": moment(meeting.created_at, tz),
+        "held_at": moment(meeting.held_at, tz) if meeting.held_at else "",
+        "plan_drawn_up": yes_no(meeting.plan_drawn_up),
+        "plan_date": day(meeting.plan_date, tz),
         "documents": _documents(meeting.docx_file, meeting.pdf_file),
         "events": [_event(e, tz) for e in events],
     }
@@ -97,11 +97,11 @@ def _bus_individ(
 ) -> dict[str, Any]:
     fields = bus_individ_context(record, tz=tz, unit_name=unit_name)
     return {
-        "heading": f"BUS-individ {_day(record.meeting_date, tz)} (nummer {record.id})",
+        "heading": f"BUS-individ {day(record.meeting_date, tz)} (nummer {record.id})",
         "id": str(record.id),
         "state": sip_rules.STATE_LABELS.get(record.state, record.state),
         **fields,
-        "created_at": _moment(record.created_at, tz),
+        "created_at": moment(record.created_at, tz),
         "documents": _documents(record.docx_file, record.pdf_file),
         "events": [_event(e, tz) for e in events],
     }
@@ -114,7 +114,7 @@ def _documents(*files: StoredFile | None) -> list[str]:
 def _event(event: Event, tz: str) -> dict[str, str]:
     actor, name = event["actor"], event.get("name")
     return {
-        "at": _moment(event["at"], tz),
+        "at": moment(event["at"], tz),
         "who": f"{name} ({actor})" if name else actor,
         "event": event_label(event["action"]),
     }

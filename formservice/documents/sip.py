@@ -22,24 +22,21 @@ TEMPLATE = "kallelse.docx"
 NOT_GIVEN = "Ej angivet"
 
 
-def render_kallelse(meeting: SipMeeting, *, tz: str) -> bytes:
-    return render(TEMPLATE, kallelse_context(meeting, tz=tz))
+def render_kallelse(meeting: SipMeeting, *, tz: str, person_name: Callable[[int], str]) -> bytes:
+    return render(TEMPLATE, kallelse_context(meeting, tz=tz, person_name=person_name))
 
 
 def kallelse_context(
-    meeting: SipMeeting,
-    *,
-    tz: str,
-    person_name: Callable[[int], str] | None = None,
+    meeting: SipMeeting, *, tz: str, person_name: Callable[[int], str]
 ) -> dict[str, Any]:
-    """The context of kallelse.docx; `person_name` looks up the initiating chef (default: db)."""
-    name = person_name or _person_name
+    """The context of kallelse.docx; `person_name` names the initiating chef. Reads the
+    meeting's `follows`, initiating, chair and secretary units and called units."""
     consent = meeting.consent or {}
     return {
         "meeting_type": rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type),
-        "follows": _moment(meeting.follows.meeting_at, tz) if meeting.follows else "",
-        "meeting_date": _moment(meeting.meeting_at, tz)[:10],
-        "meeting_time": _moment(meeting.meeting_at, tz)[11:],
+        "follows": moment(meeting.follows.meeting_at, tz) if meeting.follows else "",
+        "meeting_date": moment(meeting.meeting_at, tz)[:10],
+        "meeting_time": moment(meeting.meeting_at, tz)[11:],
         "place": meeting.place or "",
         "short_notice": "Ja" if meeting.short_notice else "Nej",
         "short_notice_reason": meeting.short_notice_reason or "",
@@ -53,16 +50,16 @@ def kallelse_context(
         "consent_form": rules.CONSENT_FORMS.get(consent.get("form") or "", ""),
         "question": meeting.question or "",
         "initiator_unit": meeting.initiator_unit.name,
-        "initiator_chef": name(meeting.initiator_user_id),
+        "initiator_chef": person_name(meeting.initiator_user_id),
         "chair": _person(meeting.chair_name, meeting.chair_unit),
         "secretary": _person(meeting.secretary_name, meeting.secretary_unit),
         "called_units": [called.unit.name for called in meeting.called],
         "invitees": [_row(i, ("name", "organisation", "email")) for i in meeting.invitees or []],
-        "sent_on": _moment(meeting.sent_at, tz)[:10] if meeting.sent_at else "",
+        "sent_on": moment(meeting.sent_at, tz)[:10] if meeting.sent_at else "",
     }
 
 
-def _moment(value: datetime, tz: str) -> str:
+def moment(value: datetime, tz: str) -> str:
     """ÅÅÅÅ-MM-DD TT:MM in local time."""
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
@@ -74,11 +71,3 @@ def _row(value: dict, keys: tuple[str, ...]) -> dict[str, str]:
 def _person(name: str | None, unit: Any) -> str:
     parts = [part for part in (name, unit.name if unit is not None else None) if part]
     return ", ".join(parts) or NOT_GIVEN
-
-
-def _person_name(user_id: int) -> str:
-    from ..extensions import db
-    from ..models import User
-
-    user = db.session.get(User, user_id)
-    return user.name if user is not None else ""

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..charts import format_value
+from ..domain.statistics import format_value
 
 HEADER = ["BUS-grupp", "Period", "Avsnitt", "Uppgift", "Värde"]
 ANSWERS = (

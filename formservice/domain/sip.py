@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -93,6 +94,32 @@ def local_moment(day: date, clock: time, tz: str) -> datetime:
     if moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise ValueError("nonexistent local time")
     return moment
+
+
+class Sendable(Protocol):
+    """What the sending rules read of an invitation (a form's input or a stored meeting)."""
+
+    consent: dict
+    child_over_15: bool
+    meeting_at: datetime
+    short_notice: bool
+
+
+def send_problems(
+    meeting: Sendable, now: datetime, tz: str, notice_days: int
+) -> dict[str, list[str]]:
+    """What stops sending: "consent" and "meeting_at" → messages; empty when it may go."""
+    problems: dict[str, list[str]] = {}
+    consent = consent_problems(meeting.consent, meeting.child_over_15, local_date(now, tz))
+    if consent:
+        problems["consent"] = consent
+    if meeting.meeting_at <= now:
+        problems["meeting_at"] = ["Mötesdatum och tid: mötet måste ligga efter nu."]
+    elif not meeting.short_notice:
+        refusal = notice_error(meeting.meeting_at, now, notice_days, tz)
+        if refusal:
+            problems["meeting_at"] = [refusal]
+    return problems
 
 
 def notice_error(meeting_at: datetime, sent_at: datetime, notice_days: int, tz: str) -> str | None:

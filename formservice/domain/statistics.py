@@ -379,3 +379,12 @@ def answer_days(sent: date, answered: date) -> int:
 
 def in_time(answered: date, deadline: date) -> bool:
     return answered <= deadline
+
+
+def format_value(value: int | float | str | None) -> str:
+    """Swedish number text: decimal comma; None as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    return str(value)

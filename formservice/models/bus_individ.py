@@ -39,7 +39,9 @@ class BusIndivid(db.Model):
     follow_up_date: Mapped[date | None] = mapped_column(Date)
     docx_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    #: A code ("conversion_timeout", ...) and its args; rendered by templates/html/_status.html.
     document_error: Mapped[str | None] = mapped_column(Text)
+    document_error_args: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     identity_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

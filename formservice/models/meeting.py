@@ -40,8 +40,12 @@ class Digest(db.Model):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("group_meetings.id"), index=True)
     state: Mapped[str] = mapped_column(String(10), default="queued")  # queued running done failed
     progress: Mapped[int] = mapped_column(Integer, default=0)
+    #: Codes, with what their text needs in *_args; the pages render the Swedish text
+    #: (templates/html/_status.html): step "converting" {"part": 1, "parts": 4}, ...
     step: Mapped[str] = mapped_column(String(200), default="")
+    step_args: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    error_args: Mapped[dict | None] = mapped_column(JSON)
     case_ids: Mapped[list] = mapped_column(JSON, default=list)
     docx_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))

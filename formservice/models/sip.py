@@ -49,7 +49,9 @@ class SipMeeting(db.Model):
     plan_date: Mapped[date | None] = mapped_column(Date)
     docx_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    #: A code ("conversion_timeout", ...) and its args; rendered by templates/html/_status.html.
     document_error: Mapped[str | None] = mapped_column(Text)
+    document_error_args: Mapped[dict | None] = mapped_column(JSON)
     identity_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     called: Mapped[list[SipCalledUnit]] = relationship(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import date
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import String, cast, or_, select
 
 from .. import access, clock, queue
 from ..domain import sip as sip_rules
+from ..domain.inputs import BusIndividInput
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, SipMeeting, Unit, User
@@ -16,25 +16,6 @@ from . import audit, directory, outbox, record_documents
 
 GENOMFORD = "genomford"
 MESSAGE_KIND = "bus_individ_minutes"
-
-
-@dataclass
-class BusIndividInput:
-    raised_by_unit_id: str
-    child_gender: str
-    consent: dict
-    participants: list[str]
-    question: str
-    meeting_date: date
-    agreement_reached: bool
-    follow_up: bool
-    sip_id: int | None = None
-    sip_date: date | None = None
-    child_name: str | None = None
-    agreements: list[dict] = field(default_factory=list)
-    follow_up_convener_unit_id: str | None = None
-    follow_up_date: date | None = None
-    group_id: str | None = None  # "BUS-grupp": the choice, when the raising unit has several
 
 
 @dataclass(frozen=True)

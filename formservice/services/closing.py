@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, queue
 from ..domain import deviation as rules
+from ..domain.inputs import ClosingInput, Measure
 from ..extensions import db
 from ..models import Deviation, DeviationClosing, GroupMeeting, Unit, User
-from . import audit, outbox
-from .deviations import Outcome, _secretariat, _summary
-
-
-@dataclass(frozen=True)
-class Measure:
-    action: str
-    unit_id: str
-    due: str  # ISO date or ""
-
-
-@dataclass(frozen=True)
-class ClosingInput:
-    meeting_id: int
-    assessment: str
-    measures: list[Measure]
-    escalate: bool
-    escalate_reason: str
+from . import audit, directory, outbox
+from .deviations import Outcome, summary
 
 
 def can_close(deviation: Deviation) -> bool:
@@ -114,7 +97,7 @@ def _closing_row(
 
 def _messages(deviation: Deviation, units: dict[str, Unit], escalate: bool) -> list:
     """Step 7 to the units concerned; the complete copy (a login link) to the secretariat."""
-    summary = {k: v for k, v in _summary(deviation).items() if k != "deadline"}
+    about = {k: v for k, v in summary(deviation).items() if k != "deadline"}
     concerned = [
         db.session.get(Unit, deviation.reporting_unit_id),
         db.session.get(Unit, deviation.receiving_unit_id),
@@ -123,6 +106,6 @@ def _messages(deviation: Deviation, units: dict[str, Unit], escalate: bool) -> l
     managers = [person for unit in concerned for person in unit.managers()]
     kind = "closed_escalated" if escalate else "closed_secretariat"
     return [
-        *outbox.rows("closed_units", managers, deviation.id, **summary),
-        *outbox.rows(kind, _secretariat(), deviation.id, **summary),
+        *outbox.rows("closed_units", managers, deviation.id, **about),
+        *outbox.rows(kind, directory.secretariat(), deviation.id, **about),
     ]

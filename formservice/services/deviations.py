@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from .. import clock, queue
+from ..documents.docx import render_deviation
 from ..domain import deviation as rules
 from ..domain.deadlines import answer_deadline
 from ..domain.groups import possible_groups, settle
+from ..domain.inputs import AnswerInput, DeviationInput, Upload
 from ..extensions import db
 from ..models import (
     Attachment,
@@ -28,48 +29,8 @@ from ..models import (
     User,
 )
 from ..models.directory import unit_deputies, unit_groups
-from . import audit, outbox
+from . import audit, directory, outbox
 from . import categories as form
-
-
-@dataclass
-class Upload:
-    """An inspected upload ready to store."""
-
-    name: str
-    content_type: str
-    sha256: str
-    data: bytes
-    page_count: int | None = None
-
-
-@dataclass
-class DeviationInput:
-    reporting_unit_id: str
-    receiving_unit_id: str
-    event_date: date
-    categories: list[str]
-    description: str
-    actions_taken: str
-    bus_individ: bool
-    bus_individ_date: date | None
-    proposal: str
-    child_gender: str
-    age_group: str | None
-    uploads: list[Upload] = field(default_factory=list)
-    sip_id: int | None = None
-    bus_individ_id: int | None = None
-    group_id: str | None = None  # "BUS-grupp": the choice, when the units allow several
-
-
-@dataclass
-class AnswerInput:
-    responder_name: str
-    assessment: str
-    actions_taken: str
-    planned_measures: list[dict]
-    agrees: str
-    raise_regional: bool | None
 
 
 @dataclass(frozen=True)
@@ -137,7 +98,7 @@ class _Facts:
 def _facts(reporting_unit_id: str, receiving_unit_id: str) -> _Facts:
     """The two units with their groups (limits, secretaries) and the addresses a sent report
     goes to, in one query: the receiving unit's chef and deputies (`Unit.managers`), the
-    BUS-sekretariat (`_secretariat`) and every candidate group's secretary."""
+    BUS-sekretariat (`directory.secretariat`) and every candidate group's secretary."""
     rows = db.session.execute(
         _facts_query(), {"reporting": reporting_unit_id, "receiving": receiving_unit_id}
     )
@@ -273,23 +234,23 @@ def _mark_sent(deviation: Deviation, facts: _Facts) -> None:
 
 def _sent_messages(deviation: Deviation, facts: _Facts) -> list[dict]:
     """The messages of a sent report: B (with a link), the secretariat, the secretary."""
-    summary = _summary(deviation, facts.names)
-    respond = {**summary, "link_version": deviation.link_version, "respond": True}
+    about = summary(deviation, facts.names)
+    respond = {**about, "link_version": deviation.link_version, "respond": True}
     secretary = facts.secretaries.get(deviation.group_id or "")
     return [
         *outbox.rows("new_report", facts.managers, deviation.id, **respond),
-        *outbox.rows("copy_secretariat", facts.secretariat, deviation.id, **summary),
-        *outbox.rows("copy_secretary", [secretary] if secretary else [], deviation.id, **summary),
+        *outbox.rows("copy_secretariat", facts.secretariat, deviation.id, **about),
+        *outbox.rows("copy_secretary", [secretary] if secretary else [], deviation.id, **about),
     ]
 
 
 def _notify_receiver(deviation: Deviation, kind: str) -> list[dict]:
     managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
-    context = {**_summary(deviation), "link_version": deviation.link_version, "respond": True}
+    context = {**summary(deviation), "link_version": deviation.link_version, "respond": True}
     return outbox.rows(kind, managers, deviation.id, **context)
 
 
-def _summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
+def summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
     """What an e-mail may say: case number, unit names, deadline. Nothing else."""
     names = names or {}
 
@@ -302,16 +263,6 @@ def _summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
         "receiving_unit": name(deviation.receiving_unit_id),
         "deadline": deviation.deadline.isoformat() if deviation.deadline else None,
     }
-
-
-def _secretariat() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.is_secretariat, User.active)))
-
-
-def _group_people(deviation: Deviation, role: str) -> list[User]:
-    group = db.session.get(BusGroup, deviation.group_id) if deviation.group_id else None
-    person = getattr(group, role) if group is not None and group.active else None
-    return [person] if person is not None and person.active else []
 
 
 def _answer_days(deviation: Deviation) -> int:
@@ -349,6 +300,31 @@ def _commit(deviation: Deviation, messages: list[dict]) -> Outcome:
     db.session.commit()
     queued = queue.enqueue_deliveries(ids)
     return Outcome(deviation, queued, deviation_id, case_number)
+
+
+#: Everything the report's DOCX reads (`documents.docx.deviation_context`), loaded with it.
+DOCUMENT_LOADS = (
+    selectinload(Deviation.reporting_unit),
+    selectinload(Deviation.receiving_unit),
+    selectinload(Deviation.answer),
+    selectinload(Deviation.forwardings),
+    selectinload(Deviation.attachments).selectinload(Attachment.file),
+)
+
+
+def document(deviation: Deviation) -> bytes:
+    """The report as DOCX, rendered from its current state. It is made in the request, not by
+    the worker: one report, no LibreOffice, nothing stored (docs/architecture.md)."""
+    query = select(Deviation).where(Deviation.id == deviation.id).options(*DOCUMENT_LOADS)
+    loaded = db.session.scalars(query.execution_options(populate_existing=True)).one()
+    moves = [(f.from_unit_id, f.to_unit_id) for f in loaded.forwardings]
+    names = directory.unit_names(unit_id for move in moves for unit_id in move)
+    return render_deviation(
+        loaded,
+        categories=form.labels_for(loaded),
+        tz=clock.zone(),
+        unit_name=lambda unit_id: names.get(unit_id, unit_id),
+    )
 
 
 class StaleVersion(Exception):
@@ -393,14 +369,13 @@ def answer(
     deviation.answered_at = clock.now()
     deviation.link_version += 1
     audit.record(responder, "deviation.answered", "deviation", deviation.id)
-    summary = _summary(deviation)
+    about = summary(deviation)
     reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()  # not who left
+    convener = directory.group_people(deviation.group_id, "convener")
     messages = [
-        *outbox.rows("answered", reporters, deviation.id, **summary),
-        *outbox.rows(
-            "answered_copy", _group_people(deviation, "convener"), deviation.id, **summary
-        ),
-        *outbox.rows("answered_copy", _secretariat(), deviation.id, **summary),
+        *outbox.rows("answered", reporters, deviation.id, **about),
+        *outbox.rows("answered_copy", convener, deviation.id, **about),
+        *outbox.rows("answered_copy", directory.secretariat(), deviation.id, **about),
     ]
     return _commit(deviation, messages)
 
@@ -440,7 +415,7 @@ def forward(
     reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
     messages = [
         *_notify_receiver(deviation, "new_report"),
-        *outbox.rows("forwarded", reporters, deviation.id, **_summary(deviation)),
+        *outbox.rows("forwarded", reporters, deviation.id, **summary(deviation)),
     ]
     return _commit(deviation, messages)
 
@@ -456,7 +431,7 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     messages = []
     if was_sent:
         managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
-        messages = outbox.rows("withdrawn", managers, deviation.id, **_summary(deviation))
+        messages = outbox.rows("withdrawn", managers, deviation.id, **summary(deviation))
     return _commit(deviation, messages)
 
 

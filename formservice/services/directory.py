@@ -215,3 +215,24 @@ def group_of(unit_id: str, choice: str | None) -> str | None:
     one of the unit's groups (`domain.groups.settle`: raises `GroupNotChosen`)."""
     found = groups_of_units([unit_id]).get(unit_id, {})
     return settle(found.keys(), frozenset(), choice)
+
+
+def secretariat() -> list[User]:
+    """The BUS-sekretariat's active people."""
+    return list(db.session.scalars(select(User).where(User.is_secretariat, User.active)))
+
+
+def group_people(group_id: str | None, role: str) -> list[User]:
+    """The group's "secretary" or "convener" (`role`) as a list of at most one: none when the
+    group or the person is inactive."""
+    group = db.session.get(BusGroup, group_id) if group_id else None
+    person = getattr(group, role) if group is not None and group.active else None
+    return [person] if person is not None and person.active else []
+
+
+def unit_names(unit_ids: Iterable[str | None]) -> dict[str, str]:
+    """{unit id: name} of the given units, in one query (a removed unit is left out)."""
+    wanted = {unit_id for unit_id in unit_ids if unit_id}
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(wanted))).all())

@@ -34,8 +34,15 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(clock.zone())).astimezone(UTC)
 
 
+class MeetingExists(ValueError):
+    """The group already has a meeting on that date; nothing was stored."""
+
+
 def plan(actor: User, group_id: str, meeting_date: date, place: str) -> GroupMeeting:
-    """A new meeting of the group; one transaction with its audit event."""
+    """A new meeting of the group; one transaction with its audit event. Raises
+    `MeetingExists` when the group already meets that day."""
+    if has_meeting_on(group_id, meeting_date):
+        raise MeetingExists(f"group {group_id} already meets on {meeting_date.isoformat()}")
     meeting = GroupMeeting(
         group_id=group_id, meeting_date=meeting_date, place=place, created_by_id=actor.id
     )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import func, select
 
+from .. import clock
 from ..extensions import db
 from ..models import BuildTiming, Deviation, OutboxMessage
 from ..models.outbox import FAILED, PENDING, SENDING
@@ -39,7 +40,7 @@ class Figures:
 
 def record_build(kind: str, seconds: float) -> None:
     """Add one build timing to the current transaction (the caller commits)."""
-    db.session.add(BuildTiming(kind=kind, seconds=seconds, finished_at=datetime.now(UTC)))
+    db.session.add(BuildTiming(kind=kind, seconds=seconds, finished_at=clock.now()))
 
 
 def figures(bounds: Sequence[float]) -> Figures:
@@ -58,7 +59,7 @@ def figures(bounds: Sequence[float]) -> Figures:
     )
     if oldest is not None and oldest.tzinfo is None:  # SQLite: an aggregate skips the type
         oldest = oldest.replace(tzinfo=UTC)
-    age = max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0
+    age = max(0.0, (clock.now() - oldest).total_seconds()) if oldest else 0.0
     before, due, escalated = db.session.execute(
         select(
             func.count(Deviation.reminded_before_at),

@@ -17,14 +17,15 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from .. import clock, queue
 from ..documents.bus_individ import render_bus_individ
 from ..documents.pdf import ConversionError, convert
 from ..documents.sip import render_kallelse
 from ..extensions import db
-from ..models import BusIndivid, SipMeeting, User
-from . import audit, monitoring
+from ..models import BusIndivid, SipCalledUnit, SipMeeting, User
+from . import audit, directory, monitoring
 from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 DRAFT = "utkast"
@@ -38,8 +39,22 @@ class Kind:
     name: str
     model: type[SipMeeting] | type[BusIndivid]
     since: Any  # the column saying since when the documents are due
-    render: Callable[..., bytes]
+    render: Callable[[Any, str], bytes]  # (record loaded with `loads`, time zone) -> DOCX
     file_name: Callable[[Any], str]
+    loads: tuple = ()  # everything the document reads of the record's relationships
+
+
+def _kallelse(meeting: SipMeeting, tz: str) -> bytes:
+    chef = db.session.get(User, meeting.initiator_user_id)
+    name = chef.name if chef is not None else ""
+    return render_kallelse(meeting, tz=tz, person_name=lambda _user_id: name)
+
+
+def _minutes(record: BusIndivid, tz: str) -> bytes:
+    ids = [record.raised_by_unit_id, record.convener_unit_id, record.chair_unit_id]
+    ids += [record.follow_up_convener_unit_id, *(record.participants or [])]
+    names = directory.unit_names(ids)
+    return render_bus_individ(record, tz=tz, unit_name=lambda unit_id: names.get(unit_id, unit_id))
 
 
 KINDS = {
@@ -47,15 +62,23 @@ KINDS = {
         "sip",
         SipMeeting,
         SipMeeting.sent_at,
-        render_kallelse,
+        _kallelse,
         lambda meeting: f"kallelse-sip-{meeting.id}",
+        (
+            selectinload(SipMeeting.follows),
+            selectinload(SipMeeting.initiator_unit),
+            selectinload(SipMeeting.chair_unit),
+            selectinload(SipMeeting.secretary_unit),
+            selectinload(SipMeeting.called).selectinload(SipCalledUnit.unit),
+        ),
     ),
     "bus_individ": Kind(
         "bus_individ",
         BusIndivid,
         BusIndivid.created_at,
-        render_bus_individ,
+        _minutes,
         lambda record: f"bus-individ-{record.id}-{record.meeting_date.isoformat()}",
+        (selectinload(BusIndivid.sip),),
     ),
 }
 
@@ -66,20 +89,20 @@ def build(kind_name: str, record_id: int) -> str:
     "built", "exists" (another run stored them), or "skipped" (no such record, a draft, or
     the child's identity has been removed)."""
     kind = KINDS[kind_name]
-    record = db.session.get(kind.model, record_id)
+    record = db.session.get(kind.model, record_id, options=kind.loads)
     if record is None or record.state == DRAFT or record.identity_removed_at is not None:
         return "skipped"
     if record.pdf_file_id is not None:
         return "exists"
     config = current_app.config
     started = time.monotonic()
-    docx = kind.render(record, tz=clock.zone())
+    docx = kind.render(record, clock.zone())
     name = kind.file_name(record)
     db.session.rollback()  # hold no transaction (nor a connection) while LibreOffice works
     try:
         pdf = convert(docx, config["FORMSERVICE_SOFFICE"], config["FORMSERVICE_SOFFICE_TIMEOUT"])
     except ConversionError as exc:
-        _record_failure(kind, record_id, str(exc))
+        _record_failure(kind, record_id, exc)
         raise
     return _store(kind, record_id, name, docx, pdf, time.monotonic() - started)
 
@@ -106,7 +129,12 @@ def _store(
     claimed = db.session.execute(
         update(kind.model)
         .where(*_claimable(kind, record_id))
-        .values(docx_file_id=files[0].id, pdf_file_id=files[1].id, document_error=None)
+        .values(
+            docx_file_id=files[0].id,
+            pdf_file_id=files[1].id,
+            document_error=None,
+            document_error_args=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -120,12 +148,13 @@ def _store(
     return "built"
 
 
-def _record_failure(kind: Kind, record_id: int, error: str) -> None:
+def _record_failure(kind: Kind, record_id: int, error: ConversionError) -> None:
+    """Keep the failure's code (and what its text needs) on the record; audited."""
     db.session.rollback()
     db.session.execute(
         update(kind.model)
         .where(*_claimable(kind, record_id))
-        .values(document_error=error[:500])
+        .values(document_error=error.code, document_error_args=error.details or None)
         .execution_options(synchronize_session=False)
     )
     audit.record("system", f"{kind.name}.documents_failed", kind.name, record_id)
@@ -139,7 +168,7 @@ def retry(author: User, kind_name: str, record: SipMeeting | BusIndivid) -> bool
     cleared = db.session.execute(
         update(kind.model)
         .where(*_claimable(kind, record.id))
-        .values(document_error=None)
+        .values(document_error=None, document_error_args=None)
         .execution_options(synchronize_session=False)
     )
     if cleared.rowcount != 1:

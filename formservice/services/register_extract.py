@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from .. import clock
-from ..documents.register_extract import extract_context
+from ..documents.register_extract import extract_context, extract_json, render_extract
 from ..domain.audit import ExtractQuery
 from ..extensions import db
 from ..models import AuditEvent, BusIndivid, SipMeeting, Unit, User
@@ -216,3 +216,8 @@ def _events(
             {"at": row.at, "actor": row.actor, "name": row.name, "action": row.action}
         )
     return events
+
+
+def document(context: dict[str, Any], kind: str) -> bytes:
+    """The extract as a Word document ("docx") or as JSON ("json")."""
+    return render_extract(context) if kind == "docx" else extract_json(context)

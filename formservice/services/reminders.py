@@ -12,8 +12,8 @@ from ..domain import deviation as rules
 from ..domain.deadlines import ReminderState, due_reminders
 from ..extensions import db
 from ..models import Deviation, Unit
-from . import audit, outbox
-from .deviations import _group_people, _summary
+from . import audit, directory, outbox
+from .deviations import summary
 
 
 def send_due(today: date | None = None) -> int:
@@ -46,13 +46,16 @@ def _state(deviation: Deviation) -> ReminderState:
 
 
 def _remind(deviation: Deviation, step: str, moment: datetime) -> list:
-    summary = _summary(deviation)
+    about = summary(deviation)
     audit.record(None, f"deviation.reminder_{step}", "deviation", deviation.id)
     if step == "escalate":
         deviation.escalated_at = moment
-        people = _group_people(deviation, "secretary") + _group_people(deviation, "convener")
-        return outbox.rows("overdue", people, deviation.id, **summary)
+        people = [
+            *directory.group_people(deviation.group_id, "secretary"),
+            *directory.group_people(deviation.group_id, "convener"),
+        ]
+        return outbox.rows("overdue", people, deviation.id, **about)
     setattr(deviation, "reminded_before_at" if step == "before" else "reminded_due_at", moment)
     managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
-    context = {**summary, "link_version": deviation.link_version, "respond": True}
+    context = {**about, "link_version": deviation.link_version, "respond": True}
     return outbox.rows(f"reminder_{step}", managers, deviation.id, **context)

@@ -112,7 +112,7 @@ def _drop_documents(owner: SipMeeting | BusIndivid) -> int:
     """Unlink and delete the kallelse or minutes files; they contain the identity."""
     ids = [i for i in (owner.docx_file_id, owner.pdf_file_id) if i is not None]
     owner.docx_file_id = owner.pdf_file_id = None
-    owner.document_error = None
+    owner.document_error = owner.document_error_args = None
     db.session.flush()
     delete_files(ids)
     return len(ids)

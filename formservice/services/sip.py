@@ -3,62 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Protocol
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from .. import access, clock, queue
 from ..domain import sip as rules
+from ..domain.inputs import AttendanceInput, SipInput
 from ..extensions import db
 from ..models import SipCalledUnit, SipMeeting, Unit, User
 from . import audit, directory, outbox, record_documents
-
-
-@dataclass
-class SipInput:
-    meeting_type: str
-    follows_id: int | None
-    child_name: str
-    child_personnummer: str | None
-    child_gender: str
-    child_over_15: bool
-    guardians: list[dict]
-    consent: dict
-    question: str
-    meeting_at: datetime
-    place: str
-    initiator_unit_id: str
-    chair_name: str
-    chair_unit_id: str
-    secretary_name: str
-    secretary_unit_id: str
-    called_unit_ids: list[str]
-    invitees: list[dict]
-    short_notice: bool
-    short_notice_reason: str | None
-    group_id: str | None = None  # "BUS-grupp": the choice, when the initiator has several
-
-
-@dataclass
-class AttendanceInput:
-    attendance: dict[str, str]  # unit id -> narvarande, franvarande, ersattare
-    plan_drawn_up: bool
-    plan_date: date | None
 
 
 @dataclass(frozen=True)
 class Outcome:
     meeting: SipMeeting
     queued: bool
-
-
-class Sendable(Protocol):
-    consent: dict
-    child_over_15: bool
-    meeting_at: datetime
-    short_notice: bool
 
 
 class SendRefused(Exception):
@@ -73,19 +34,9 @@ def _notice_days() -> int:
     return current_app.config["FORMSERVICE_SIP_NOTICE_DAYS"]
 
 
-def send_problems(meeting: Sendable, now: datetime) -> dict[str, list[str]]:
-    """What stops sending: "consent" and "meeting_at" → messages; empty when it may go."""
-    problems: dict[str, list[str]] = {}
-    consent = rules.consent_problems(meeting.consent, meeting.child_over_15, clock.local_date(now))
-    if consent:
-        problems["consent"] = consent
-    if meeting.meeting_at <= now:
-        problems["meeting_at"] = ["Mötesdatum och tid: mötet måste ligga efter nu."]
-    elif not meeting.short_notice:
-        refusal = rules.notice_error(meeting.meeting_at, now, _notice_days(), clock.zone())
-        if refusal:
-            problems["meeting_at"] = [refusal]
-    return problems
+def send_problems(meeting: rules.Sendable, now: datetime) -> dict[str, list[str]]:
+    """What stops sending (`domain.sip.send_problems` with the settings)."""
+    return rules.send_problems(meeting, now, clock.zone(), _notice_days())
 
 
 def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None = None) -> Outcome:

@@ -10,7 +10,7 @@ from flask_login import login_required
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
 
-from .. import access, clock
+from .. import access
 from ..auth import current
 from ..domain import deviation as rules
 from ..domain.groups import GroupNotChosen
@@ -306,17 +306,11 @@ def _changed_meanwhile():
 @bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
 @login_required
 def document(deviation_id: int):
-    from ..documents.docx import render_deviation
-
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     audit.record_now(current(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(
-            render_deviation(
-                deviation, categories=form_categories.labels_for(deviation), tz=clock.zone()
-            )
-        ),
+        io.BytesIO(service.document(deviation)),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,

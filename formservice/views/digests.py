@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import login_required
 
 from .. import access
@@ -41,18 +49,30 @@ def compile_digest(meeting_id: int):
 @bp.route("/sammanstallningar/<int:digest_id>")
 @login_required
 def show(digest_id: int):
+    """The digest's state; a compilation whose worker died shows as failed (the worker's
+    sweep marks it so: a GET changes nothing)."""
     digest = _digest(digest_id)
-    service.give_up_if_stale(digest)
     can_compile = digest.meeting.group_id in access.secretary_group_ids(current())
-    return render_template("html/digests/show.html", digest=digest, can_compile=can_compile)
+    return render_template(
+        "html/digests/show.html",
+        digest=digest,
+        status=service.status(digest),
+        can_compile=can_compile,
+    )
 
 
 @bp.route("/sammanstallningar/<int:digest_id>/status")
 @login_required
 def status(digest_id: int):
-    digest = _digest(digest_id)
+    """The state for static/digest.js: the texts as the page renders them."""
+    shown = service.status(_digest(digest_id))
+    step_text = get_template_attribute("html/_status.html", "step_text")
+    failure_text = get_template_attribute("html/_status.html", "failure_text")
     return jsonify(
-        state=digest.state, progress=digest.progress, step=digest.step, error=digest.error
+        state=shown.state,
+        progress=shown.progress,
+        step=str(step_text(shown.step, shown.step_args)),
+        error=str(failure_text(shown.error, shown.error_args)) or None,
     )
 
 

@@ -72,13 +72,18 @@ def plan(group_id: str):
     if not _secretary_of(group_id):
         abort(403)
     group = db.session.get(BusGroup, group_id) or abort(404)
-    form = MeetingForm(group_id=group.id)
+    form = MeetingForm()
     if request.method == "GET":
         form.meeting_date.data = _suggested(request.args.get("datum"))
     elif form.validate_on_submit():
-        meeting = service.plan(current(), group.id, form.meeting_date.data, form.place.data or "")
-        flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+        try:
+            place = form.place.data or ""
+            meeting = service.plan(current(), group.id, form.meeting_date.data, place)
+        except service.MeetingExists:
+            form.refuse_date()
+        else:
+            flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     page = render_template("html/meetings/plan.html", form=form, group=group)
     return page, (422 if form.errors else 200)
 

@@ -11,8 +11,7 @@ import hmac
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from .. import health, mail, metrics, queue
-from ..services import monitoring
+from .. import health, metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -34,14 +33,7 @@ def readyz() -> tuple[Response, int]:
 def prometheus() -> Response:
     if not _authorized():
         abort(404)
-    collector = metrics.ScrapeCollector(
-        {
-            "database": lambda: metrics.database_families(
-                monitoring.figures(metrics.BUILD_BUCKETS), mail.kinds()
-            ),
-            "redis": lambda: metrics.queue_families(*queue.figures()),
-        }
-    )
+    collector = metrics.scrape_collector()
     body, content_type = metrics.exposition(collector, request.headers.get("Accept", ""))
     return Response(body, content_type=content_type)
 

@@ -10,9 +10,9 @@ from forms.deviation import DeviationForm
 
 from .. import access, clock
 from ..domain import deviation as rules
+from ..domain.inputs import DeviationInput
 from ..extensions import db
 from ..models import BusIndivid, SipMeeting, Unit, User
-from ..services.deviations import DeviationInput
 
 
 def from_request(form: DeviationForm, user: User, args: Mapping[str, str]) -> None:

@@ -162,10 +162,9 @@ def _range(period: Period) -> str:
 def _download(data: bytes, name: str, kind: str, group: str, period: str) -> Response:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
     user = current()
-    audit.record(
+    audit.record_now(
         user, "statistics.exported", "statistics", name, kind=kind, group=group, period=period
     )
-    db.session.commit()
     return Response(
         data,
         mimetype="text/csv",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import get_template_attribute
 from sqlalchemy import select
 
 from formservice.extensions import db
@@ -21,6 +22,11 @@ UNRELATED_CHEF = "hanna.hab@region.example"
 ADMIN = "ada@stad.example"
 REMISS = "remiss-eller-forfragan-obesvarad-eller-avvisad"  # category codes of form version 1
 VANTETID = "vantetid-eller-tillganglighet"
+
+
+def failure_shown(code: str | None, args: dict | None) -> str:
+    """A stored failure code as the pages show it (templates/html/_status.html)."""
+    return str(get_template_attribute("html/_status.html", "failure_text")(code, args))
 
 
 def user(email: str) -> User:

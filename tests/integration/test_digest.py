@@ -18,8 +18,17 @@ from formservice.services import deviations as service
 from formservice.services import digest as digest_service
 from formservice.services import files
 from tests.conftest import run_worker
+from worker import jobs
 
-from .helpers import CHEF_B, SECRETARY, answer_input, report_input, send_report, user
+from .helpers import (
+    CHEF_B,
+    SECRETARY,
+    answer_input,
+    failure_shown,
+    report_input,
+    send_report,
+    user,
+)
 
 
 def pdf_bytes(pages: int) -> bytes:
@@ -253,7 +262,7 @@ def test_a_failed_compilation_says_why_and_can_be_retried(directory, app, tmp_pa
     db.session.expire_all()
     first = db.session.get(Digest, first.id)
     assert first.state == "failed"
-    assert "LibreOffice kunde inte omvandla" in first.error
+    assert "LibreOffice kunde inte omvandla" in failure_shown(first.error, first.error_args)
     assert first.docx_file_id is None and first.pdf_file_id is None  # nothing half-stored
     assert db.session.get(Deviation, included[2].id).state == "besvarad"  # agenda untouched
 
@@ -275,6 +284,7 @@ def test_digest_pages_progress_downloads_and_access(directory, client):
     page = client.get(f"/styrgrupp/sammanstallningar/{digest_id}").get_data(as_text=True)
     assert "I kö" in page and "Uppdatera sidan" in page
     assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}/status").json["state"] == "queued"
+    assert client.get(f"/styrgrupp/sammanstallningar/{digest_id}/status").json["step"] == "I kö"
     run_worker(directory)
     page = client.get(f"/styrgrupp/sammanstallningar/{digest_id}").get_data(as_text=True)
     assert "Sammanställningen är klar." in page
@@ -304,5 +314,10 @@ def test_a_compilation_whose_worker_died_is_given_up_and_can_be_retried(director
     login(client, SECRETARY)
     page = client.get(f"/styrgrupp/sammanstallningar/{digest.id}").get_data(as_text=True)
     assert "avbröts innan den blev klar" in page and "Försök igen" in page
+    status = client.get(f"/styrgrupp/sammanstallningar/{digest.id}/status").json
+    assert status["state"] == "failed" and "avbröts innan den blev klar" in status["error"]
+    db.session.expire_all()
+    assert db.session.get(Digest, digest.id).state == "running"  # the GETs changed nothing
+    jobs.sweep_outbox()  # the worker's periodic sweep marks it failed
     db.session.expire_all()
     assert db.session.get(Digest, digest.id).state == "failed"

@@ -125,3 +125,62 @@ def test_reports_filed_before_form_versions_get_codes_and_back(empty_app):
     with db.engine.connect() as conn:
         back = conn.execute(text("SELECT categories FROM deviations")).scalar()
     assert (json.loads(back) if isinstance(back, str) else back) == filed
+
+
+def test_digest_steps_and_failures_written_as_text_get_codes_and_back(empty_app):
+    """0007: the Swedish texts the service stored become codes with their args; a text the
+    service never wrote stays; the downgrade writes the texts back."""
+    upgrade("0006")
+    rows = [
+        ("running", "Gör PDF med LibreOffice (del 2 av 4)", None),
+        ("failed", "Misslyckades", "LibreOffice svarade inte inom 120 sekunder."),
+        ("failed", "Misslyckades", "LibreOffice kunde inte startas (/opt/lo/soffice)."),
+        ("failed", "Misslyckades", "Något helt annat."),
+    ]
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO bus_groups (id, name, active) VALUES ('g', 'G', true)"))
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, is_admin, is_secretariat, active) "
+                "VALUES (1, 'sekreterare@stad.example', 'Sekreterare', false, false, true)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO group_meetings (id, group_id, meeting_date, place, created_by_id, "
+                "created_at) VALUES (1, 'g', '2026-03-01', '', 1, '2026-01-02 10:00:00+00')"
+            )
+        )
+        for n, (state, step, error) in enumerate(rows, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO digests (id, meeting_id, state, progress, step, error, "
+                    "case_ids, requested_by_id, requested_at) VALUES (:n, 1, :state, 50, "
+                    ":step, :error, '[]', 1, '2026-01-02 10:00:00+00')"
+                ),
+                {"n": n, "state": state, "step": step, "error": error},
+            )
+    upgrade()
+
+    def stored() -> list[tuple]:
+        query = "SELECT step, step_args, error, error_args FROM digests ORDER BY id"
+        with db.engine.connect() as conn:
+            found = conn.execute(text(query)).all()
+
+        def decoded(value):  # SQLite gives JSON as text
+            return json.loads(value) if isinstance(value, str) else value
+
+        return [
+            (step, decoded(s_args), error, decoded(e_args)) for step, s_args, error, e_args in found
+        ]
+
+    assert stored() == [
+        ("converting", {"part": 2, "parts": 4}, None, None),
+        ("failed", None, "conversion_timeout", {"seconds": 120}),
+        ("failed", None, "conversion_no_start", {"program": "/opt/lo/soffice"}),
+        ("failed", None, "Något helt annat.", None),
+    ]
+    command.downgrade(alembic_config(), "0006")
+    with db.engine.connect() as conn:
+        back = conn.execute(text("SELECT state, step, error FROM digests ORDER BY id")).all()
+    assert [tuple(row) for row in back] == rows

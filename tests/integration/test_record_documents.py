@@ -22,7 +22,7 @@ from formservice.services.retention import remove_expired_identities
 from tests.conftest import login, redis_url, run_worker
 from worker import jobs
 
-from .helpers import CHEF_A
+from .helpers import CHEF_A, failure_shown
 from .meeting_helpers import CHILD, bus_individ, sip_meeting
 from .test_bus_individ import minutes_form
 from .test_sip import sip_form
@@ -228,7 +228,7 @@ def test_a_failed_conversion_is_recorded_audited_and_retried_alike(
     failed = Queue(QUEUE_NAME, connection=redis_connection()).failed_job_registry
     assert failed.get_job_ids() == [f"{kind}-documents-{record_id}"]
     record = reload(kind, record_id)
-    assert "kunde inte omvandla" in record.document_error
+    assert "kunde inte omvandla" in failure_shown(record.document_error, record.document_error_args)
     assert (record.docx_file_id, record.pdf_file_id, count(StoredFile)) == (None, None, 0)
     assert actions(kind, record_id)[-1] == f"{kind}.documents_failed"
     assert record_documents.due(min_age_seconds=0) == []  # the sweep leaves a failure be

@@ -24,7 +24,16 @@ from tests.conftest import free_port, login, run_worker
 from tests.unit.test_sip_rules import make_pnr
 from worker import jobs
 
-from .helpers import ADMIN, CHEF_A, CHEF_B, DEPUTY_A, DEPUTY_B, SECRETARY, UNRELATED_CHEF
+from .helpers import (
+    ADMIN,
+    CHEF_A,
+    CHEF_B,
+    DEPUTY_A,
+    DEPUTY_B,
+    SECRETARY,
+    UNRELATED_CHEF,
+    failure_shown,
+)
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SCHOOL_CHEF = "greta.skolchef@stad.example"  # grundskola-skarpnack
@@ -387,7 +396,9 @@ def test_a_failed_conversion_is_recorded_and_the_job_fails(app, client, director
     with pytest.raises(ConversionError):
         jobs.build_sip_documents(meeting.id)
     meeting = only_meeting()
-    assert "kunde inte omvandla" in meeting.document_error
+    assert "kunde inte omvandla" in failure_shown(
+        meeting.document_error, meeting.document_error_args
+    )
     assert meeting.docx_file_id is None and meeting.pdf_file_id is None
     assert count(StoredFile) == 0
     assert record_documents.due(min_age_seconds=0) == []  # the sweep leaves it be

@@ -23,7 +23,7 @@ from tests.unit import test_bus_individ_document as bus_individ_document
 from tests.unit import test_register_extract_document as register_extract_document
 from tests.unit import test_sip_document as sip_document
 
-SCRIPT = documents.ROOT / "scripts" / "make_docx_templates.py"
+SCRIPT = documents.TEMPLATES.parents[1] / "scripts" / "make_docx_templates.py"
 UNITS = {"bup": "BUP Söder", "skola": "Skolan i Sjöstaden", "soc": "Socialtjänsten"}
 LABELS = ["Överenskommelsen följs inte", "Väntetid eller tillgänglighet"]  # as filed
 NASTY = 'Barnet sa: <script>alert("x")</script> & "mer"\nRad två\r\nRad tre\x07\x0c'

@@ -15,8 +15,7 @@ from forms.admin_audit import AuditLogForm, ExtractForm, ExtractSearchForm
 
 from ... import clock
 from ...auth import current
-from ...documents import statistics_csv as csv
-from ...documents.register_extract import extract_json, render_extract
+from ...documents import statistics_csv
 from ...domain.audit import (
     READS_CHOICE,
     RECORD_TYPES,
@@ -61,7 +60,7 @@ def audit_log_csv() -> Response | tuple[str, int]:
     if not form.validate():
         return _log_page(form, None), 422
     rows = audit_log.export(current(), form.to_filter())
-    body = csv.stream_csv(CSV_HEADER, (_csv_row(row) for row in rows))
+    body = statistics_csv.stream_csv(CSV_HEADER, (_csv_row(row) for row in rows))
     name = f"granskningslogg-{clock.today().isoformat()}.csv"
     return Response(
         stream_with_context(body),
@@ -164,7 +163,7 @@ def _extract_page(
 
 
 def _download(context: dict, kind: str) -> Response:
-    data = render_extract(context) if kind == "docx" else extract_json(context)
+    data = extracts.document(context, kind)
     name = f"registerutdrag-{clock.today().isoformat()}.{kind}"
     return Response(
         data,
