@@ -91,5 +91,8 @@ def _register_blueprints(app: Flask) -> None:
     from .views.statistics import bp as statistics_bp
 
     app.register_blueprint(statistics_bp)
+    from .views.admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     if app.config["FORMSERVICE_DEMO"]:
         app.register_blueprint(demo.bp)

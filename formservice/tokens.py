@@ -1,4 +1,5 @@
-"""Signed responder links: bound to one report, one recipient and the report's link version."""
+"""Signed tokens with a purpose: responder links (bound to one report, one recipient and the
+report's link version) and the directory file between its preview and "Genomför"."""
 
 from __future__ import annotations
 
@@ -44,5 +45,39 @@ def read_token(token: str) -> ResponderLink:
         raise LinkError("invalid") from exc
     try:
         return ResponderLink(int(data["d"]), str(data["e"]), int(data["v"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkError("invalid") from exc
+
+
+# --- the directory file between its preview and "Genomför" (admin) ---------------------------
+
+_DIRECTORY_SALT = "formservice.directory-file.v1"
+DIRECTORY_FILE_MAX_AGE = 3600  # seconds: a preview older than an hour is uploaded again
+
+
+@dataclass(frozen=True)
+class DirectoryFile:
+    text: str
+    fingerprint: str  # of the directory the preview was computed on
+    user_id: int  # the administrator who saw the preview
+
+
+def make_directory_token(text: str, fingerprint: str, user_id: int) -> str:
+    """The uploaded file's text, signed (not secret: it is the administrator's own file)."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_DIRECTORY_SALT)
+    return serializer.dumps({"t": text, "f": fingerprint, "u": user_id})
+
+
+def read_directory_token(token: str) -> DirectoryFile:
+    """Verify signature and age; raise LinkError when the token cannot be used."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_DIRECTORY_SALT)
+    try:
+        data = serializer.loads(token, max_age=DIRECTORY_FILE_MAX_AGE)
+    except SignatureExpired as exc:
+        raise LinkError("expired") from exc
+    except BadSignature as exc:
+        raise LinkError("invalid") from exc
+    try:
+        return DirectoryFile(str(data["t"]), str(data["f"]), int(data["u"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise LinkError("invalid") from exc

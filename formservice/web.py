@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask_login import current_user
 
+from . import access
 from .domain.deviation import AGE_GROUPS, AGREES, GENDERS, STATE_LABELS
 
 CSP = (
@@ -20,7 +22,13 @@ def init_web(app: Flask) -> None:
         STATE_LABELS=STATE_LABELS, GENDERS=GENDERS, AGE_GROUPS=AGE_GROUPS, AGREES=AGREES
     )
     app.jinja_env.globals["category_labels"] = labels_for  # as filed: the report's version
+    app.jinja_env.globals["admin_nav"] = _admin_nav
     app.jinja_env.filters["datum"] = _datum
+
+
+def _admin_nav() -> bool:
+    """Show "Administration" to the systemförvaltare."""
+    return bool(current_user.is_authenticated and access.is_admin(current_user))
 
 
 def _security_headers(response: Response) -> Response:
