@@ -178,7 +178,16 @@ def _name(value: str) -> str:
         raise DirectoryError("ange ett namn.", "name")
     if len(name) > MAX_NAME:
         raise DirectoryError(f"namnet får ha högst {MAX_NAME} tecken.", "name")
+    if "\x00" in name:  # no database stores it
+        raise DirectoryError("namnet innehåller ett otillåtet tecken (NUL).", "name")
     return name
+
+
+def _unit_id(value: str | None, field_name: str) -> str | None:
+    """An optional unit id as a group names it (checked only for what can be stored)."""
+    if value and (len(value) > MAX_ID or "\x00" in value):
+        raise DirectoryError(f"okänt id för en verksamhet: {value[:MAX_ID]!r}.", field_name)
+    return value or None
 
 
 def normal_email(value: str, field_name: str = "email") -> str:
@@ -304,8 +313,10 @@ def _apply_group(
     log.set(group, "name", name)
     log.set(group, "convener_id", convener.id if convener else None)
     log.set(group, "secretary_id", secretary.id if secretary else None)
-    log.set(group, "bus_individ_convener_unit_id", data.bus_individ_convener_unit or None)
-    log.set(group, "bus_individ_chair_unit_id", data.bus_individ_chair_unit or None)
+    convening = _unit_id(data.bus_individ_convener_unit, "bus_individ_convener_unit")
+    chairing = _unit_id(data.bus_individ_chair_unit, "bus_individ_chair_unit")
+    log.set(group, "bus_individ_convener_unit_id", convening)
+    log.set(group, "bus_individ_chair_unit_id", chairing)
     log.set(group, "answer_days", days)
     log.set(group, "meetings_per_term", per_term)
     _set_group_active(log, group, data.active)
@@ -583,8 +594,11 @@ def _entries(items: Any, name: str) -> list[dict]:
     if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("id") for i in items):
         raise DirectoryError(f"{name}: varje post behöver ett id.")
     for item in items:
-        if len(str(item["id"])) > MAX_ID:
-            raise DirectoryError(f"{name} {item['id']}: id får ha högst {MAX_ID} tecken.")
+        key = str(item["id"])
+        if len(key) > MAX_ID or "\x00" in key or "/" in key:
+            raise DirectoryError(
+                f"{name} {key[:MAX_ID]!r}: ett id har högst {MAX_ID} tecken och inget snedstreck."
+            )
         if not item.get("name"):
             raise DirectoryError(f"{name} {item['id']}: ange name.")
     return items
@@ -637,9 +651,9 @@ def _units(imp: _Importer, items: Any, huvudman: set[str], groups: set[str]) -> 
     for entry in _entries(items, "units"):
         uid = str(entry["id"])
         where = f"units {uid}"
-        if entry.get("huvudman") not in huvudman:
+        if str(entry.get("huvudman")) not in huvudman:
             raise DirectoryError(f"{where}: okänd huvudman {entry.get('huvudman')!r}.")
-        if entry.get("type") not in UNIT_TYPES:
+        if str(entry.get("type")) not in UNIT_TYPES:
             raise DirectoryError(f"{where}: okänd typ {entry.get('type')!r}.")
         wanted = entry.get("bus_groups") or []
         if not isinstance(wanted, list):

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -244,3 +244,55 @@ def test_directory_export_command_writes_a_file_that_imports_with_no_change(dire
         select(AuditEvent).where(AuditEvent.action == "directory.exported")
     ).all()
     assert len(exports) == 2 and {e.actor for e in exports} == {"system"}
+
+
+# --- hostile files: a refusal that says where, never another error, nothing written -----------
+
+FIELDS = [
+    "id", "name", "type", "email", "huvudman", "bus_groups", "chef", "deputies", "convener",
+    "secretary", "bus_individ_convener_unit", "bus_individ_chair_unit", "answer_days",
+    "meetings_per_term",
+]  # fmt: skip
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.text(max_size=90)
+    | st.sampled_from(["", "\x00", "a" * 300, "ines.sved@region.example", "skarpnack", "bup"])
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(FIELDS), inner),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    section=st.sampled_from(["huvudman", "secretariat", "bus_groups", "units", "admins", "people"]),
+    index=st.integers(0, 4),
+    field=st.sampled_from(FIELDS),
+    value=VALUES,
+)
+@example(section="units", index=0, field="name", value="BUP \x00")  # no database stores NUL
+@example(section="units", index=1, field="huvudman", value=["a"])  # not a key of anything
+@example(section="bus_groups", index=0, field="bus_individ_chair_unit", value="u" * 300)
+def test_a_hostile_file_is_refused_with_a_reason_or_read(directory, section, index, field, value):
+    """The demo file with one value replaced by anything YAML can hold."""
+    data = copy.deepcopy(DEMO)
+    entries = data.setdefault(section, [])
+    if index < len(entries) and isinstance(entries[index], dict):
+        entries[index][field] = value
+    else:
+        data[section] = value
+    db.session.remove()
+    before = rows()
+    try:
+        service.preview_directory(data, user(ADMIN), keep_admin=user(ADMIN))
+    except DirectoryError as refused:
+        assert str(refused).strip()
+    assert rows() == before
