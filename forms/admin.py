@@ -4,6 +4,8 @@ directory's changes are called in the preview of a directory file."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -194,7 +196,9 @@ class GroupForm(FlaskForm):
     active = BooleanField(_G["active"], default=True)
     submit = SubmitField("Spara")
 
-    def __init__(self, *args, units: list[tuple[str, str]], default_days: int, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, units: list[tuple[str, str]], default_days: int, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         options = [("", "Ingen vald"), *units]
         self.bus_individ_convener_unit.choices = options
@@ -255,10 +259,10 @@ class UnitForm(FlaskForm):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         huvudman: list[tuple[str, str]],
         groups: list[tuple[str, str]],
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.huvudman.choices = [("", "Välj huvudman"), *huvudman]
@@ -311,7 +315,7 @@ class CategoryRenameForm(FlaskForm):
     label = StringField("Nytt namn", validators=[Required(), MaxLength(200)])
     submit = SubmitField("Byt namn")
 
-    def __init__(self, *args, current: str, **kwargs) -> None:
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.label.label.text = f"Nytt namn för {current}"
 
