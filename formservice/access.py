@@ -91,6 +91,11 @@ def is_secretariat(user: User) -> bool:
     return user.active and user.is_secretariat
 
 
+def is_admin(user: User) -> bool:
+    """The systemförvaltare (SPEC §2), still in the directory: the Administration pages."""
+    return bool(user.active and user.is_admin)
+
+
 def is_chef(user: User) -> bool:
     return bool(managed_unit_ids(user))
 

@@ -71,6 +71,20 @@ def directory_import(file: Path) -> None:
     click.echo(f"Katalogen är inläst: {len(summary.changes)} ändringar.")
 
 
+@directory_group.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def directory_export(file: Path | None) -> None:
+    """Skriv dagens katalog i samma format till FILE (standard ut utan FILE)."""
+    from .services.directory import export_text
+
+    text = export_text("system")
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    file.write_text(text, encoding="utf-8")
+    click.echo(f"Katalogen är exporterad till {file}.")
+
+
 @main.group("users")
 def users_group() -> None:
     """Konton."""

@@ -5,6 +5,9 @@ make a used or stale link dead.
 - Responder links (`respond`): one report, one recipient and the report's link version.
 - Account links (`invite`, `reset`): one person and the person's `token_version`, which is
   bumped when a link is used or the password changes.
+- The directory file between its preview and "Genomför" (`directory`): the administrator's
+  own file, signed (not secret), bound to the administrator and the directory it was
+  previewed against.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ _SALTS = {
     "respond": "formservice.responder-link.v1",
     "invite": "formservice.account-link.invite.v1",
     "reset": "formservice.account-link.reset.v1",
+    "directory": "formservice.directory-file.v1",
 }
 #: How long a password reset link lives (short: it is asked for, used at once).
 RESET_MAX_AGE_SECONDS = 60 * 60
@@ -105,3 +109,29 @@ def account_link_max_age(purpose: str) -> int:
     if purpose == INVITE:
         return current_app.config["FORMSERVICE_INVITE_DAYS"] * 86400
     return RESET_MAX_AGE_SECONDS
+
+
+# --- the directory file between its preview and "Genomför" (admin) ---------------------------
+
+DIRECTORY_FILE_MAX_AGE = 3600  # seconds: a preview older than an hour is uploaded again
+
+
+@dataclass(frozen=True)
+class DirectoryFile:
+    text: str
+    fingerprint: str  # of the directory the preview was computed on
+    user_id: int  # the administrator who saw the preview
+
+
+def make_directory_token(text: str, fingerprint: str, user_id: int) -> str:
+    """The uploaded file's text, signed (not secret: it is the administrator's own file)."""
+    return sign("directory", {"t": text, "f": fingerprint, "u": user_id})
+
+
+def read_directory_token(token: str) -> DirectoryFile:
+    """Verify signature and age; raise LinkError when the token cannot be used."""
+    data = verify(token, "directory", DIRECTORY_FILE_MAX_AGE)
+    try:
+        return DirectoryFile(str(data["t"]), str(data["f"]), int(data["u"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkError("invalid") from exc

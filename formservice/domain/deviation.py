@@ -97,11 +97,12 @@ class CategoryError(ValueError):
     """A change to the form's categories that would break the rules (`next_categories`)."""
 
 
-def slug(label: str, taken: Iterable[str] = ()) -> str:
-    """A stable code for a new category: its label in lower-case ASCII words joined by "-",
-    with a number added when a category (even a retired one) already has it."""
+def slug(label: str, taken: Iterable[str] = (), fallback: str = "kategori") -> str:
+    """A stable code for a new category (or directory id): its label in lower-case ASCII
+    words joined by "-", with a number added when a category (even a retired one) already
+    has it; `fallback` when the label has no letter or digit in ASCII."""
     ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "kategori"
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or fallback
     used, code, n = set(taken), base, 1
     while code in used:
         n += 1

@@ -11,9 +11,9 @@ from sqlalchemy import and_, func, or_, select
 from .. import clock
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue
-from ..domain.meetings import suggest_dates
+from ..domain.meetings import MEETINGS_PER_HALF, suggest_dates
 from ..extensions import db
-from ..models import Deviation, DeviationClosing, GroupMeeting, User
+from ..models import BusGroup, Deviation, DeviationClosing, GroupMeeting, User
 from . import audit
 
 OPEN_STATES = (rules.SKICKAD, rules.BESVARAD, rules.BEHANDLAD)
@@ -64,12 +64,17 @@ def meetings_of(group_id: str) -> list[GroupMeeting]:
 
 
 def overview(group_id: str, on: date | None = None) -> GroupMeetings:
+    """The group's meetings around `on`, and the next dates of its rhythm ("Möten per
+    termin", a setting of the group)."""
     on = on or clock.today()
     meetings = meetings_of(group_id)
+    group = db.session.get(BusGroup, group_id)
+    per_term = group.meetings_per_term if group is not None else MEETINGS_PER_HALF
+    planned = [m.meeting_date for m in meetings]
     return GroupMeetings(
         upcoming=[m for m in meetings if m.meeting_date >= on],
         past=[m for m in reversed(meetings) if m.meeting_date < on],
-        suggestions=suggest_dates(on, [m.meeting_date for m in meetings]),
+        suggestions=suggest_dates(on, planned, count=max(2, per_term), per_term=per_term),
     )
 
 

@@ -160,6 +160,46 @@ POST /admin/registerutdrag                  login 403 403 403 403 403 403 403 40
 POST /admin/registerutdrag/utdrag           login 403 403 403 403 403 403 403 403 403 422 login
 """
 
+# Administration (issue 14): the administrator only, logged-in others 403. {p} is a person
+# made for the walk (the administrator deactivates and activates them); the units, group and
+# huvudman named are the demo directory's (still there, inactive, after the removal).
+ADMIN_MATRIX = """
+GET  /admin                                 login 403 403 403 403 403 403 403 403 403 200 login
+GET  /admin/verksamheter?q=bup&inaktiva=y   login 403 403 403 403 403 403 403 403 403 200 login
+GET  /admin/verksamheter/ny                 login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/verksamheter/ny                 login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/verksamheter/bup-farsta         login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/verksamheter/bup-farsta         login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/personer?q=ines                 login 403 403 403 403 403 403 403 403 403 200 login
+GET  /admin/personer/ny                     login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/personer/ny                     login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/personer/{p}                    login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/personer/{p}                    login 403 403 403 403 403 403 403 403 403 422 login
+POST /admin/personer/{p}/inaktivera         login 403 403 403 403 403 403 403 403 403 302 login
+POST /admin/personer/{p}/aktivera           login 403 403 403 403 403 403 403 403 403 302 login
+GET  /admin/bus-grupper                     login 403 403 403 403 403 403 403 403 403 200 login
+GET  /admin/bus-grupper/ny                  login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/bus-grupper/ny                  login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/bus-grupper/skarpnack           login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/bus-grupper/skarpnack           login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/huvudman                        login 403 403 403 403 403 403 403 403 403 200 login
+GET  /admin/huvudman/ny                     login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/huvudman/ny                     login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/huvudman/region-stockholm       login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/huvudman/region-stockholm       login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/sekretariatet                   login 403 403 403 403 403 403 403 403 403 200 login
+GET  /admin/sekretariatet/ny                login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/sekretariatet/ny                login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/kategorier                      login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/kategorier/ny                   login 403 403 403 403 403 403 403 403 403 422 login
+POST /admin/kategorier/ovrigt/namn          login 403 403 403 403 403 403 403 403 403 422 login
+POST /admin/kategorier/finns-inte/ta-bort   login 403 403 403 403 403 403 403 403 403 404 login
+GET  /admin/katalog                         login 403 403 403 403 403 403 403 403 403 200 login
+POST /admin/katalog                         login 403 403 403 403 403 403 403 403 403 422 login
+POST /admin/katalog/genomfor                login 403 403 403 403 403 403 403 403 403 422 login
+GET  /admin/katalog.yaml                    login 403 403 403 403 403 403 403 403 403 200 login
+"""
+
 # Routes the matrix does not walk, and why.
 NOT_WALKED = {
     ("static", "GET"): "public style sheet and script",
@@ -183,7 +223,7 @@ STALE_LINK = "410"
 
 def rows() -> list[tuple[str, str, dict[str, str]]]:
     table = []
-    lines = (MATRIX + ADMIN_AUDIT_MATRIX).strip().splitlines()
+    lines = (MATRIX + ADMIN_AUDIT_MATRIX + ADMIN_MATRIX).strip().splitlines()
     lines.sort(key=lambda line: "/logga-ut" in line)  # the logout ends the walk: last
     for line in lines:
         if not line.strip() or line.startswith("#"):  # a block's heading
@@ -310,10 +350,17 @@ def world(directory):
         "y": date.today().year,
         "t": make_token(other.id, CHEF_B, other.link_version),
         "ta": other.attachments[0].id,
-        "p": user(CHEF_A).id,
+        "p": _walk_person().id,
         "it": make_account_token(INVITE, user(CHEF_A).id, user(CHEF_A).token_version),
         "rt": make_account_token(RESET, user(CHEF_A).id, user(CHEF_A).token_version),
     }
+
+
+def _walk_person() -> User:
+    person = User(email="walt.walk@stad.example", name="Walt Walk", active=True)
+    db.session.add(person)
+    db.session.commit()
+    return person
 
 
 def _request(client, method: str, url: str):
@@ -349,7 +396,7 @@ def test_the_whole_matrix(world, app, removed):
 def test_the_matrix_walks_every_route(app):
     """A new route fails here until it has its row in MATRIX (or a reason in NOT_WALKED)."""
     adapter = app.url_map.bind("formservice.test")
-    ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta")}
+    ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta", "p")}
     ids |= {"gp": "1/sammanstallning.pdf", "gd": "1/sammanstallning.docx", "t": "token"}
     ids |= {"p": 1, "it": "token", "rt": "token"}
     walked = set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from formservice.domain.meetings import slot, suggest_dates
+from formservice.domain.meetings import rhythm_months, slot, suggest_dates
 
 
 def test_slot_is_the_fifteenth_or_the_next_weekday():
@@ -34,5 +34,21 @@ def test_a_half_year_with_two_meetings_needs_no_more():
 def test_a_month_with_a_meeting_is_skipped():
     assert suggest_dates(date(2026, 8, 1), [date(2026, 9, 30)]) == [
         date(2026, 11, 16),
+        date(2027, 2, 15),
+    ]
+
+
+def test_the_rhythm_follows_the_groups_meetings_per_term():
+    """ "Möten per termin" (a setting of the group, issue 14): spread over the term."""
+    assert [rhythm_months(1, n) for n in (1, 2, 3, 4)] == [(2,), (2, 4), (2, 3, 4), (2, 3, 4, 5)]
+    assert rhythm_months(2, 2) == (9, 11) and rhythm_months(2, 4) == (9, 10, 11, 12)
+    assert suggest_dates(date(2026, 1, 10), [], count=3, per_term=3) == [
+        date(2026, 2, 16),
+        date(2026, 3, 16),
+        date(2026, 4, 15),
+    ]
+    # one meeting a term: the term that has had its meeting needs no more
+    assert suggest_dates(date(2026, 3, 1), [date(2026, 2, 20)], per_term=1) == [
+        date(2026, 9, 15),
         date(2027, 2, 15),
     ]
