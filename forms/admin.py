@@ -306,6 +306,14 @@ class PersonForm(FlaskForm):
         return PersonInput(name=self.name.data, email=self.email.data)
 
 
+class NewPersonForm(PersonForm):
+    invite = BooleanField(
+        "Skicka inbjudan nu",
+        default=True,
+        description="Personen får en länk för att välja lösenord.",
+    )
+
+
 class CategoryAddForm(FlaskForm):
     label = StringField("Ny kategori", validators=[Required(), MaxLength(200)])
     submit = SubmitField("Lägg till")

@@ -421,3 +421,28 @@ def test_the_last_category_cannot_be_retired(directory, client):
     categories.new_version(user(ADMIN), retire=codes[1:])
     response = client.post(f"/admin/kategorier/{codes[0]}/ta-bort", follow_redirects=True)
     assert "blanketten måste ha minst en kategori" in text_of(response)
+
+
+@pytest.mark.parametrize("ticked", [True, False])
+def test_a_new_person_is_invited_when_the_box_is_ticked(directory, client, ticked):
+    """ "Skicka inbjudan nu": an invitation (outbox row and audit event) only when ticked."""
+    from formservice.models import OutboxMessage
+
+    login(client, ADMIN)
+    assert "Skicka inbjudan nu" in text_of(client.get("/admin/personer/ny"))
+    data = {"name": "Ivar Inbjuden", "email": "ivar.inbjuden@stad.example"}
+    if ticked:
+        data["invite"] = "y"
+    response = client.post("/admin/personer/ny", data=data)
+    assert response.status_code == 302
+    person = db.session.scalar(select(User).where(User.email == "ivar.inbjuden@stad.example"))
+    rows = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_email == person.email)
+    ).all()
+    invited = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "account.invited", AuditEvent.object_id == str(person.id))
+    )
+    assert [r.kind for r in rows] == (["invitation"] if ticked else [])
+    assert invited == (1 if ticked else 0)

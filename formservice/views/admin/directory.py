@@ -14,6 +14,7 @@ from forms.admin import (
     ConfirmForm,
     GroupForm,
     HuvudmanForm,
+    NewPersonForm,
     PersonForm,
     SearchForm,
     UnitForm,
@@ -24,7 +25,7 @@ from ...auth import current
 from ...domain.directory import HUVUDMAN_TYPES, UNIT_TYPES
 from ...extensions import db
 from ...models import BusGroup, Huvudman, Unit, User
-from ...services import directory
+from ...services import accounts, directory
 from ...services.directory import DirectoryError, Saved
 from . import bp
 
@@ -112,9 +113,11 @@ def people() -> str:
 
 @bp.route("/personer/ny", methods=["GET", "POST"])
 def new_person() -> Page:
-    form = PersonForm()
+    form = NewPersonForm()
     saved = _submit(form, lambda: directory.add_person(current(), form.to_input()), "Personen")
     if saved is not None:
+        if form.invite.data and accounts.invite(saved.object, current()):
+            flash("Inbjudan skickas till personen.", "success")
         return redirect(url_for("admin.person", user_id=saved.object.id))
     return render_template("html/admin/new_person.html", form=form), _status(form)
 
