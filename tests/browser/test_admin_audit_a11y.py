@@ -106,7 +106,9 @@ def test_the_extract_and_who_has_seen_the_record_without_javascript(seeded, new_
     stack, sip_id = seeded
     page: Page = new_context(java_script_enabled=False, accept_downloads=True).new_page()
     log_in(page, stack, ADMIN)
-    page.get_by_role("link", name="Registerutdrag").click()
+    page.get_by_role("navigation", name="Administration").get_by_role(
+        "link", name="Registerutdrag"
+    ).click()
     expect(page.get_by_role("heading", name="Registerutdrag", exact=True)).to_be_visible()
     check_a11y(page)
 

@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from tests.faults.stack import wait_for
 from tests.integration.helpers import CHEF_A, CHEF_B
 
 from .conftest import check_a11y, wait_for_mail
@@ -49,7 +50,10 @@ def test_nginx_gives_the_service_its_own_request_id(tls_stack):
         assert answer.status == 200
         request_id = answer.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
-    logged = (tls_stack.log_dir / "formservice.access.log").read_text()
+    # nginx writes its access log line after the answer has gone out: wait for it.
+    access_log = tls_stack.log_dir / "formservice.access.log"
+    wait_for(lambda: "/healthz HTTP/" in access_log.read_text(), 10, "nginx's log line")
+    logged = access_log.read_text()
     assert '/healthz HTTP/2.0" 200' in logged or '/healthz HTTP/1.1" 200' in logged
     assert request_id in logged and "chosen-by-the-client" not in logged
 
