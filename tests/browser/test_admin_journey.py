@@ -10,12 +10,11 @@ import pytest
 import yaml
 from docx import Document
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, text
 
-from tests.conftest import _password_hash
 from tests.integration.helpers import ADMIN, CHEF_A
 
-from .conftest import check_a11y
+from .conftest import check_a11y, wait_for_mail
+from .test_account_journeys import NEW_PASSWORD, fill_login, mailed_link
 from .test_deviation_journey import fill_valid_report, group, log_in
 
 pytestmark = pytest.mark.browser
@@ -38,22 +37,8 @@ def admin_menu(page: Page, name: str) -> None:
     page.get_by_role("navigation", name="Administration").get_by_role("link", name=name).click()
 
 
-def give_password(stack, email: str) -> None:
-    """What the invitation will do (the accounts part of issue 14): a password for the new
-    chef, written straight to the database."""
-    engine = create_engine(stack.database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text("UPDATE users SET password_hash = :h WHERE email = :e"),
-                {"h": _password_hash(), "e": email},
-            )
-    finally:
-        engine.dispose()
-
-
 def test_the_administrator_adds_a_unit_and_its_chef_who_files_a_report(
-    live_stack, new_context, tmp_path
+    live_stack, new_context, smtp_sink, tmp_path
 ):
     admin = new_context(java_script_enabled=False).new_page()
     log_in(admin, live_stack, ADMIN)
@@ -71,6 +56,7 @@ def test_the_administrator_adds_a_unit_and_its_chef_who_files_a_report(
     check_a11y(admin)
     admin.get_by_label("Namn").fill("Nora Ny")
     admin.get_by_label("E-postadress").fill(NORA)
+    admin.get_by_label("Skicka inbjudan nu").check()
     admin.get_by_role("button", name="Spara").click()
     expect(heading(admin)).to_have_text("Nora Ny")
     expect(flash(admin)).to_contain_text("Personen är sparad.")
@@ -159,10 +145,18 @@ def test_the_administrator_adds_a_unit_and_its_chef_who_files_a_report(
     expect(flash(admin)).to_contain_text("Katalogen är inläst:")
     check_a11y(admin)
 
-    # Nora (her password set as the invitation will) files a report from her new unit.
-    give_password(live_stack, NORA)
+    # The invitation reached Nora: she chooses a password through its link, then files a
+    # report from her new unit.
+    link = mailed_link(wait_for_mail(smtp_sink, NORA, "välj ditt lösenord"))
+    assert link.startswith(live_stack.base_url + "/inbjudan/")
     nora = new_context().new_page()
-    log_in(nora, live_stack, NORA)
+    nora.goto(link)
+    expect(heading(nora)).to_have_text("Välj lösenord")
+    nora.get_by_label("Nytt lösenord").fill(NEW_PASSWORD)
+    nora.get_by_label("Upprepa lösenordet").fill(NEW_PASSWORD)
+    nora.get_by_role("button", name="Spara lösenord").click()
+    expect(nora.get_by_role("status")).to_contain_text("Ditt lösenord är sparat")
+    fill_login(nora, live_stack, NORA, NEW_PASSWORD)
     nora.goto(live_stack.url("/avvikelser/ny"))
     expect(nora.get_by_label("Rapporterande verksamhet")).to_have_value(
         re.compile("fritidsgarden-skarpnack")
