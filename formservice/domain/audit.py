@@ -72,6 +72,8 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
         "login.locked": "Inloggning spärrad efter för många försök",
         "logout": "Utloggning",
         "login.code_failed": "Fel kod vid inloggning",
+        "login.sign_on_unknown": "Inloggning med organisationens konto: okänd person",
+        "login.sign_on_refused": "Inloggning med organisationens konto nekad",
         "account.password_set": "Lösenord satt",
         "account.password_change_failed": "Misslyckat byte av lösenord",
         "account.invited": "Inbjudan skickad",
