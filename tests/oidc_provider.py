@@ -48,6 +48,7 @@ def running_provider(
     post_logout_uris: list[str],
     clock_skew: int = 0,
     id_token_ttl: int = 3600,
+    port: int | None = None,
 ) -> Iterator[Provider]:
     """Start provider.mjs on a free port; fail (never skip) without Node.js or the harness's
     npm packages (scripts/bootstrap.sh runs `npm ci`)."""
@@ -58,7 +59,7 @@ def running_provider(
         pytest.fail("tests/oidc/node_modules saknas: kör scripts/bootstrap.sh (npm ci).")
     from tests.conftest import free_port
 
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "OIDC_PORT": str(port),
