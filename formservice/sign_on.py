@@ -111,7 +111,7 @@ def metadata() -> dict[str, Any]:
 def begin() -> Response:
     """The redirect to the provider's authorization endpoint."""
     metadata()
-    extra = {}
+    extra: dict[str, str] = {}
     if acr_values():
         extra["acr_values"] = " ".join(acr_values())
     try:

@@ -367,3 +367,21 @@ def test_the_sign_on_routes_for_every_role(app, provider):
         assert stray.status_code == 401, role
         expected = 302 if email is None else 200
         assert client.get("/mitt-konto").status_code == expected, role
+
+
+def test_a_public_client_without_a_secret(provider, sqlite_url, smtp_sink, tmp_path, app):
+    """FORMSERVICE_OIDC_CLIENT_SECRET empty: token endpoint authentication `none`, PKCE
+    alone binds the code to the browser that began the sign-on."""
+    public = make_app(
+        provider,
+        sqlite_url,
+        smtp_sink,
+        tmp_path,
+        FORMSERVICE_OIDC_CLIENT_ID="formservice-publik",
+        FORMSERVICE_OIDC_CLIENT_SECRET="",
+    )
+    with public.app_context():
+        client = public.test_client()
+        response = sign_on(client, CHEF_A)
+        assert response.status_code == 302, text(response)
+        assert client.get("/avvikelser").status_code == 200

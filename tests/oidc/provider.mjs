@@ -9,8 +9,9 @@
 // OIDC_ID_TOKEN_TTL      ID token lifetime in seconds, a negative skew makes tokens that
 //                        have expired by the relying party's clock)
 //
-// Clients: "formservice" (secret "formservice-hemlighet", client_secret_basic) and
-// "annan-klient" (another relying party). The login form at /interaction/:uid takes any
+// Clients: "formservice" (secret "formservice-hemlighet", client_secret_basic),
+// "formservice-publik" (a public client: no secret, PKCE only) and "annan-klient" (another
+// relying party). The login form at /interaction/:uid takes any
 // e-mail address as the account (its `email` claim, email_verified true); the address
 // "overifierad+NAME@DOMAIN" gives NAME@DOMAIN with email_verified false, and ticking
 // "Tvåstegsverifiering" answers with acr "urn:formservice:test:mfa" (else ":pwd").
@@ -62,6 +63,14 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     {
       client_id: "formservice",
       client_secret: "formservice-hemlighet",
+      redirect_uris: list("OIDC_REDIRECT_URIS"),
+      post_logout_redirect_uris: list("OIDC_POST_LOGOUT_URIS"),
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+    },
+    {
+      client_id: "formservice-publik",
+      token_endpoint_auth_method: "none",
       redirect_uris: list("OIDC_REDIRECT_URIS"),
       post_logout_redirect_uris: list("OIDC_POST_LOGOUT_URIS"),
       grant_types: ["authorization_code"],
