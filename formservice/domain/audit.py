@@ -183,6 +183,8 @@ DETAIL_LABELS = {
     "assessment": "Bedömning",
     "escalate": "Lyfts till BUS-sekretariatet",
     "changes": "Ändringar",
+    "method": "Inloggningssätt",
+    "reason": "Orsak",
 }
 #: The records that hold a child's identity (SPEC §7), as object types of the log.
 RECORD_TYPES = {"sip": "SIP-möte", "bus_individ": "BUS-individ"}
