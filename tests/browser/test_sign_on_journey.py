@@ -99,9 +99,10 @@ def test_sign_on_file_a_report_and_sign_out(signed_on_stack, new_context):
     assert "code=" not in web_log and "state=" not in web_log  # the access log has no query
 
 
-def test_unknown_person_gets_a_clear_page(signed_on_stack, new_context):
+def test_unknown_person_gets_a_clear_page_without_javascript(signed_on_stack, new_context):
+    """The button is a link and every page a plain form: sign-on works without JavaScript."""
     stack, provider = signed_on_stack
-    page = new_context(ignore_https_errors=True).new_page()
+    page = new_context(ignore_https_errors=True, java_script_enabled=False).new_page()
     sign_on(page, stack, provider, "okand.person@stad.example")
     expect(page.get_by_role("heading", level=1)).to_have_text("Inloggningen misslyckades")
     expect(page.get_by_role("main")).to_contain_text("finns inte i BUS-katalogen")
