@@ -20,7 +20,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -121,8 +121,12 @@ def begin() -> Response:
 
 
 def finish() -> Identity:
-    """The provider's answer on the callback, checked; who signed on."""
-    metadata()
+    """The provider's answer on the callback, checked; who signed on. An `iss` in the
+    answer (RFC 9207, against mix-up) must be the configured issuer."""
+    data = metadata()
+    answered_by = request.args.get("iss")
+    if answered_by is not None and answered_by.rstrip("/") != str(data["issuer"]).rstrip("/"):
+        raise SignOnFailed("token", "authorization response from another issuer")
     try:
         token = _client().authorize_access_token(leeway=LEEWAY)
     except MismatchingStateError as exc:

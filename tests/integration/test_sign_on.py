@@ -4,6 +4,7 @@ client and the provider's pages through requests, as a browser would."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -210,6 +211,16 @@ def test_bad_state_and_a_callback_from_another_browser(app, provider):
     # the same answer in a browser that never began a sign-on
     stranger = app.test_client()
     assert callback(stranger, back).status_code == 401
+    assert events("login") == []
+
+
+def test_an_answer_naming_another_issuer_is_refused(app, provider):
+    """RFC 9207: the authorization response's `iss` must be our provider (mix-up)."""
+    client = app.test_client()
+    back = sign_in_at_provider(requests.Session(), start(client), CHEF_A, CALLBACK)
+    assert "iss=" in back
+    response = callback(client, re.sub(r"iss=[^&]+", "iss=https%3A%2F%2Fevil.example", back))
+    assert response.status_code == 401
     assert events("login") == []
 
 
