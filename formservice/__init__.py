@@ -74,6 +74,7 @@ def _init_extensions(app: Flask) -> None:
     from . import (
         models,  # noqa: F401  (registers the tables)
         ratelimit,
+        sign_on,
     )
     from .auth import init_login
     from .extensions import csrf, db
@@ -87,6 +88,7 @@ def _init_extensions(app: Flask) -> None:
             tune(db.engine)
     init_login(app)
     ratelimit.init_app(app)
+    sign_on.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -57,6 +57,15 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "INSTANCE_PATH": (None, _str),
     "LOG_FORMAT": ("text", _str),
     "METRICS_TOKEN": ("", _str),
+    "OIDC_ISSUER": ("", _str),
+    "OIDC_CLIENT_ID": ("", _str),
+    "OIDC_CLIENT_SECRET": ("", _str),
+    "OIDC_SCOPES": ("openid email profile", _str),
+    "OIDC_EMAIL_CLAIM": ("email", _str),
+    "OIDC_ACR_VALUES": ("", _str),
+    "PASSWORD_LOGIN": (True, _bool),
+    "BREAK_GLASS": ("", _str),
+    "RESPONDER_LOGIN": ("", _str),
 }
 
 
@@ -98,6 +107,7 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     if config["FORMSERVICE_INVITE_DAYS"] < 1:
         raise RuntimeError("FORMSERVICE_INVITE_DAYS must be 1 or more.")
     config["FORMSERVICE_REQUIRE_2FA"] = _roles(config["FORMSERVICE_REQUIRE_2FA"])
+    _check_sign_on(config)
     config["PERMANENT_SESSION_LIFETIME"] = 8 * 3600
     config["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
 
@@ -113,6 +123,39 @@ def _check_log_format(config: dict[str, Any]) -> None:
             f"FORMSERVICE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} (got {value!r})."
         )
     config["FORMSERVICE_LOG_FORMAT"] = kind
+
+
+RESPONDER_LOGIN_MODES = ("", "optional", "required")
+
+
+def _check_sign_on(config: dict[str, Any]) -> None:
+    """OpenID Connect settings that hang together: a misconfiguration stops the start rather
+    than leaving nobody able to log in."""
+    issuer = config["FORMSERVICE_OIDC_ISSUER"].strip().rstrip("/")
+    config["FORMSERVICE_OIDC_ISSUER"] = issuer
+    if issuer and not config["FORMSERVICE_OIDC_CLIENT_ID"]:
+        raise RuntimeError("FORMSERVICE_OIDC_CLIENT_ID must be set with FORMSERVICE_OIDC_ISSUER.")
+    if issuer and "openid" not in config["FORMSERVICE_OIDC_SCOPES"].split():
+        raise RuntimeError("FORMSERVICE_OIDC_SCOPES must include openid.")
+    if not config["FORMSERVICE_PASSWORD_LOGIN"] and not issuer:
+        raise RuntimeError(
+            "FORMSERVICE_PASSWORD_LOGIN=false needs FORMSERVICE_OIDC_ISSUER (else only the "
+            "break-glass administrators could log in)."
+        )
+    config["FORMSERVICE_BREAK_GLASS"] = _addresses(config["FORMSERVICE_BREAK_GLASS"])
+    mode = config["FORMSERVICE_RESPONDER_LOGIN"].strip().lower()
+    if mode not in RESPONDER_LOGIN_MODES:
+        raise RuntimeError(
+            f"FORMSERVICE_RESPONDER_LOGIN must be empty, optional or required (got {mode!r})."
+        )
+    config["FORMSERVICE_RESPONDER_LOGIN"] = mode
+
+
+def _addresses(value: str | frozenset[str] | set[str]) -> frozenset[str]:
+    """A comma list of e-mail addresses, lower case."""
+    if isinstance(value, frozenset | set):
+        return frozenset(part.strip().lower() for part in value)
+    return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
 
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")

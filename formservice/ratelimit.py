@@ -109,6 +109,13 @@ def limit_failures(
     return lambda view: by_address(by_account(view))
 
 
+def limit_sign_on() -> Decorator:
+    """Sign-on callbacks that fail a check (401: bad state, a used code, a bad token) count
+    against the client address, in the bucket the password door uses. The provider limits
+    the guessing of passwords; this limits hammering its token endpoint through us."""
+    return limiter.shared_limit(_address_limit, ADDRESS, methods=["GET"], deduct_when=_failed)
+
+
 def limit_reset_requests() -> Decorator:
     """Reset links asked for: every accepted POST (200) counts, per client address and per
     submitted e-mail address, whether or not an account has it."""

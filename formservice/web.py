@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_login import current_user
 
 from . import access, charts, clock
@@ -25,9 +26,20 @@ CSP = (
 
 
 def init_web(app: Flask) -> None:
+    app.config["FORMSERVICE_CSP"] = content_security_policy(app.config["FORMSERVICE_OIDC_ISSUER"])
     app.after_request(_security_headers)
     app.jinja_env.globals.update(template_globals())
     app.jinja_env.filters["datum"] = datum
+
+
+def content_security_policy(issuer: str) -> str:
+    """CSP; with sign-on, forms may also lead to the provider (logging out there: a form's
+    redirect to another origin is checked against form-action)."""
+    if not issuer:
+        return CSP
+    parts = urlsplit(issuer)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
 def template_globals() -> dict[str, Any]:
@@ -110,7 +122,7 @@ def _account_status(person) -> dict:
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy", current_app.config["FORMSERVICE_CSP"])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     # Responder links carry tokens: other sites get no Referer at all, while our own forms

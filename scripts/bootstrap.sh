@@ -21,6 +21,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Node.js and npm run the test suite's OpenID provider (tests/oidc, oidc-provider).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installerar Debian-paket: nodejs npm"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  else
+    echo "Saknade Debian-paket (kör som root eller installera själv): nodejs npm" >&2
+  fi
+fi
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -d tests/oidc/node_modules ] || [ tests/oidc/package-lock.json -nt tests/oidc/node_modules ]; then
+    npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+    touch tests/oidc/node_modules
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

@@ -35,6 +35,9 @@ command -v systemd-analyze >/dev/null 2>&1 || { echo "FEL: systemd-analyze sakna
 for tool in pg_dump pg_restore; do
   command -v "$tool" >/dev/null 2>&1 || { echo "FEL: $tool saknas (Debian-paketet postgresql-client)" >&2; fail=1; }
 done
+command -v node >/dev/null 2>&1 || { echo "FEL: Node.js saknas (Debian-paketet nodejs; testernas OpenID-leverantör)" >&2; fail=1; }
+command -v npm >/dev/null 2>&1 || { echo "FEL: npm saknas (Debian-paketet npm)" >&2; fail=1; }
+[ -d tests/oidc/node_modules/oidc-provider ] || { echo "FEL: tests/oidc saknar oidc-provider (kör scripts/bootstrap.sh)" >&2; fail=1; }
 [ "$fail" = 0 ] || exit 1
 
 .venv/bin/ruff check .

@@ -72,6 +72,8 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
         "login.locked": "Inloggning spärrad efter för många försök",
         "logout": "Utloggning",
         "login.code_failed": "Fel kod vid inloggning",
+        "login.sign_on_unknown": "Inloggning med organisationens konto: okänd person",
+        "login.sign_on_refused": "Inloggning med organisationens konto nekad",
         "account.password_set": "Lösenord satt",
         "account.password_change_failed": "Misslyckat byte av lösenord",
         "account.invited": "Inbjudan skickad",
@@ -181,6 +183,8 @@ DETAIL_LABELS = {
     "assessment": "Bedömning",
     "escalate": "Lyfts till BUS-sekretariatet",
     "changes": "Ändringar",
+    "method": "Inloggningssätt",
+    "reason": "Orsak",
 }
 #: The records that hold a child's identity (SPEC §7), as object types of the log.
 RECORD_TYPES = {"sip": "SIP-möte", "bus_individ": "BUS-individ"}

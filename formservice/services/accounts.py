@@ -1,6 +1,6 @@
 """Who someone is, one way in: passwords (argon2 hashes), invitation and reset links, and the
 one decision whether a person may start a session (`admission`), which every front door asks
-(password and code today, sign-on next). The limits on failures are in ratelimit.py, the
+(password and code, OpenID Connect sign-on). The limits on failures are in ratelimit.py, the
 second factor in services/second_factor.py."""
 
 from __future__ import annotations
@@ -140,8 +140,54 @@ def admission(user: User, second_factor_done: bool = False) -> Admission:
 
 
 def start_session(user: User, method: str) -> None:
-    """Record the login (`method`: password, totp, recovery_code, enrolment)."""
+    """Record the login (`method`: password, totp, recovery_code, enrolment, oidc)."""
     audit.record(user, "login", "user", user.id, method=method)
+    db.session.commit()
+
+
+# --- sign-on (OpenID Connect) ---------------------------------------------------------------
+
+
+def signed_on_person(email: str) -> tuple[User | None, str]:
+    """The active person of the directory with the address the provider verified, or None
+    and why: "unknown" (recorded `login.sign_on_unknown`, without the address) or "inactive"
+    (recorded `login.sign_on_refused`). No account is made on the fly."""
+    user = find_user(email)
+    if user is None:
+        audit.record("anonym", "login.sign_on_unknown")
+        db.session.commit()
+        return None, "unknown"
+    if not user.active:
+        audit.record(user, "login.sign_on_refused", "user", user.id, reason="inactive")
+        db.session.commit()
+        return None, "inactive"
+    return user, ""
+
+
+def record_sign_on_refused(reason: str, user: User | None = None) -> None:
+    """A sign-on refused before or after the directory was asked (`reason`: a code of
+    sign_on.SignOnFailed)."""
+    if user is None:
+        audit.record("anonym", "login.sign_on_refused", reason=reason)
+    else:
+        audit.record(user, "login.sign_on_refused", "user", user.id, reason=reason)
+    db.session.commit()
+
+
+def may_use_password(user: User) -> bool:
+    """With FORMSERVICE_PASSWORD_LOGIN=false only the break-glass administrators (listed in
+    FORMSERVICE_BREAK_GLASS and administrators in the directory) log in with a password."""
+    config = current_app.config
+    if config["FORMSERVICE_PASSWORD_LOGIN"]:
+        return True
+    listed = user.email.strip().lower() in config["FORMSERVICE_BREAK_GLASS"]
+    return listed and access.ADMIN in access.roles(user)
+
+
+def record_password_closed(user: User) -> None:
+    """A right password from someone who may not use it (FORMSERVICE_PASSWORD_LOGIN=false):
+    a failed login like a wrong password."""
+    audit.record(user, "login.failed", "user", user.id, reason="password_login")
     db.session.commit()
 
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from forms.answer import AnswerForm
 from forms.deviation import ForwardForm
@@ -13,6 +25,7 @@ from ..models import Attachment, Deviation, Unit
 from ..services import audit, directory
 from ..services import deviations as service
 from ..tokens import LinkError, ResponderLink, read_token
+from .auth import RESUME
 from .files import send_stored
 
 bp = Blueprint("respond", __name__, url_prefix="/svara")
@@ -30,6 +43,10 @@ STALE_TEXTS = {
         "mottagande verksamheten i BUS-katalogen."
     ),
     "closed": "Avvikelsen är redan behandlad och kan inte besvaras via länken.",
+    "other_person": (
+        "Länken är skickad till en annan person än den som är inloggad. Logga ut och logga "
+        "in med det konto som länken skickades till."
+    ),
 }
 
 
@@ -41,10 +58,32 @@ class StaleLink(Exception):
 
 @bp.errorhandler(StaleLink)
 def _stale(exc: StaleLink):
-    status = 400 if exc.reason == "invalid" else 410
+    status = {"invalid": 400, "other_person": 403}.get(exc.reason, 410)
     return render_template(
         "html/respond/stale.html", text=STALE_TEXTS[exc.reason], reason=exc.reason
     ), status
+
+
+@bp.before_request
+def _sign_on_first() -> ResponseReturnValue | None:
+    """With FORMSERVICE_RESPONDER_LOGIN=required a link asks for login first, and comes
+    back here after it (kept in the session: no token in a query string)."""
+    if current_app.config["FORMSERVICE_RESPONDER_LOGIN"] != "required":
+        return None
+    if current_user.is_authenticated:
+        return None
+    session[RESUME] = request.path
+    flash("Logga in för att öppna länken.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _check_person(link: ResponderLink) -> None:
+    """With FORMSERVICE_RESPONDER_LOGIN=required, the link is only for the person it was
+    sent to."""
+    if current_app.config["FORMSERVICE_RESPONDER_LOGIN"] != "required":
+        return
+    if current_user.email.strip().lower() != link.email:
+        raise StaleLink("other_person")
 
 
 def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
@@ -53,6 +92,7 @@ def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
         link = read_token(token)
     except LinkError as exc:
         raise StaleLink(exc.reason) from exc
+    _check_person(link)
     deviation = db.session.get(Deviation, link.deviation_id)
     if deviation is None:
         raise StaleLink("invalid")

@@ -319,6 +319,13 @@ http {{
 def tls_stack(smtp_sink):
     """The live stack behind Debian's nginx terminating TLS, configured by the site file
     that ships in deploy/nginx/ (with this test's ports and folders), as in production."""
+    with proxied_stack(smtp_sink) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def proxied_stack(smtp_sink, **settings: str) -> Iterator[ProxiedStack]:
+    """`tls_stack` with more settings for web and worker (a module's own fixture)."""
     if not (os.path.isfile(NGINX) and os.access(NGINX, os.X_OK)):
         pytest.fail(
             f"nginx not found at {NGINX!r}. Install Debian's nginx package "
@@ -331,7 +338,7 @@ def tls_stack(smtp_sink):
     try:
         certificate = _self_signed_certificate(log_dir / "tls")
         with _formservice_stack(
-            smtp_sink, log_dir, base_url=public, FORMSERVICE_TRUSTED_PROXIES="1"
+            smtp_sink, log_dir, base_url=public, FORMSERVICE_TRUSTED_PROXIES="1", **settings
         ) as (live, procs):
             stack = ProxiedStack(
                 **vars(live), http_url=f"http://127.0.0.1:{http_port}", certificate=certificate

@@ -141,6 +141,10 @@ GET  /admin                                      login 403 403 403 403 403 403 4
 POST /admin/personer/{p}/inbjudan                login 403 403 403 403 403 403 403 403 403 302 login
 POST /admin/personer/{p}/las-upp                 login 403 403 403 403 403 403 403 403 403 302 login
 POST /admin/personer/{p}/tvastegsverifiering     login 403 403 403 403 403 403 403 403 403 302 login
+# --- sign-on (issue 15, item 1): public doors, 404 while FORMSERVICE_OIDC_ISSUER is unset
+# (as here); with a provider, tests/integration/test_sign_on.py walks them for every role
+GET  /logga-in/oidc/start                        404 404 404 404 404 404 404 404 404 404 404 404
+GET  /logga-in/oidc                              404 404 404 404 404 404 404 404 404 404 404 404
 # ---
 POST /logga-ut login login login login login login login login login login login login
 # --- operations (issue 15): public health; readiness fails here (no worker heartbeat); the

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +27,7 @@ from werkzeug.wrappers import Response
 
 from forms.login import LoginForm
 
-from ... import access, clock, ratelimit
+from ... import access, clock, ratelimit, sign_on
 from ...auth import current
 from ...extensions import db
 from ...models import User
@@ -59,6 +60,11 @@ TOO_MANY = {
 PENDING = "pending_login"
 #: How long the second step may take.
 PENDING_SECONDS = 10 * 60
+#: The session key of the provider's ID token after a sign-on (the hint for logging out there).
+ID_TOKEN = "oidc_id_token"
+#: The session key of where to go after logging in, set by a page that asked for it (a
+#: responder link with FORMSERVICE_RESPONDER_LOGIN=required): no token in a query string.
+RESUME = "resume_after_login"
 
 
 def _record_locked() -> None:
@@ -68,25 +74,55 @@ def _record_locked() -> None:
 @bp.route("/logga-in", methods=["GET", "POST"])
 @ratelimit.limit_login(on_account_locked=_record_locked)
 def login() -> ResponseReturnValue:
+    """The password door, and the sign-on button when sign-on is set up. With
+    FORMSERVICE_PASSWORD_LOGIN=false the password form is shown only at /logga-in?reserv=1
+    and lets only the break-glass administrators in."""
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None and not accounts.may_use_password(user):
+            accounts.record_password_closed(user)
+            user = None
         if user is not None:
-            return admit(user, "password", request.args.get("next"))
+            return admit(user, "password", request.args.get("next") or session.get(RESUME))
         error = "Fel e-postadress eller lösenord."
+        if not current_app.config["FORMSERVICE_PASSWORD_LOGIN"]:
+            error = (
+                "Fel e-postadress eller lösenord, eller så får kontot inte logga in med lösenord."
+            )
+    return _login_page(form, error), 200 if not error else 401
+
+
+def _login_page(form: LoginForm, error: str | None) -> str:
+    """The login page: the sign-on button, the password form where it is open."""
+    password_login = current_app.config["FORMSERVICE_PASSWORD_LOGIN"]
     return render_template(
-        "html/auth/login.html", form=form, error=error
-    ), 200 if not error else 401
+        "html/auth/login.html",
+        form=form,
+        error=error,
+        sign_on=sign_on.configured(),
+        show_password=password_login or "reserv" in request.args or request.method == "POST",
+        break_glass=not password_login,
+        next_url=request.args.get("next", ""),
+    )
 
 
-def admit(user: User, method: str, next_url: str | None = None) -> Response:
+def admit(
+    user: User,
+    method: str,
+    next_url: str | None = None,
+    id_token: str | None = None,
+    second_factor_done: bool = False,
+) -> Response:
     """After the first factor: start the session, or ask for the second step (the code, or
-    setting up the app when a role needs it and the person has none)."""
-    verdict = accounts.admission(user)
+    setting up the app when a role needs it and the person has none). `id_token` (sign-on)
+    is kept for logging out at the provider; a sign-on whose provider attested the level
+    asked for (acr) has done the second factor."""
+    verdict = accounts.admission(user, second_factor_done)
     if verdict is Admission.START:
-        return finish_login(user, method, next_url)
-    if verdict is Admission.INACTIVE:  # authenticate let only the active through
+        return finish_login(user, method, next_url, id_token)
+    if verdict is Admission.INACTIVE:  # the doors let only the active through
         return redirect(url_for("auth.login"))
     session.clear()
     session[PENDING] = {
@@ -95,6 +131,7 @@ def admit(user: User, method: str, next_url: str | None = None) -> Response:
         "k": ratelimit.key_for_email(user.email),
         "t": int(time.time()),
         "n": next_url or "",
+        "i": id_token or "",
     }
     if verdict is Admission.CODE:
         return redirect(url_for("auth.second_step"))
@@ -118,20 +155,28 @@ def pending_key() -> str:
     return data.get("k", "none") if isinstance(data, dict) else "none"
 
 
-def finish_login(user: User, method: str, next_url: str | None = None) -> Response:
+def finish_login(
+    user: User, method: str, next_url: str | None = None, id_token: str | None = None
+) -> Response:
     """Start the session and go where the person works."""
-    return redirect(start_session(user, method, next_url))
+    return redirect(start_session(user, method, next_url, id_token))
 
 
-def start_session(user: User, method: str, next_url: str | None = None) -> str:
+def start_session(
+    user: User, method: str, next_url: str | None = None, id_token: str | None = None
+) -> str:
     """Start the session (a fresh one: no fixation); where to go next."""
+    data = session.get(PENDING)
+    data = data if isinstance(data, dict) else {}
     if next_url is None:
-        data = session.get(PENDING)
-        next_url = data.get("n") if isinstance(data, dict) else None
+        next_url = data.get("n")
+    id_token = id_token or data.get("i")
     accounts.start_session(user, method)
     session.clear()
     login_user(user)
     session.permanent = True
+    if id_token:
+        session[ID_TOKEN] = id_token
     return _safe_next(next_url, user)
 
 
@@ -154,11 +199,18 @@ def too_many_attempts(exc: RateLimitExceeded) -> ResponseReturnValue:
 
 @bp.route("/logga-ut", methods=["POST"])
 def logout() -> ResponseReturnValue:
+    """End the session here and, after a sign-on, at the provider when it offers
+    RP-initiated logout (it sends the browser back to the login page)."""
+    id_token = session.get(ID_TOKEN)
     if current_user.is_authenticated:
         audit.record_now(current(), "logout", "user", current_user.id)
     logout_user()
     session.clear()
     flash("Du är utloggad.", "info")
+    if id_token and sign_on.configured():
+        provider_logout = sign_on.logout_url(id_token)
+        if provider_logout:
+            return redirect(provider_logout)
     return redirect(url_for("auth.login"))
 
 
@@ -185,4 +237,4 @@ def _safe_next(target: str | None, user: User) -> str:
     return landing_url(user)
 
 
-from . import account, links, two_factor  # noqa: E402,F401  (their routes on bp)
+from . import account, links, oidc, two_factor  # noqa: E402,F401  (their routes on bp)
