@@ -1,0 +1,278 @@
+"""Feedback on the answer and the one supplementary answer (issue 17), on SQLite and
+PostgreSQL with real Redis, the worker and the SMTP sink."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from formservice import clock
+from formservice.domain.inputs import FeedbackInput, SupplementInput
+from formservice.extensions import db
+from formservice.models import (
+    AnswerFeedback,
+    AnswerSupplement,
+    AuditEvent,
+    Deviation,
+    OutboxMessage,
+)
+from formservice.services import deviations as deviation_service
+from formservice.services import feedback as service
+from formservice.tokens import make_supplement_token, make_token
+from tests.conftest import login, run_worker
+
+from .helpers import (
+    CHEF_A,
+    CHEF_B,
+    CONVENER,
+    DEPUTY_A,
+    DEPUTY_B,
+    SECRETARY,
+    UNRELATED_CHEF,
+    answer_input,
+    send_report,
+    user,
+)
+
+MOTIVATION = "Svaret saknar en plan för hur remisserna ska hanteras framöver."
+SUPPLEMENT = "Vi inför en gemensam genomgång av remisser varje vecka från januari."
+INSUFFICIENT = {"verdict": "insufficient", "motivation": MOTIVATION}
+
+
+def answered() -> Deviation:
+    deviation = send_report()
+    deviation_service.answer(deviation, user(CHEF_B), answer_input())
+    return deviation
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def recipients(deviation_id: int, kind: str) -> list[str]:
+    query = select(OutboxMessage.to_email).where(
+        OutboxMessage.deviation_id == deviation_id, OutboxMessage.kind == kind
+    )
+    return sorted(db.session.scalars(query))
+
+
+def link_in(message) -> str:
+    return re.search(r"http://formservice\.test(\S+)", message.get_content()).group(1)
+
+
+def test_the_whole_flow_by_mail_and_link(client, app, directory, smtp_sink):
+    deviation = answered()
+    answer_link = make_token(deviation.id, CHEF_B, deviation.link_version - 1)
+    run_worker(app)
+    smtp_sink.clear()
+
+    login(client, CHEF_A)
+    shown = page(client.get(f"/avvikelser/{deviation.id}"))
+    for label in ("Återkoppling på svaret", "Svaret räcker", "Svaret räcker inte", "Motivering"):
+        assert label in shown
+    assert "Skicka återkoppling" in shown
+    response = client.post(f"/avvikelser/{deviation.id}/aterkoppling", data=INSUFFICIENT)
+    assert response.status_code == 302
+    run_worker(app)
+
+    # B and B's deputy get the supplement link, the secretary a link to the report; nothing
+    # in any mail is the feedback's content
+    to_b, to_deputy = smtp_sink.to(CHEF_B), smtp_sink.to(DEPUTY_B)
+    assert len(to_b) == len(to_deputy) == 1
+    link = link_in(to_b[0])
+    assert link.startswith("/komplettera/")
+    assert link_in(smtp_sink.to(SECRETARY)[0]) == f"/avvikelser/{deviation.id}"
+    assert not smtp_sink.to(CONVENER)
+    for message in smtp_sink.messages:
+        assert MOTIVATION not in message.as_string()
+        assert "Svaret saknar" not in message.get_content()
+
+    # the old answer link does not take the supplement; the new one does, once
+    assert client.get(f"/svara/{answer_link}").status_code == 410
+    assert client.get(f"/komplettera/{answer_link}").status_code == 400  # another purpose
+    client.post("/logga-ut")
+    opened = client.get(link)
+    assert opened.status_code == 200
+    assert MOTIVATION in page(opened) and "Kompletterande svar" in page(opened)
+    smtp_sink.clear()
+    form = {"responder_name": "Ines Sved", "text": SUPPLEMENT, "attest": "y"}
+    done = client.post(link, data=form)
+    assert done.status_code == 200 and "Tack för ditt kompletterande svar" in page(done)
+    assert client.post(link, data=form).status_code == 410
+    assert client.get(link).status_code == 410
+    assert count(AnswerSupplement) == 1
+    run_worker(app)
+    assert {m["To"] for m in smtp_sink.messages} == {CHEF_A, DEPUTY_A, SECRETARY, CONVENER}
+    assert all(SUPPLEMENT not in m.as_string() for m in smtp_sink.messages)
+
+    # the report's page: answer, feedback, supplement in this order; no second feedback
+    login(client, CHEF_A)
+    shown = page(client.get(f"/avvikelser/{deviation.id}"))
+    order = [
+        shown.index("Svar från mottagande verksamhet"),
+        shown.index(MOTIVATION),
+        shown.index(SUPPLEMENT),
+    ]
+    assert order == sorted(order)
+    assert "Skicka återkoppling" not in shown
+    again = client.post(f"/avvikelser/{deviation.id}/aterkoppling", data=INSUFFICIENT)
+    assert again.status_code == 302 and count(AnswerFeedback) == 1
+    assert "Återkoppling: räcker inte" in page(client.get("/avvikelser"))
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"deviation.feedback_given", "deviation.supplemented"} <= actions
+    assert "deviation.viewed_by_supplement_link" in actions
+
+
+def test_motivation_is_required_and_guarded(client, directory):
+    deviation = answered()
+    login(client, CHEF_A)
+    url = f"/avvikelser/{deviation.id}/aterkoppling"
+
+    missing = client.post(url, data={"verdict": "insufficient", "motivation": "  "})
+    assert missing.status_code == 422
+    assert "Motivering: fyll i varför svaret inte räcker." in page(missing)
+    personal = client.post(
+        url, data={"verdict": "insufficient", "motivation": "Gäller barnet 19121212-1212."}
+    )
+    assert personal.status_code == 422
+    assert "Motivering: " in page(personal) and "personnummer" in page(personal)
+    assert "19121212-1212" not in page(personal).split("<textarea")[0]  # not echoed in errors
+    no_verdict = client.post(url, data={"motivation": MOTIVATION})
+    assert no_verdict.status_code == 422
+    assert "Återkoppling på svaret: fyll i uppgiften." in page(no_verdict)
+    assert (
+        count(AnswerFeedback) == 0 and count(OutboxMessage, OutboxMessage.kind.like("feed%")) == 0
+    )
+
+    sufficient = client.post(url, data={"verdict": "sufficient", "motivation": ""})
+    assert sufficient.status_code == 302
+    feedback = db.session.scalar(select(AnswerFeedback))
+    assert feedback.verdict == "sufficient" and feedback.supplement_deadline is None
+    assert count(OutboxMessage, OutboxMessage.kind.like("feedback%")) == 0  # no mail
+    db.session.expire_all()
+    refused = service.can_supplement(db.session.get(Deviation, deviation.id))
+    assert refused is False
+
+
+def test_only_the_reporting_side_gives_feedback_and_only_the_receiving_side_supplements(
+    client, directory
+):
+    deviation = answered()
+    url = f"/avvikelser/{deviation.id}/aterkoppling"
+    for email in (CHEF_B, DEPUTY_B, SECRETARY, CONVENER, UNRELATED_CHEF):
+        login(client, email)
+        assert client.post(url, data=INSUFFICIENT).status_code == 403, email
+        client.post("/logga-ut")
+    login(client, DEPUTY_A)  # A's deputy may, as for the report itself
+    assert client.post(url, data=INSUFFICIENT).status_code == 302
+    client.post("/logga-ut")
+
+    supplement = f"/avvikelser/{deviation.id}/komplettera"
+    form = {"responder_name": "Per Ersatt", "text": SUPPLEMENT, "attest": "y"}
+    for email in (CHEF_A, DEPUTY_A, SECRETARY, UNRELATED_CHEF):
+        login(client, email)
+        assert client.get(supplement).status_code == 403, email
+        assert client.post(supplement, data=form).status_code == 403, email
+        client.post("/logga-ut")
+    login(client, DEPUTY_B)
+    assert "Lämna kompletterande svar" in page(client.get(f"/avvikelser/{deviation.id}"))
+    assert client.get(supplement).status_code == 200
+    assert client.post(supplement, data=form).status_code == 302
+    assert db.session.scalar(select(AnswerSupplement.responder_email)) == DEPUTY_B
+    again = client.get(supplement)  # once only, logged in too
+    assert again.status_code == 302 and count(AnswerSupplement) == 1
+
+
+def test_the_supplement_form_refuses_personal_data(client, directory):
+    deviation = answered()
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    link = make_supplement_token(deviation.id, CHEF_B, deviation.link_version)
+    form = {"responder_name": "Ines Sved", "text": "Ring mamman på 070-123 45 67.", "attest": "y"}
+    refused = client.post(f"/komplettera/{link}", data=form)
+    assert refused.status_code == 422
+    assert "Kompletterande svar: " in page(refused)
+    assert count(AnswerSupplement) == 0
+    assert client.get(f"/komplettera/{link}").status_code == 200  # the link still works
+
+
+def test_inactive_people_get_no_mail_and_dead_links(client, app, directory, smtp_sink):
+    deviation = answered()
+    user(DEPUTY_B).active = False
+    db.session.commit()
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    assert recipients(deviation.id, "feedback_insufficient") == [CHEF_B]
+    link = make_supplement_token(deviation.id, DEPUTY_B, deviation.link_version)
+    assert client.get(f"/komplettera/{link}").status_code == 410
+
+
+def test_the_service_refuses_feedback_out_of_turn(directory):
+    unanswered = send_report()
+    with pytest.raises(service.FeedbackRefused) as refused:
+        service.give(unanswered, user(CHEF_A), FeedbackInput("sufficient", ""))
+    assert refused.value.reason == "not_answered"
+    deviation = answered()
+    with pytest.raises(service.FeedbackRefused) as refused:
+        service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", " "))
+    assert refused.value.reason == "motivation_missing"
+    with pytest.raises(service.FeedbackRefused) as refused:
+        service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    assert refused.value.reason == "not_requested"
+    service.give(deviation, user(CHEF_A), FeedbackInput("sufficient", ""))
+    with pytest.raises(service.FeedbackRefused) as refused:
+        service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    assert refused.value.reason == "already_given"
+    assert count(AnswerFeedback) == 1
+
+
+def test_the_supplement_deadline_follows_the_setting(app, directory):
+    app.config["FORMSERVICE_SUPPLEMENT_DAYS"] = 10
+    deviation = answered()
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback = db.session.scalar(select(AnswerFeedback))
+    assert feedback.supplement_deadline == clock.today() + timedelta(days=10)
+
+
+def test_supplement_reminders_are_sent_once_each(app, directory):
+    deviation = answered()
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    deadline = db.session.scalar(select(AnswerFeedback.supplement_deadline))
+    assert service.send_due_reminders(deadline - timedelta(days=8)) == 0
+    assert service.send_due_reminders(deadline - timedelta(days=7)) == 1
+    assert service.send_due_reminders(deadline - timedelta(days=6)) == 0  # once
+    assert recipients(deviation.id, "supplement_reminder_before") == sorted([CHEF_B, DEPUTY_B])
+    assert service.send_due_reminders(deadline) == 1
+    assert service.send_due_reminders(deadline) == 0  # the job run twice
+    assert service.send_due_reminders(deadline + timedelta(days=1)) == 0
+    assert recipients(deviation.id, "supplement_reminder_due") == sorted([CHEF_B, DEPUTY_B])
+    run_worker(app)
+    sent = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind.like("supplement_reminder%"))
+    ).all()
+    assert {m.state for m in sent} == {"sent"}
+
+    service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    other = answered()
+    service.give(other, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    assert service.send_due_reminders(deadline) == 1  # only the one still waiting
+    reminded = select(AuditEvent.object_id).where(
+        AuditEvent.action == "deviation.supplement_reminder_due"
+    )
+    assert {str(i) for i in db.session.scalars(reminded)} == {str(deviation.id), str(other.id)}
+
+
+def test_no_supplement_once_the_case_is_closed(client, directory):
+    deviation = answered()
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    link = make_supplement_token(deviation.id, CHEF_B, deviation.link_version)
+    db.session.get(Deviation, deviation.id).state = "avslutad"
+    db.session.commit()
+    closed = client.get(f"/komplettera/{link}")
+    assert closed.status_code == 410 and "avslutat" in page(closed)
+    assert service.send_due_reminders(clock.today() + timedelta(days=14)) == 0
