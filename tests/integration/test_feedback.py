@@ -3,10 +3,14 @@ PostgreSQL with real Redis, the worker and the SMTP sink."""
 
 from __future__ import annotations
 
+import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
 from sqlalchemy import func, select
 
 from formservice import clock
@@ -17,10 +21,14 @@ from formservice.models import (
     AnswerSupplement,
     AuditEvent,
     Deviation,
+    Digest,
+    GroupMeeting,
     OutboxMessage,
 )
 from formservice.services import deviations as deviation_service
+from formservice.services import digest as digest_service
 from formservice.services import feedback as service
+from formservice.services import files
 from formservice.tokens import make_supplement_token, make_token
 from tests.conftest import login, run_worker
 
@@ -276,3 +284,64 @@ def test_no_supplement_once_the_case_is_closed(client, directory):
     closed = client.get(f"/komplettera/{link}")
     assert closed.status_code == 410 and "avslutat" in page(closed)
     assert service.send_due_reminders(clock.today() + timedelta(days=14)) == 0
+
+
+def docx_lines(data: bytes) -> list[str]:
+    document = Document(io.BytesIO(data))
+    return [Paragraph(p, document._body).text for p in document.element.body.iter(qn("w:p"))]
+
+
+def fed_back_and_supplemented() -> Deviation:
+    deviation = answered()
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    return deviation
+
+
+def test_the_report_docx_holds_answer_feedback_and_supplement_in_order(client, directory):
+    deviation = fed_back_and_supplemented()
+    login(client, SECRETARY)
+    response = client.get(f"/avvikelser/{deviation.id}/avvikelse.docx")
+    assert response.status_code == 200
+    lines = docx_lines(response.data)
+    order = [
+        lines.index("Svar från mottagande verksamhet"),
+        lines.index("Återkoppling på svaret"),
+        lines.index("Svaret räcker inte"),
+        lines.index(MOTIVATION),
+        lines.index("Kompletterande svar"),
+        lines.index(SUPPLEMENT),
+    ]
+    assert order == sorted(order)
+
+
+def test_the_next_digest_flags_the_case_and_shows_both(app, directory):
+    deviation = fed_back_and_supplemented()
+    waiting = answered()
+    service.give(waiting, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    meeting = GroupMeeting(
+        group_id="skarpnack",
+        meeting_date=date.today() + timedelta(days=7),
+        created_by_id=user(SECRETARY).id,
+    )
+    db.session.add(meeting)
+    db.session.commit()
+    digest = digest_service.request(meeting, user(SECRETARY))
+    run_worker(app)
+    db.session.expire_all()
+    digest = db.session.get(Digest, digest.id)
+    assert digest.state == "done", digest.error
+    lines = docx_lines(files.read(digest.docx_file))
+    for case in (deviation, waiting):
+        heading = next(line for line in lines if line.startswith(f"{case.case_number}:"))
+        assert heading.endswith("– Återkoppling: räcker inte")
+    start = next(n for n, line in enumerate(lines) if line.startswith(deviation.case_number))
+    case = lines[start:]
+    order = [
+        case.index("Svar från mottagande verksamhet"),
+        case.index(MOTIVATION),
+        case.index("Kompletterande svar"),
+        case.index(SUPPLEMENT),
+        case.index("Avslutning av ärendet"),
+    ]
+    assert order == sorted(order)
