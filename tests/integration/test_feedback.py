@@ -4,6 +4,7 @@ PostgreSQL with real Redis, the worker and the SMTP sink."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import date, timedelta
 
@@ -11,6 +12,8 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from formservice import clock
@@ -44,6 +47,7 @@ from .helpers import (
     send_report,
     user,
 )
+from .test_hostile_input import SLOW, hostile_text
 
 MOTIVATION = "Svaret saknar en plan för hur remisserna ska hanteras framöver."
 SUPPLEMENT = "Vi inför en gemensam genomgång av remisser varje vecka från januari."
@@ -138,7 +142,8 @@ def test_the_whole_flow_by_mail_and_link(client, app, directory, smtp_sink):
     assert "deviation.viewed_by_supplement_link" in actions
 
 
-def test_motivation_is_required_and_guarded(client, directory):
+def test_motivation_is_required_and_guarded(client, directory, caplog):
+    caplog.set_level(logging.DEBUG)
     deviation = answered()
     login(client, CHEF_A)
     url = f"/avvikelser/{deviation.id}/aterkoppling"
@@ -152,6 +157,7 @@ def test_motivation_is_required_and_guarded(client, directory):
     assert personal.status_code == 422
     assert "Motivering: " in page(personal) and "personnummer" in page(personal)
     assert "19121212-1212" not in page(personal).split("<textarea")[0]  # not echoed in errors
+    assert "19121212-1212" not in caplog.text
     no_verdict = client.post(url, data={"motivation": MOTIVATION})
     assert no_verdict.status_code == 422
     assert "Återkoppling på svaret: fyll i uppgiften." in page(no_verdict)
@@ -345,3 +351,48 @@ def test_the_next_digest_flags_the_case_and_shows_both(app, directory):
         case.index("Avslutning av ärendet"),
     ]
     assert order == sorted(order)
+
+
+@SLOW
+@given(
+    overrides=st.dictionaries(st.sampled_from(["verdict", "motivation"]), hostile_text, max_size=2)
+)
+@example(overrides={"verdict": "insufficient", "motivation": "\x00"})
+@example(overrides={"verdict": "insufficient", "motivation": "x" * 200_000})
+def test_hostile_feedback_never_fails_badly(directory, client, overrides):
+    deviation = db.session.scalar(select(Deviation)) or answered()
+    login(client, CHEF_A)
+    response = client.post(
+        f"/avvikelser/{deviation.id}/aterkoppling", data=INSUFFICIENT | overrides
+    )
+    assert response.status_code in (302, 422), response.status_code
+    db.session.expire_all()
+    stored = db.session.scalars(select(AnswerFeedback)).all()
+    assert len(stored) <= 1
+    asked = count(OutboxMessage, OutboxMessage.kind == "feedback_insufficient")
+    if stored and stored[0].verdict == "insufficient":
+        assert stored[0].motivation.strip() and asked == 2
+    else:
+        assert asked == 0
+
+
+@SLOW
+@given(
+    overrides=st.dictionaries(
+        st.sampled_from(["responder_name", "text", "attest"]), hostile_text, max_size=3
+    )
+)
+@example(overrides={"responder_name": "Ines\x00", "text": "\x00"})
+def test_hostile_supplement_by_link_never_fails_badly(directory, client, overrides):
+    deviation = db.session.scalar(select(Deviation))
+    if deviation is None:
+        deviation = answered()
+        service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    token = make_supplement_token(deviation.id, CHEF_B, deviation.link_version)
+    data = {"responder_name": "Ines Sved", "text": SUPPLEMENT, "attest": "y"} | overrides
+    response = client.post(f"/komplettera/{token}", data=data)
+    assert response.status_code in (200, 410, 422), response.status_code
+    db.session.expire_all()
+    supplements = count(AnswerSupplement)
+    assert supplements <= 1
+    assert count(OutboxMessage, OutboxMessage.kind == "supplemented") == 4 * supplements
