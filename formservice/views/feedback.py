@@ -3,7 +3,7 @@ the e-mailed supplement link (issue 17)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -12,13 +12,14 @@ from forms.feedback import FeedbackForm, SupplementForm
 from .. import access
 from ..auth import current
 from ..extensions import db
-from ..models import Deviation
+from ..models import Attachment, Deviation
 from ..services import audit
 from ..services import deviations as deviation_service
 from ..services import feedback as service
 from ..tokens import LinkError, ResponderLink, read_supplement_token
 from . import get_allowed
 from .deviations import show_page
+from .files import send_stored
 
 bp = Blueprint("feedback", __name__)
 
@@ -121,8 +122,13 @@ def _supplement_refused_text(deviation: Deviation) -> str:
 def _supplement_page(
     deviation: Deviation, form: SupplementForm, token: str | None
 ) -> tuple[str, int]:
-    # `token` is not handed on: the report's attachment links are the logged-in ones.
-    page = render_template("html/deviations/supplement.html", deviation=deviation, form=form)
+    page = render_template(
+        "html/deviations/supplement.html",
+        deviation=deviation,
+        form=form,
+        token=token,  # the report's attachments through the link, else the logged-in ones
+        link_attachments="feedback.link_attachment",
+    )
     return page, 422 if form.errors else 200
 
 
@@ -193,3 +199,14 @@ def link_submit(token: str) -> tuple[str, int]:
         raise StaleSupplementLink("already_given") from None
     page = render_template("html/respond/supplemented.html", deviation=deviation)
     return page, 200
+
+
+@bp.route("/komplettera/<token>/bilagor/<int:attachment_id>")
+def link_attachment(token: str, attachment_id: int) -> Response:
+    """The report's attachment, for the supplement link's recipient while the link works."""
+    deviation, link = _resolve(token)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.deviation_id != deviation.id:
+        abort(404)
+    audit.record_now(link.email, "attachment.downloaded_by_link", "attachment", item.id)
+    return send_stored(item.file)

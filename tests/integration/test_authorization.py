@@ -134,6 +134,8 @@ GET  /avvikelser/{f}/komplettera            login 403 200 200 403 403 403 403 40
 POST /avvikelser/{f}/komplettera            login 403 422 422 403 403 403 403 403 403 403 login
 GET  /komplettera/{k}                       200 200 200 200 200 200 200 200 200 200 200 200
 POST /komplettera/{k}                       422 422 422 422 422 422 422 422 422 422 422 422
+GET  /komplettera/{k}/bilagor/{fb}          200 200 200 200 200 200 200 200 200 200 200 200
+GET  /komplettera/{k}/bilagor/{a}           404 404 404 404 404 404 404 404 404 404 404 404
 # --- accounts (issue 14): links, Mitt konto, the second step, the administrator's buttons
 GET  /glomt-losenord                             200 200 200 200 200 200 200 200 200 200 200 200
 POST /glomt-losenord                             422 422 422 422 422 422 422 422 422 422 422 422
@@ -328,7 +330,7 @@ def world(directory):
     other = send_report(uploads=[pdf_upload("bilaga.pdf")])
     answered = send_report()
     service.answer(answered, CHEF_B, answer_input())
-    insufficient = send_report()
+    insufficient = send_report(uploads=[pdf_upload("underlag-b.pdf")])
     service.answer(insufficient, CHEF_B, answer_input())
     verdict = FeedbackInput("insufficient", "Svaret saknar en plan.")
     feedback_service.give(insufficient, user(CHEF_A), verdict)
@@ -373,6 +375,7 @@ def world(directory):
         "ta": other.attachments[0].id,
         "fa": answered.id,
         "f": insufficient.id,
+        "fb": insufficient.attachments[0].id,
         "k": make_supplement_token(insufficient.id, CHEF_B, insufficient.link_version),
         "p": _walk_person().id,
         "it": make_account_token(INVITE, user(CHEF_A).id, user(CHEF_A).token_version),
@@ -422,7 +425,7 @@ def test_the_matrix_walks_every_route(app):
     adapter = app.url_map.bind("formservice.test")
     ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta", "p", "fa", "f")}
     ids |= {"gp": "1/sammanstallning.pdf", "gd": "1/sammanstallning.docx", "t": "token"}
-    ids |= {"k": "token"}
+    ids |= {"k": "token", "fb": 1}
     ids |= {"p": 1, "it": "token", "rt": "token"}
     walked = set()
     for method, route, _ in rows():

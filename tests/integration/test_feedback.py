@@ -3,6 +3,7 @@ PostgreSQL with real Redis, the worker and the SMTP sink."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -396,3 +397,19 @@ def test_hostile_supplement_by_link_never_fails_badly(directory, client, overrid
     supplements = count(AnswerSupplement)
     assert supplements <= 1
     assert count(OutboxMessage, OutboxMessage.kind == "supplemented") == 4 * supplements
+
+
+def test_the_supplement_link_opens_the_reports_attachments_while_it_works(client, directory):
+    data = b"%PDF-1.4 underlag"
+    upload = deviation_service.Upload(
+        "underlag.pdf", "application/pdf", hashlib.sha256(data).hexdigest(), data, 1
+    )
+    deviation = send_report(uploads=[upload])
+    deviation_service.answer(deviation, user(CHEF_B), answer_input())
+    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    link = f"/komplettera/{make_supplement_token(deviation.id, CHEF_B, deviation.link_version)}"
+    attachment_id = deviation.attachments[0].id
+    assert f"{link}/bilagor/{attachment_id}" in page(client.get(link))
+    assert client.get(f"{link}/bilagor/{attachment_id}").data == data
+    service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    assert client.get(f"{link}/bilagor/{attachment_id}").status_code == 410
