@@ -1,16 +1,21 @@
 """Issue 17's journey in a real browser without JavaScript: chef A finds the answer not
-enough, chef B supplements it through the e-mailed link, once; axe-core on every page."""
+enough, chef B supplements it through the e-mailed link, once, and the secretary's digest
+shows both; axe-core on every page."""
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import timedelta
 
 import pytest
+from docx import Document
 from playwright.sync_api import Page, expect
 
 from tests.integration.helpers import CHEF_A, CHEF_B, SECRETARY
 
 from .conftest import check_a11y, wait_for_mail
+from .test_closing_journey import give_password
 from .test_deviation_journey import fill_valid_report, group, log_in, today
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -113,3 +118,35 @@ def test_insufficient_answer_supplemented_through_the_link(live_stack, new_conte
     chef_a.goto(live_stack.url("/avvikelser"))
     expect(chef_a.get_by_text("Återkoppling: räcker inte")).to_be_visible()
     check_a11y(chef_a)
+
+    # The secretary's digest for the next meeting flags the case and shows both, in order.
+    give_password(live_stack, SECRETARY)
+    secretary = new_context(java_script_enabled=False, accept_downloads=True).new_page()
+    log_in(secretary, live_stack, SECRETARY)
+    secretary.goto(live_stack.url("/styrgrupp"))
+    secretary.get_by_role("link", name="Planera ett möte").click()
+    secretary.get_by_label("Mötesdatum").fill((today().date() + timedelta(days=14)).isoformat())
+    secretary.get_by_role("button", name="Spara mötet").click()
+    expect(secretary.get_by_role("table")).to_contain_text(case_number)
+    secretary.get_by_role("button", name="Sammanställ avvikelserna").click()
+    status = secretary.get_by_role("status")
+    for _ in range(120):  # without JavaScript the page is reloaded by hand ("Uppdatera sidan")
+        if "Sammanställningen är klar." in status.inner_text():
+            break
+        secretary.wait_for_timeout(1000)
+        secretary.reload()
+    expect(status).to_contain_text("Sammanställningen är klar.")
+    with secretary.expect_download() as info:
+        secretary.get_by_role("link", name=re.compile("Ladda ner Word-dokument")).click()
+    lines = [p.text for p in Document(io.BytesIO(info.value.path().read_bytes())).paragraphs]
+    text = "\n".join(lines)
+    table_text = "\n".join(
+        cell.text
+        for table in Document(io.BytesIO(info.value.path().read_bytes())).tables
+        for row in table.rows
+        for cell in row.cells
+    )
+    assert f"{case_number}: " in text and "– Återkoppling: räcker inte" in text
+    assert MOTIVATION in table_text and SUPPLEMENT in table_text
+    assert table_text.index(ASSESSMENT) < table_text.index(MOTIVATION)
+    assert table_text.index(MOTIVATION) < table_text.index(SUPPLEMENT)
