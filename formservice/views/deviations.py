@@ -193,7 +193,9 @@ def show(deviation_id: int):
     return show_page(deviation)
 
 
-def show_page(deviation: Deviation, feedback_form: FeedbackForm | None = None, status: int = 200):
+def show_page(
+    deviation: Deviation, feedback_form: FeedbackForm | None = None, status: int = 200
+) -> tuple[str, int]:
     """The report's page; `feedback_form` with its errors after a refused "Skicka
     återkoppling" (views/feedback), else an empty one when the user may give feedback."""
     user = current()
