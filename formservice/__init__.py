@@ -115,6 +115,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bus_individ.bp)
     app.register_blueprint(digests.bp)
     app.register_blueprint(meetings.bp)
+    from .views.feedback import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
     from .views.statistics import bp as statistics_bp
 
     app.register_blueprint(statistics_bp)

@@ -37,6 +37,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SOFFICE_TIMEOUT": (120, _INT),
     "ANSWER_DAYS": (30, _INT),
     "REMINDER_DAYS_BEFORE": (7, _INT),
+    "SUPPLEMENT_DAYS": (14, _INT),
     "LINK_MAX_AGE_DAYS": (45, _INT),
     "MAX_UPLOAD_MB": (20, _INT),
     "DELIVERY_ATTEMPTS": (6, _INT),
@@ -106,6 +107,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     _check_log_format(config)
     if config["FORMSERVICE_INVITE_DAYS"] < 1:
         raise RuntimeError("FORMSERVICE_INVITE_DAYS must be 1 or more.")
+    if config["FORMSERVICE_SUPPLEMENT_DAYS"] < 1:
+        raise RuntimeError("FORMSERVICE_SUPPLEMENT_DAYS must be 1 or more.")
     config["FORMSERVICE_REQUIRE_2FA"] = _roles(config["FORMSERVICE_REQUIRE_2FA"])
     _check_sign_on(config)
     config["PERMANENT_SESSION_LIFETIME"] = 8 * 3600

@@ -16,7 +16,7 @@ from flask import current_app, render_template, url_for
 
 from .models import OutboxMessage
 from .models.outbox import ACCOUNT_KINDS
-from .tokens import make_token
+from .tokens import make_supplement_token, make_token
 
 #: Where an account e-mail's link leads (views/auth/links.py).
 ACCOUNT_LINK_ENDPOINTS = {"invitation": "auth.invitation", "password_reset": "auth.reset"}
@@ -71,6 +71,11 @@ def _link(message: OutboxMessage) -> str:
             return url_for("sip.show", sip_id=int(context["sip_id"]))
         if message.deviation_id is None:
             return url_for("deviations.index")
+        if context.get("supplement"):
+            token = make_supplement_token(
+                message.deviation_id, message.to_email, context["link_version"]
+            )
+            return url_for("feedback.link_show", token=token)
         if context.get("respond"):
             token = make_token(message.deviation_id, message.to_email, context["link_version"])
             return url_for("respond.show", token=token)

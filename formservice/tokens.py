@@ -3,6 +3,8 @@ purpose is never accepted for another), an expiry, and a version that the databa
 make a used or stale link dead.
 
 - Responder links (`respond`): one report, one recipient and the report's link version.
+- Supplement links (`supplement`): the same payload for B's one "Kompletterande svar" after
+  "Svaret räcker inte"; a salt of their own, so an answer link never opens the supplement.
 - Account links (`invite`, `reset`): one person and the person's `token_version`, which is
   bumped when a link is used or the password changes.
 - The directory file between its preview and "Genomför" (`directory`): the administrator's
@@ -21,6 +23,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 #: Purposes and their salts. The responder salt is the one links were made with before.
 _SALTS = {
     "respond": "formservice.responder-link.v1",
+    "supplement": "formservice.supplement-link.v1",
     "invite": "formservice.account-link.invite.v1",
     "reset": "formservice.account-link.reset.v1",
     "directory": "formservice.directory-file.v1",
@@ -83,6 +86,21 @@ def read_token(token: str) -> ResponderLink:
     """Verify signature and age; raise LinkError when the link cannot be used."""
     max_age = current_app.config["FORMSERVICE_LINK_MAX_AGE_DAYS"] * 86400
     data = verify(token, "respond", max_age)
+    try:
+        return ResponderLink(int(data["d"]), str(data["e"]), int(data["v"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkError("invalid") from exc
+
+
+def make_supplement_token(deviation_id: int, email: str, version: int) -> str:
+    """The link for chef B's supplementary answer, at the report's link version."""
+    return sign("supplement", {"d": deviation_id, "e": email.lower(), "v": version})
+
+
+def read_supplement_token(token: str) -> ResponderLink:
+    """Verify signature and age (`FORMSERVICE_LINK_MAX_AGE_DAYS`) of a supplement link."""
+    max_age = current_app.config["FORMSERVICE_LINK_MAX_AGE_DAYS"] * 86400
+    data = verify(token, "supplement", max_age)
     try:
         return ResponderLink(int(data["d"]), str(data["e"]), int(data["v"]))
     except (KeyError, TypeError, ValueError) as exc:

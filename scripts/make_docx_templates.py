@@ -212,6 +212,7 @@ def deviation() -> DocumentObject:
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Avvikelsen är ännu inte besvarad.")
     doc.add_paragraph("{%p endif %}")
+    _feedback(doc, "", level=2)
 
     doc.add_paragraph("{%p if forwardings %}")
     doc.add_heading("Vidarebefordringar", level=2)
@@ -286,6 +287,7 @@ def digest() -> DocumentObject:
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Avvikelsen är inte besvarad.")
     doc.add_paragraph("{%p endif %}")
+    _feedback(doc, "c.", level=4)
     doc.add_heading("Avslutning av ärendet", level=4)
     tbl = field_table(doc, "Avslutning av ärendet")
     row(tbl, "Styrgruppens bedömning", "{{ c.closing.assessment }}")
@@ -309,6 +311,32 @@ def digest() -> DocumentObject:
     doc.add_paragraph("{%p endfor %}")
     doc.add_paragraph("{%p endif %}")
     return doc
+
+
+def _feedback(doc: DocumentObject, prefix: str, level: int) -> None:
+    """Chef A's "Återkoppling på svaret" and B's "Kompletterande svar", after the answer,
+    each when given; `prefix` is where the context keeps them ("" or "c.")."""
+    feedback, supplement = f"{prefix}feedback", f"{prefix}supplement"
+    doc.add_paragraph(f"{{%p if {feedback} %}}")
+    doc.add_heading("Återkoppling på svaret", level=level)
+    tbl = field_table(doc, "Återkoppling på svaret")
+    verdict = (
+        "{% if " + feedback + ".insufficient %}Svaret räcker inte{% else %}Svaret räcker{% endif %}"
+    )
+    row(tbl, "Återkoppling", verdict)
+    row(tbl, "Lämnad", f"{{{{ {feedback}.given_at }}}}")
+    row(tbl, "Motivering", f'{{{{ {feedback}.motivation or "Ej angiven" }}}}')
+    tag_row(tbl, f"{{%tr if {feedback}.supplement_deadline %}}")
+    row(tbl, "Kompletterande svar senast", f"{{{{ {feedback}.supplement_deadline }}}}")
+    tag_row(tbl, "{%tr endif %}")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph(f"{{%p if {supplement} %}}")
+    doc.add_heading("Kompletterande svar", level=level)
+    tbl = field_table(doc, "Kompletterande svar")
+    row(tbl, "Svarande chef", f"{{{{ {supplement}.responder_name }}}}")
+    row(tbl, "Lämnat", f"{{{{ {supplement}.given_at }}}}")
+    row(tbl, "Kompletterande svar", f"{{{{ {supplement}.text }}}}")
+    doc.add_paragraph("{%p endif %}")
 
 
 def _count_table(doc: DocumentObject, title: str, column: str, sequence: str) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 from flask import current_app
 
 from formservice import mail, queue
-from formservice.services import outbox, reminders
+from formservice.services import feedback, outbox, reminders
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def sweep_outbox() -> int:
 
 
 def send_reminders() -> int:
-    return reminders.send_due()
+    """The daily reminders: answers (chef B), then supplementary answers (issue 17)."""
+    return reminders.send_due() + feedback.send_due_reminders()
 
 
 def build_digest(digest_id: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..domain import deviation as rules
 from ..domain.meetings import ASSESSMENTS
-from .docx import answer_context, clean, day
+from .docx import answer_context, clean, day, feedback_context, supplement_context
 from .pdfjoin import Bookmark
 
 #: Sections of the digest, in order: (title, states).
@@ -115,6 +115,9 @@ def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
     overdue = deviation.state == rules.SKICKAD and deviation.deadline and today > deviation.deadline
     heading = f"{deviation.case_number}: {deviation.reporting_unit.name} till "
     heading += deviation.receiving_unit.name + (" – obesvarad" if overdue else "")
+    feedback = feedback_context(deviation.feedback, tz)
+    if feedback is not None and feedback["insufficient"]:
+        heading += " – Återkoppling: räcker inte"
     answer = answer_context(deviation.answer, tz)
     if answer is not None:
         answer["measures"] = [
@@ -138,6 +141,8 @@ def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
             "proposal": deviation.proposal or "",
             "attachments": [a.file.name for a in deviation.attachments],
             "answer": answer,
+            "feedback": feedback,
+            "supplement": supplement_context(deviation.supplement, tz),
             "closing": _closing(deviation.closing),
         }
     )

@@ -25,9 +25,16 @@ from jinja2 import Environment, StrictUndefined
 
 from ..domain import deviation as rules
 from ..domain.deadlines import local_date
+from ..domain.feedback import INSUFFICIENT
 
 if TYPE_CHECKING:
-    from ..models import Deviation, DeviationAnswer, Forwarding
+    from ..models import (
+        AnswerFeedback,
+        AnswerSupplement,
+        Deviation,
+        DeviationAnswer,
+        Forwarding,
+    )
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "docx"
 
@@ -139,7 +146,8 @@ def deviation_context(
 ) -> dict[str, Any]:
     """The context of deviation.docx. `categories`: the report's categories as filed (the
     labels of its version of the form); `unit_name` names the forwarding units. Reads the
-    report's units, attachments (with their files), answer and forwardings."""
+    report's units, attachments (with their files), answer, feedback, supplement and
+    forwardings."""
     return {
         "case_number": deviation.case_number or "",
         "state": rules.STATE_LABELS.get(deviation.state, deviation.state),
@@ -158,6 +166,8 @@ def deviation_context(
         "sent_at": day(deviation.sent_at, tz),
         "deadline": day(deviation.deadline, tz),
         "answer": answer_context(deviation.answer, tz),
+        "feedback": feedback_context(deviation.feedback, tz),
+        "supplement": supplement_context(deviation.supplement, tz),
         "forwardings": [_forwarding(f, unit_name, tz) for f in deviation.forwardings],
     }
 
@@ -174,6 +184,29 @@ def answer_context(answer: DeviationAnswer | None, tz: str) -> dict[str, Any] | 
         "planned_measures": [_measure(m) for m in answer.planned_measures or []],
         "agrees": rules.AGREES.get(answer.agrees, answer.agrees),
         "raise_regional": yes_no(answer.raise_regional),
+    }
+
+
+def feedback_context(feedback: AnswerFeedback | None, tz: str) -> dict[str, Any] | None:
+    """Chef A's "Återkoppling på svaret" (None: not given); the template words the verdict."""
+    if feedback is None:
+        return None
+    return {
+        "insufficient": feedback.verdict == INSUFFICIENT,
+        "given_at": day(feedback.created_at, tz),
+        "motivation": feedback.motivation or "",
+        "supplement_deadline": day(feedback.supplement_deadline, tz),
+    }
+
+
+def supplement_context(supplement: AnswerSupplement | None, tz: str) -> dict[str, Any] | None:
+    """Chef B's "Kompletterande svar" (None: not given)."""
+    if supplement is None:
+        return None
+    return {
+        "responder_name": supplement.responder_name,
+        "given_at": day(supplement.created_at, tz),
+        "text": supplement.text,
     }
 
 

@@ -49,6 +49,22 @@ class AnswerInput:
 
 
 @dataclass
+class FeedbackInput:
+    """Chef A's "Återkoppling på svaret": a verdict code (domain.feedback) and "Motivering"."""
+
+    verdict: str
+    motivation: str
+
+
+@dataclass
+class SupplementInput:
+    """Chef B's "Kompletterande svar"."""
+
+    responder_name: str
+    text: str
+
+
+@dataclass
 class SipInput:
     meeting_type: str
     follows_id: int | None

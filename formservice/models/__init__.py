@@ -3,7 +3,15 @@
 from .accounts import RecoveryCode, User
 from .audit import AuditEvent
 from .bus_individ import BusIndivid
-from .deviation import CaseCounter, Deviation, DeviationAnswer, FormVersion, Forwarding
+from .deviation import (
+    AnswerFeedback,
+    AnswerSupplement,
+    CaseCounter,
+    Deviation,
+    DeviationAnswer,
+    FormVersion,
+    Forwarding,
+)
 from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile, StoredFileChunk
 from .meeting import DeviationClosing, Digest, GroupMeeting
@@ -12,6 +20,8 @@ from .sip import SipCalledUnit, SipMeeting
 from .timing import BuildTiming
 
 __all__ = [
+    "AnswerFeedback",
+    "AnswerSupplement",
     "Attachment",
     "AuditEvent",
     "BuildTiming",

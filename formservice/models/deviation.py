@@ -75,6 +75,8 @@ class Deviation(db.Model):
     answer: Mapped[DeviationAnswer | None] = relationship(back_populates="deviation")
     forwardings: Mapped[list[Forwarding]] = relationship(order_by="Forwarding.id")
     closing: Mapped[DeviationClosing | None] = relationship()
+    feedback: Mapped[AnswerFeedback | None] = relationship(back_populates="deviation")
+    supplement: Mapped[AnswerSupplement | None] = relationship(back_populates="deviation")
 
 
 class DeviationAnswer(db.Model):
@@ -106,3 +108,37 @@ class Forwarding(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     by_email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerFeedback(db.Model):
+    """Chef A's "Återkoppling på svaret": once per answer (domain.feedback). With
+    "räcker inte" it opens B's one supplement, due `supplement_deadline`."""
+
+    __tablename__ = "answer_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deviation_id: Mapped[int] = mapped_column(ForeignKey("deviations.id"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(20))  # a code of domain.feedback.VERDICTS
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    given_by_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    supplement_deadline: Mapped[date | None] = mapped_column(Date)
+    reminded_before_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    deviation: Mapped[Deviation] = relationship(back_populates="feedback")
+
+
+class AnswerSupplement(db.Model):
+    """Chef B's one "Kompletterande svar" after "Svaret räcker inte"."""
+
+    __tablename__ = "answer_supplements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deviation_id: Mapped[int] = mapped_column(ForeignKey("deviations.id"), unique=True)
+    responder_name: Mapped[str] = mapped_column(String(200))
+    responder_email: Mapped[str] = mapped_column(String(254))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deviation: Mapped[Deviation] = relationship(back_populates="supplement")

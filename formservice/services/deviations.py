@@ -307,6 +307,8 @@ DOCUMENT_LOADS = (
     selectinload(Deviation.reporting_unit),
     selectinload(Deviation.receiving_unit),
     selectinload(Deviation.answer),
+    selectinload(Deviation.feedback),
+    selectinload(Deviation.supplement),
     selectinload(Deviation.forwardings),
     selectinload(Deviation.attachments).selectinload(Attachment.file),
 )

@@ -193,6 +193,8 @@ DIGEST_LOADS = (
     selectinload(Deviation.reporting_unit),
     selectinload(Deviation.receiving_unit),
     selectinload(Deviation.answer),
+    selectinload(Deviation.feedback),
+    selectinload(Deviation.supplement),
     selectinload(Deviation.closing),
     selectinload(Deviation.attachments).selectinload(Attachment.file),
 )

@@ -6,9 +6,11 @@ import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
+from sqlalchemy.orm import selectinload
 
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
+from forms.feedback import FeedbackForm
 
 from .. import access
 from ..auth import current
@@ -19,6 +21,7 @@ from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeetin
 from ..services import audit, directory, outbox
 from ..services import categories as form_categories
 from ..services import deviations as service
+from ..services import feedback as feedback_service
 from ..services.meetings import is_case_overdue
 from . import get_allowed, prefill
 from .files import send_stored
@@ -43,9 +46,8 @@ def list_reports():
     groups = access.secretary_group_ids(user) | access.convener_group_ids(user)
     if not (units or groups or user.is_secretariat):
         abort(403)
-    reports = db.session.scalars(
-        access.visible_deviations(user).order_by(Deviation.created_at.desc())
-    ).all()
+    query = access.visible_deviations(user).options(selectinload(Deviation.feedback))
+    reports = db.session.scalars(query.order_by(Deviation.created_at.desc())).all()
     to_answer = [d for d in reports if d.state == rules.SKICKAD and d.receiving_unit_id in units]
     own = [d for d in reports if d.reporting_unit_id in units]
     others = [d for d in reports if d not in own and d not in to_answer]
@@ -187,8 +189,19 @@ def _after_save(outcome: service.Outcome, sent: bool):
 @login_required
 def show(deviation_id: int):
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
+    audit.record_now(current(), "deviation.viewed", "deviation", deviation.id)
+    return show_page(deviation)
+
+
+def show_page(
+    deviation: Deviation, feedback_form: FeedbackForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    """The report's page; `feedback_form` with its errors after a refused "Skicka
+    återkoppling" (views/feedback), else an empty one when the user may give feedback."""
     user = current()
-    audit.record_now(user, "deviation.viewed", "deviation", deviation.id)
+    can_feedback = access.can_edit(user, deviation) and feedback_service.can_give(deviation)
+    if feedback_form is None and can_feedback:
+        feedback_form = FeedbackForm(formdata=None)
     return render_template(
         "html/deviations/show.html",
         deviation=deviation,
@@ -196,7 +209,10 @@ def show(deviation_id: int):
         can_withdraw=rules.can(deviation.state, "withdraw") and access.can_edit(user, deviation),
         can_edit=deviation.state == rules.UTKAST and access.can_edit(user, deviation),
         overdue=is_case_overdue(deviation),
-    )
+        feedback_form=feedback_form if can_feedback else None,
+        can_supplement=access.can_answer(user, deviation)
+        and feedback_service.can_supplement(deviation),
+    ), status
 
 
 @bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])

@@ -12,14 +12,22 @@ import yaml
 from flask import g
 from sqlalchemy import select
 
+from formservice.domain.inputs import FeedbackInput
 from formservice.extensions import db
 from formservice.models import Digest, GroupMeeting, OutboxMessage, User
 from formservice.services import bus_individ as bus_individ_service
 from formservice.services import deviations as service
+from formservice.services import feedback as feedback_service
 from formservice.services import reminders
 from formservice.services import sip as sip_service
 from formservice.services.directory import import_directory
-from formservice.tokens import INVITE, RESET, make_account_token, make_token
+from formservice.tokens import (
+    INVITE,
+    RESET,
+    make_account_token,
+    make_supplement_token,
+    make_token,
+)
 from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
 
 from .helpers import (
@@ -119,6 +127,15 @@ GET  /svara/{t}                             200 200 200 200 200 200 200 200 200 
 POST /svara/{t}                             422 422 422 422 422 422 422 422 422 422 422 422
 POST /svara/{t}/vidare                      422 422 422 422 422 422 422 422 422 422 422 422
 GET  /svara/{t}/bilagor/{ta}                200 200 200 200 200 200 200 200 200 200 200 200
+# --- feedback on the answer (issue 17): {fa} an answered report, {f} one whose answer chef A
+# found insufficient, {k} chef B's supplement link for {f}
+POST /avvikelser/{fa}/aterkoppling          login 422 403 403 403 403 403 403 403 403 403 login
+GET  /avvikelser/{f}/komplettera            login 403 200 200 403 403 403 403 403 403 403 login
+POST /avvikelser/{f}/komplettera            login 403 422 422 403 403 403 403 403 403 403 login
+GET  /komplettera/{k}                       200 200 200 200 200 200 200 200 200 200 200 200
+POST /komplettera/{k}                       422 422 422 422 422 422 422 422 422 422 422 422
+GET  /komplettera/{k}/bilagor/{fb}          200 200 200 200 200 200 200 200 200 200 200 200
+GET  /komplettera/{k}/bilagor/{a}           404 404 404 404 404 404 404 404 404 404 404 404
 # --- accounts (issue 14): links, Mitt konto, the second step, the administrator's buttons
 GET  /glomt-losenord                             200 200 200 200 200 200 200 200 200 200 200 200
 POST /glomt-losenord                             422 422 422 422 422 422 422 422 422 422 422 422
@@ -241,7 +258,7 @@ def rows() -> list[tuple[str, str, dict[str, str]]]:
 def expected(outcomes: dict[str, str], route: str, role: str, removed: bool) -> str:
     if not removed:
         return outcomes[role]
-    if route.startswith("/svara/"):
+    if route.startswith(("/svara/", "/komplettera/")):
         return STALE_LINK
     return outcomes[FORMER.get(role, role)]
 
@@ -315,6 +332,12 @@ def world(directory):
     with_second_group()
     deviation = send_report(uploads=[pdf_upload("underlag.pdf")])
     other = send_report(uploads=[pdf_upload("bilaga.pdf")])
+    answered = send_report()
+    service.answer(answered, CHEF_B, answer_input())
+    insufficient = send_report(uploads=[pdf_upload("underlag-b.pdf")])
+    service.answer(insufficient, CHEF_B, answer_input())
+    verdict = FeedbackInput("insufficient", "Svaret saknar en plan.")
+    feedback_service.give(insufficient, user(CHEF_A), verdict)
     past = datetime.now(UTC) - timedelta(days=2)
     sip = sip_meeting(past, state="skickad", held=False, with_files=True)
     record = bus_individ(past.date(), with_files=True)
@@ -354,6 +377,10 @@ def world(directory):
         "y": date.today().year,
         "t": make_token(other.id, CHEF_B, other.link_version),
         "ta": other.attachments[0].id,
+        "fa": answered.id,
+        "f": insufficient.id,
+        "fb": insufficient.attachments[0].id,
+        "k": make_supplement_token(insufficient.id, CHEF_B, insufficient.link_version),
         "p": _walk_person().id,
         "it": make_account_token(INVITE, user(CHEF_A).id, user(CHEF_A).token_version),
         "rt": make_account_token(RESET, user(CHEF_A).id, user(CHEF_A).token_version),
@@ -400,8 +427,9 @@ def test_the_whole_matrix(world, app, removed):
 def test_the_matrix_walks_every_route(app):
     """A new route fails here until it has its row in MATRIX (or a reason in NOT_WALKED)."""
     adapter = app.url_map.bind("formservice.test")
-    ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta", "p")}
+    ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta", "p", "fa", "f")}
     ids |= {"gp": "1/sammanstallning.pdf", "gd": "1/sammanstallning.docx", "t": "token"}
+    ids |= {"k": "token", "fb": 1}
     ids |= {"p": 1, "it": "token", "rt": "token"}
     walked = set()
     for method, route, _ in rows():

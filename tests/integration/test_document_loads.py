@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
+from formservice.domain.inputs import FeedbackInput, SupplementInput
 from formservice.extensions import db
 from formservice.models import BusIndivid, Deviation, SipMeeting, Unit
 from formservice.services import deviations as service
-from formservice.services import record_documents
+from formservice.services import feedback, record_documents
 
-from .helpers import CHEF_B, answer_input, send_report
+from .helpers import CHEF_A, CHEF_B, answer_input, send_report, user
 from .meeting_helpers import bus_individ, sip_meeting
 
 
@@ -61,6 +62,8 @@ def test_the_report_docx_runs_no_query_while_it_renders(statements, monkeypatch)
     deviation = send_report(uploads=[upload])
     service.forward(deviation, CHEF_B, db.session.get(Unit, "hc-soderstaden"), "Fel mottagare.")
     service.answer(deviation, CHEF_B, answer_input())
+    feedback.give(deviation, user(CHEF_A), FeedbackInput("insufficient", "Saknar plan."))
+    feedback.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", "Plan från januari."))
     monkeypatch.setattr(service, "render_deviation", statements.around(service.render_deviation))
 
     document = service.document(fresh(Deviation, deviation.id))

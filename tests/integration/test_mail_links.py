@@ -10,7 +10,7 @@ import pytest
 
 from formservice import mail
 from formservice.models import OutboxMessage
-from formservice.tokens import read_token
+from formservice.tokens import read_supplement_token, read_token
 from tests.conftest import run_worker
 
 from .helpers import CHEF_B, SECRETARY, send_report
@@ -61,6 +61,12 @@ def test_every_kind_of_link_is_under_the_base_url_and_leads_to_its_page(app, bas
     assert endpoint == "respond.show"
     link = read_token(args["token"])
     assert (link.deviation_id, link.email, link.version) == (9, CHEF_B, 2)
+    context = {"supplement": True, "link_version": 3, "supplement_deadline": "2026-12-31"}
+    supplement = message("feedback_insufficient", 9, **context)
+    endpoint, args = resolve(app, base, link_of(mail.render(supplement)))
+    assert endpoint == "feedback.link_show"
+    link = read_supplement_token(args["token"])
+    assert (link.deviation_id, link.email, link.version) == (9, CHEF_B, 3)
 
 
 def test_the_worker_builds_links_under_a_base_url_with_a_path_prefix(directory, smtp_sink):

@@ -69,8 +69,9 @@ def test_streaming_writes_the_same_document_as_docxtpl():
     assert body_c14n(out.getvalue()) == body_c14n(rendered)
     names = zipfile.ZipFile(BytesIO(rendered)).namelist()
     assert sorted(zipfile.ZipFile(out).namelist()) == sorted(names)
-    # the headings: title, summary (+3 tables), 2 sections of one case (+2 each), statistics
-    assert levels == [1, 2, 3, 3, 3, 2, 3, 4, 4, 2, 3, 4, 4, 2, 3, 3]
+    # the headings: title, summary (+3 tables), 2 sections of one case (+4 each: answer,
+    # feedback, supplement, closing), statistics
+    assert levels == [1, 2, 3, 3, 3, 2, 3, 4, 4, 4, 4, 2, 3, 4, 4, 4, 4, 2, 3, 3]
 
 
 def test_streaming_reads_the_cases_once_as_they_come_in_small_pieces():
@@ -100,7 +101,7 @@ def test_a_part_without_front_or_statistics_holds_only_its_cases():
     text = text_of(out.getvalue())
     assert "Sammanfattning" not in text and "Statistik" not in text
     assert "Besvarade" in text and "Avslutade sedan förra mötet" not in text
-    assert levels == [2, 3, 4, 4, 3, 4, 4]
+    assert levels == [2, 3, 4, 4, 4, 4, 3, 4, 4, 4, 4]
 
 
 def test_outline_nests_headings_by_level_and_lists_attachments_per_case():

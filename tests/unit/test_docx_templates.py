@@ -29,7 +29,7 @@ LABELS = ["Överenskommelsen följs inte", "Väntetid eller tillgänglighet"]  #
 NASTY = 'Barnet sa: <script>alert("x")</script> & "mer"\nRad två\r\nRad tre\x07\x0c'
 
 
-def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
+def fake_deviation(*, answered: bool = True, forwarded: bool = True, fed_back: bool = True) -> NS:
     """An object shaped like the ORM Deviation, with its relationships."""
     answer = NS(
         responder_name="Berit Chef",
@@ -42,6 +42,17 @@ def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
         ],
         agrees="delvis",
         raise_regional=False,
+    )
+    feedback = NS(
+        verdict="insufficient",
+        created_at=datetime(2025, 3, 5, 23, 30, tzinfo=UTC),
+        motivation="Svaret saknar en tidsplan.",
+        supplement_deadline=date(2025, 3, 20),
+    )
+    supplement = NS(
+        responder_name="Berit Chef",
+        created_at=datetime(2025, 3, 10, 8, 0, tzinfo=UTC),
+        text="Rutinen gäller från april.",
     )
     forwarding = NS(
         from_unit_id="soc",
@@ -67,6 +78,8 @@ def fake_deviation(*, answered: bool = True, forwarded: bool = True) -> NS:
         sent_at=datetime(2025, 1, 31, 23, 15, tzinfo=UTC),
         deadline=date(2025, 3, 2),
         answer=answer if answered else None,
+        feedback=feedback if answered and fed_back else None,
+        supplement=supplement if answered and fed_back else None,
         forwardings=[forwarding] if forwarded else [],
     )
 
@@ -219,6 +232,44 @@ def test_answer_section_is_shown_when_answered() -> None:
     assert "Vidarebefordringar" in text
     assert "Socialtjänsten\nSkolan i Sjöstaden\nFel mottagare" in text
     assert "Datum för BUS-individ\n2025-01-20" in text
+
+
+def test_answer_feedback_and_supplement_follow_in_order() -> None:
+    text = text_of(documents.render("deviation.docx", deviation_context()))
+    answer = text.index("Svar från mottagande verksamhet")
+    feedback = text.index(
+        "Återkoppling på svaret\nUppgift\nInnehåll\nÅterkoppling\nSvaret räcker inte"
+    )
+    supplement = text.index("Kompletterande svar\nUppgift\nInnehåll\nSvarande chef\nBerit Chef")
+    assert answer < feedback < supplement
+    assert "Lämnad\n2025-03-06" in text  # the Stockholm date of the moment
+    assert "Motivering\nSvaret saknar en tidsplan." in text
+    assert "Kompletterande svar senast\n2025-03-20" in text
+    assert "Kompletterande svar\nRutinen gäller från april." in text
+
+
+def test_feedback_that_the_answer_is_enough_has_no_supplement() -> None:
+    context = deviation_context(fed_back=False)
+    assert "Återkoppling på svaret" not in text_of(documents.render("deviation.docx", context))
+    context["feedback"] = {
+        "insufficient": False,
+        "given_at": "2025-03-06",
+        "motivation": "",
+        "supplement_deadline": "",
+    }
+    text = text_of(documents.render("deviation.docx", context))
+    assert "Återkoppling\nSvaret räcker\nLämnad\n2025-03-06\nMotivering\nEj angiven" in text
+    assert "Kompletterande svar" not in text
+
+
+def test_the_digest_flags_and_shows_feedback_and_supplement() -> None:
+    text = text_of(documents.render("digest.docx", digest_context()))
+    assert "BUS-2025-0042: BUP Söder till Skolan i Sjöstaden – Återkoppling: räcker inte" in text
+    case = text[text.index("Svar från mottagande verksamhet") :]
+    supplement = case.index("Kompletterande svar\nUppgift")
+    assert case.index("Återkoppling på svaret") < supplement
+    assert supplement < case.index("Avslutning av ärendet")
+    assert "Motivering\nSvaret saknar en tidsplan." in case
 
 
 def test_answer_section_is_hidden_when_not_answered() -> None:

@@ -62,11 +62,16 @@ def test_access_log_atoms_hide_tokens_in_the_referer():
 
 
 def test_access_log_atoms_hide_invitation_and_reset_tokens():
-    """Invitation and reset links carry their token in the path too (issue 14)."""
+    """Invitation, reset (issue 14) and supplement (issue 17) links carry their token in
+    the path too."""
     from datetime import timedelta
 
     logger = RedactingLogger(Config())
-    for path in ("/inbjudan/eyJ1Ijo.secret.sig", "/aterstall/eyJ1Ijo.secret.sig"):
+    for path in (
+        "/inbjudan/eyJ1Ijo.secret.sig",
+        "/aterstall/eyJ1Ijo.secret.sig",
+        "/komplettera/eyJkIjo.secret.sig",
+    ):
         referer = f"https://bus.stad.example{path}"
         req = SimpleNamespace(
             headers=[("REFERER", referer)],
