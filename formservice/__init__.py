@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
         demo,
         deviations,
         digests,
+        measures,
         meetings,
         ops,
         respond,
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bus_individ.bp)
     app.register_blueprint(digests.bp)
     app.register_blueprint(meetings.bp)
+    app.register_blueprint(measures.bp)
     from .views.statistics import bp as statistics_bp
 
     app.register_blueprint(statistics_bp)

@@ -121,6 +121,21 @@ def measure_unit_ids(deviation: Deviation) -> set[str]:
     return {m.get("unit_id") for m in closing.measures or []} if closing else set()
 
 
+def can_report_measure(user: User, measure) -> bool:
+    """A decided measure is reported done by its unit's active chef or deputies."""
+    return measure.unit_id in managed_unit_ids(user)
+
+
+def can_view_measure(user: User, measure) -> bool:
+    """Its unit's managers, and the secretary and convener of the case's group."""
+    if can_report_measure(user, measure):
+        return True
+    group_id = db.session.scalar(
+        select(Deviation.group_id).where(Deviation.id == measure.deviation_id)
+    )
+    return group_id in secretary_group_ids(user) | convener_group_ids(user)
+
+
 def can_answer(user: User, deviation: Deviation) -> bool:
     return deviation.receiving_unit_id in managed_unit_ids(user)
 

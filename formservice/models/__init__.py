@@ -6,6 +6,7 @@ from .bus_individ import BusIndivid
 from .deviation import CaseCounter, Deviation, DeviationAnswer, FormVersion, Forwarding
 from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile, StoredFileChunk
+from .measure import Measure
 from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
 from .sip import SipCalledUnit, SipMeeting
@@ -26,6 +27,7 @@ __all__ = [
     "FormVersion",
     "Forwarding",
     "Huvudman",
+    "Measure",
     "OutboxMessage",
     "RecoveryCode",
     "SipCalledUnit",

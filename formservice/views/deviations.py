@@ -9,16 +9,19 @@ from flask_login import login_required
 
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
+from forms.measure import MeasureDoneForm
 
 from .. import access
 from ..auth import current
 from ..domain import deviation as rules
+from ..domain import measures as measure_rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
-from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
+from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit, User
 from ..services import audit, directory, outbox
 from ..services import categories as form_categories
 from ..services import deviations as service
+from ..services import measures as measure_service
 from ..services.meetings import is_case_overdue
 from . import get_allowed, prefill
 from .files import send_stored
@@ -196,7 +199,22 @@ def show(deviation_id: int):
         can_withdraw=rules.can(deviation.state, "withdraw") and access.can_edit(user, deviation),
         can_edit=deviation.state == rules.UTKAST and access.can_edit(user, deviation),
         overdue=is_case_overdue(deviation),
+        **_measures(user, deviation),
     )
+
+
+def _measures(user: User, deviation: Deviation) -> dict:
+    """The closing's tracked measures, with a "Genomförd" form for each the user reports."""
+    if deviation.closing is None:
+        return {}
+    found = measure_service.for_case(deviation.id)
+    units = access.managed_unit_ids(user)
+    forms = {
+        m.id: MeasureDoneForm(prefix=f"m{m.id}")
+        for m in found
+        if m.state == measure_rules.OPEN and m.unit_id in units
+    }
+    return {"measures": found, "measure_forms": forms}
 
 
 @bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])
