@@ -13,13 +13,14 @@ from flask import g
 from sqlalchemy import select
 
 from formservice.extensions import db
-from formservice.models import Digest, GroupMeeting, OutboxMessage, User
+from formservice.models import Digest, GroupMeeting, Measure, OutboxMessage, User
 from formservice.services import bus_individ as bus_individ_service
+from formservice.services import closing as closing_service
 from formservice.services import deviations as service
 from formservice.services import reminders
 from formservice.services import sip as sip_service
 from formservice.services.directory import import_directory
-from formservice.tokens import INVITE, RESET, make_account_token, make_token
+from formservice.tokens import INVITE, RESET, make_account_token, make_measure_token, make_token
 from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
 
 from .helpers import (
@@ -59,8 +60,8 @@ ROLES = {
 # {d} the report, {a} its attachment, {o} one of its e-mails that failed, {s} a sent SIP meeting,
 # {b} a BUS-individ record, {m} a steering-group meeting, {g} its digest ({gp}, {gd} its PDF and
 # DOCX), {y} this year, {t} an answer link for another report and {ta} that report's attachment;
-# {p} chef A as a person, {it} and {rt} an invitation and a reset link for chef A. Lines
-# starting with # are comments.
+# {p} chef A as a person, {it} and {rt} an invitation and a reset link for chef A; {me} a
+# decided measure and {mt} its link. Lines starting with # are comments.
 MATRIX = """
 GET  /                                      login 302 302 302 302 302 302 302 302 302 302 login
 GET  /logga-in                              200 200 200 200 200 200 200 200 200 200 200 200
@@ -119,6 +120,12 @@ GET  /svara/{t}                             200 200 200 200 200 200 200 200 200 
 POST /svara/{t}                             422 422 422 422 422 422 422 422 422 422 422 422
 POST /svara/{t}/vidare                      422 422 422 422 422 422 422 422 422 422 422 422
 GET  /svara/{t}/bilagor/{ta}                200 200 200 200 200 200 200 200 200 200 200 200
+# --- decided measures (issue 17): {me} a measure of BUP Farsta, {mt} its link for chef B
+GET  /atgarder                              login 200 200 200 200 200 403 403 403 403 403 login
+GET  /atgarder/{me}                         login 403 200 200 403 403 403 200 200 403 403 login
+POST /atgarder/{me}                         login 403 422 422 403 403 403 403 403 403 403 login
+GET  /atgard/{mt}                           200 200 200 200 200 200 200 200 200 200 200 200
+POST /atgard/{mt}                           422 422 422 422 422 422 422 422 422 422 422 422
 # --- accounts (issue 14): links, Mitt konto, the second step, the administrator's buttons
 GET  /glomt-losenord                             200 200 200 200 200 200 200 200 200 200 200 200
 POST /glomt-losenord                             422 422 422 422 422 422 422 422 422 422 422 422
@@ -237,7 +244,7 @@ def rows() -> list[tuple[str, str, dict[str, str]]]:
 def expected(outcomes: dict[str, str], route: str, role: str, removed: bool) -> str:
     if not removed:
         return outcomes[role]
-    if route.startswith("/svara/"):
+    if route.startswith(("/svara/", "/atgard/")):
         return STALE_LINK
     return outcomes[FORMER.get(role, role)]
 
@@ -337,6 +344,7 @@ def world(directory):
     failed.state, failed.last_error = "failed", "SMTP 550"
     db.session.add(digest)
     db.session.commit()
+    measure = _closed_with_measure(meeting)
     return {
         "d": deviation.id,
         "a": deviation.attachments[0].id,
@@ -353,7 +361,18 @@ def world(directory):
         "p": _walk_person().id,
         "it": make_account_token(INVITE, user(CHEF_A).id, user(CHEF_A).token_version),
         "rt": make_account_token(RESET, user(CHEF_A).id, user(CHEF_A).token_version),
+        "me": measure,
+        "mt": make_measure_token(measure, CHEF_B),
     }
+
+
+def _closed_with_measure(meeting: GroupMeeting) -> int:
+    """A third report, closed with one measure for BUP Farsta: the measure's id."""
+    closed = send_report()
+    measure = closing_service.Measure("Ny remissrutin", "bup-farsta", "2027-01-31")
+    data = closing_service.ClosingInput(meeting.id, "bekraftad", [measure], False, "")
+    closing_service.close(closed, user(SECRETARY), data)
+    return db.session.scalar(select(Measure.id).where(Measure.deviation_id == closed.id))
 
 
 def _walk_person() -> User:
@@ -398,7 +417,7 @@ def test_the_matrix_walks_every_route(app):
     adapter = app.url_map.bind("formservice.test")
     ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta", "p")}
     ids |= {"gp": "1/sammanstallning.pdf", "gd": "1/sammanstallning.docx", "t": "token"}
-    ids |= {"p": 1, "it": "token", "rt": "token"}
+    ids |= {"p": 1, "it": "token", "rt": "token", "me": 1, "mt": "token"}
     walked = set()
     for method, route, _ in rows():
         endpoint, _ = adapter.match(urlsplit(route.format(**ids)).path, method=method)
