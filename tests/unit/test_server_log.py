@@ -62,11 +62,17 @@ def test_access_log_atoms_hide_tokens_in_the_referer():
 
 
 def test_access_log_atoms_hide_invitation_and_reset_tokens():
-    """Invitation and reset links carry their token in the path too (issue 14)."""
+    """Invitation and reset links carry their token in the path too (issue 14), and so do
+    the links of decided measures (issue 17)."""
     from datetime import timedelta
 
     logger = RedactingLogger(Config())
-    for path in ("/inbjudan/eyJ1Ijo.secret.sig", "/aterstall/eyJ1Ijo.secret.sig"):
+    paths = (
+        "/inbjudan/eyJ1Ijo.secret.sig",
+        "/aterstall/eyJ1Ijo.secret.sig",
+        "/atgard/eyJtIjo.secret.sig",
+    )
+    for path in paths:
         referer = f"https://bus.stad.example{path}"
         req = SimpleNamespace(
             headers=[("REFERER", referer)],
