@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -84,6 +84,7 @@ def _take(measure_id: int, step: str, moment: datetime) -> bool:
 
 
 def _remind(measure_id: int, step: str) -> list[dict]:
+    """The step's audit event and its messages to the unit's active chef and deputies."""
     measure = db.session.get(Measure, measure_id, populate_existing=True)
     action = "measure.reminder_before" if step == rules.BEFORE else "measure.reminder_due"
     audit.record(None, action, "measure", measure.id)
@@ -180,16 +181,14 @@ def for_units(unit_ids: Iterable[str], today: date | None = None) -> list[Listed
 
 
 def case_number(measure: Measure) -> str:
+    """The case number of the measure's report."""
     return db.session.scalar(
         select(Deviation.case_number).where(Deviation.id == measure.deviation_id)
     )
 
 
-def group_of(measure: Measure) -> str | None:
-    return db.session.scalar(select(Deviation.group_id).where(Deviation.id == measure.deviation_id))
-
-
-def _of_group(group_id: str):
+def _of_group(group_id: str) -> Select:
+    """The group's measures with their case numbers and unit names."""
     return (
         select(Measure, Deviation.case_number, Unit.name)
         .join(Deviation, Deviation.id == Measure.deviation_id)
@@ -215,6 +214,7 @@ def for_digest(group_id: str, since: datetime | None, today: date) -> dict[str, 
 
 
 def _digest_row(measure: Measure, case: str, unit: str) -> dict:
+    """One measure as the digest lists it, in plain values."""
     done_on = clock.local_date(measure.done_at) if measure.done_at else None
     return {
         "case_number": case,

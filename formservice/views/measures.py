@@ -57,6 +57,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/atgarder/<int:measure_id>", methods=["GET"])
 @login_required
 def show(measure_id: int) -> ResponseReturnValue:
+    """One measure; the form for its unit's chef and deputies while it is open."""
     measure = get_allowed(Measure, measure_id, access.can_view_measure)
     return _page(measure, _form(measure))
 
@@ -64,6 +65,7 @@ def show(measure_id: int) -> ResponseReturnValue:
 def _page(
     measure: Measure, form: MeasureDoneForm | None, status: int = 200, **extra: object
 ) -> ResponseReturnValue:
+    """The measure's page; the form only while it is open and the viewer may report it."""
     reportable = measure.state == rules.OPEN and (
         "token" in extra or access.can_report_measure(current(), measure)
     )
@@ -95,6 +97,7 @@ def report(measure_id: int) -> ResponseReturnValue:
 
 
 def _back(measure: Measure) -> str:
+    """Where a report returns: the list, the case page or the measure's page."""
     if BACK.get(request.form.get("tillbaka", "")) == "case":
         return url_for("deviations.show", deviation_id=measure.deviation_id) + "#atgarder"
     if BACK.get(request.form.get("tillbaka", "")) == "list":
@@ -106,6 +109,8 @@ def _back(measure: Measure) -> str:
 
 
 class StaleLink(Exception):
+    """The measure link cannot be used; `reason` is a key of STALE_TEXTS."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -113,6 +118,7 @@ class StaleLink(Exception):
 
 @bp.errorhandler(StaleLink)
 def _stale(exc: StaleLink) -> ResponseReturnValue:
+    """The link's page when it cannot be used: 400 for a broken link, else 410."""
     status = 400 if exc.reason == "invalid" else 410
     return render_template("html/respond/stale.html", text=STALE_TEXTS[exc.reason]), status
 
@@ -143,6 +149,7 @@ def by_link(token: str) -> ResponseReturnValue:
 
 @bp.route("/atgard/<token>", methods=["POST"])
 def report_by_link(token: str) -> ResponseReturnValue:
+    """ "Genomförd" through the link, once."""
     measure, link = _resolve(token)
     form = _form(measure)
     if not form.validate_on_submit():

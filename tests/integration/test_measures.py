@@ -396,3 +396,55 @@ def test_the_secretary_and_convener_see_a_measure_but_cannot_report_it(
         assert "-comment" not in text_of(page)
         assert client.post(f"/atgarder/{found[0].id}", data={}).status_code == 403
         client.post("/logga-ut")
+
+
+def test_the_compiled_digest_shows_them(directory, smtp_sink):
+    """Through the worker and LibreOffice: the DOCX lists the measure done since the previous
+    meeting (60 days ago) and the overdue one, not the one done before that meeting."""
+    from formservice.models import Digest
+    from formservice.services import files
+
+    from .test_digest import docx_text, make_cases
+
+    meeting, included, excluded, _ = make_cases()
+    closed_recently, closed_long_ago = included[4], excluded[0]
+    today = clock.today()
+    rows = [
+        (closed_recently, "Ny remissrutin MEAS-D1", today - timedelta(days=20), 5, "Klar MEAS-C1"),
+        (closed_long_ago, "Gemensam utbildning MEAS-D2", today - timedelta(days=3), None, ""),
+        (closed_long_ago, "Gammal åtgärd MEAS-D3", today - timedelta(days=100), 90, "Gammal"),
+    ]
+    for n, (case, action, due, done_days_ago, comment) in enumerate(rows, start=1):
+        done_at = clock.now() - timedelta(days=done_days_ago) if done_days_ago else None
+        db.session.add(
+            Measure(
+                closing_id=case.closing.id,
+                deviation_id=case.id,
+                position=n,
+                action=action,
+                unit_id="bup-farsta",
+                due=due,
+                state=rules.DONE if done_at else rules.OPEN,
+                done_at=done_at,
+                done_by=CHEF_B if done_at else None,
+                comment=comment,
+            )
+        )
+    db.session.commit()
+    digest = digest_service.request(meeting, user(SECRETARY))
+    run_worker(directory)
+    db.session.expire_all()
+    digest = db.session.get(Digest, digest.id)
+    assert digest.state == "done", digest.error
+    lines = docx_text(files.read(digest.docx_file))
+    part = lines[
+        lines.index("Beslutade åtgärder") : lines.index("Skickade och ännu inte besvarade")
+    ]
+    done = part[part.index("Genomförda sedan förra mötet") : part.index("Försenade")]
+    overdue = part[part.index("Försenade") :]
+    done_on = clock.local_date(clock.now() - timedelta(days=5)).isoformat()
+    assert "Ny remissrutin MEAS-D1" in done and "Klar MEAS-C1" in done
+    assert f"{done_on} (efter datum)" in done  # its date was 20 days ago
+    assert "Gemensam utbildning MEAS-D2" in overdue
+    assert (today - timedelta(days=3)).isoformat() in overdue
+    assert not any("MEAS-D3" in line for line in lines)
