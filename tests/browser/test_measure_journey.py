@@ -91,9 +91,14 @@ def test_a_responsible_chef_confirms_measures_by_link_and_logged_in(
     expect(chef_b.get_by_text("redan rapporterad som genomförd")).to_be_visible()
     check_a11y(chef_b)
 
-    # The deputy reports the second from "Beslutade åtgärder", without JavaScript.
+    # The deputy sees the open one's form on the case page, and reports it from
+    # "Beslutade åtgärder", without JavaScript.
     deputy = new_context(java_script_enabled=False).new_page()
     log_in(deputy, live_stack, DEPUTY_B)
+    deputy.goto(case_url)
+    expect(deputy.get_by_role("heading", name="Rapportera åtgärd 2 som genomförd")).to_be_visible()
+    expect(deputy.get_by_label("Kommentar")).to_have_count(1)
+    check_a11y(deputy)
     deputy.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Åtgärder").click()
     expect(deputy.get_by_role("heading", level=1)).to_have_text("Beslutade åtgärder")
     check_a11y(deputy)

@@ -166,6 +166,40 @@ def test_the_job_run_twice_or_a_duplicate_sweep_sends_nothing_twice(
     assert len(smtp_sink.messages) == 2
 
 
+def test_two_runs_at_once_send_each_reminder_once(directory, smtp_sink, monkeypatch):
+    """Two workers' reminder runs in the same moment, each in its own session: the
+    conditional UPDATE of the step's flag lets one of them write the messages."""
+    import threading
+
+    from formservice.services.reminders import send_due
+
+    closed_case(directory, smtp_sink)
+    move_clock(monkeypatch, DUE)
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run() -> None:
+        with directory.app_context():
+            try:
+                barrier.wait()
+                results.append(send_due())
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and sorted(results) == [0, 1]
+    kinds = db.session.scalars(
+        select(OutboxMessage.kind).where(OutboxMessage.kind.like("measure%"))
+    )
+    assert sorted(kinds) == ["measure_reminder_due"] * 2
+    assert len(events("measure.reminder_due")) == 1
+
+
 def test_the_reminder_holds_no_content_only_a_link_that_works(
     directory, smtp_sink, monkeypatch, client
 ):
