@@ -482,3 +482,20 @@ def test_the_compiled_digest_shows_them(directory, smtp_sink):
     assert "Gemensam utbildning MEAS-D2" in overdue
     assert (today - timedelta(days=3)).isoformat() in overdue
     assert not any("MEAS-D3" in line for line in lines)
+
+
+def test_the_log_follow_up_finds_a_measures_events_by_case_number(directory, smtp_sink):
+    from formservice.domain.audit import LogFilter
+    from formservice.services import audit_log
+
+    deviation, found = closed_case(directory, smtp_sink)
+    service.report_done(found[0], user(CHEF_B), "Klart.")
+    page = audit_log.read_page(
+        user("ada@stad.example"), LogFilter(case_number=deviation.case_number), 1
+    )
+    (row,) = [r for r in page.rows if r.action == "measure.done"]
+    assert (row.object_type, row.object_id, row.case_number) == (
+        "measure",
+        str(found[0].id),
+        deviation.case_number,
+    )
