@@ -27,6 +27,7 @@ from tests.conftest import login, run_worker
 from worker.__main__ import register_periodic
 
 from .helpers import CHEF_A, CHEF_B, CONVENER, DEPUTY_B, SECRETARY, send_report, user
+from .test_migrations import empty_app  # noqa: F401, F811 - the fixture: a new, empty database
 
 HAB_CHEF = "hanna.hab@region.example"  # hc-soderstaden
 MANAGERS_B = sorted([CHEF_B, DEPUTY_B])
@@ -499,3 +500,62 @@ def test_the_log_follow_up_finds_a_measures_events_by_case_number(directory, smt
         str(found[0].id),
         deviation.case_number,
     )
+
+
+def test_the_migration_carries_over_earlier_closings_measures(empty_app):  # noqa: F811
+    """0017: the measures of closings made before it become open rows; a past date counts as
+    reminded (no late reminders after the upgrade); a row without a unit is left out."""
+    from formservice.migrate import upgrade
+    from formservice.models import BusGroup, DeviationClosing, GroupMeeting, Huvudman, User
+
+    upgrade("0008")
+    soon, past = clock.today() + timedelta(days=3), clock.today() - timedelta(days=3)
+    db.session.add_all(
+        [
+            Huvudman(id="stad", name="Stad", type="kommun"),
+            BusGroup(id="grupp", name="Grupp"),
+            Unit(id="enhet", name="Enhet", huvudman_id="stad", type="skola"),
+            User(id=1, email="chef@stad.example", name="Chef"),
+        ]
+    )
+    db.session.flush()
+    deviation = Deviation(
+        state="avslutad",
+        reporting_unit_id="enhet",
+        receiving_unit_id="enhet",
+        created_by_id=1,
+        event_date=past,
+        description="x",
+        actions_taken="x",
+        bus_individ=False,
+        child_gender="flicka",
+    )
+    meeting = GroupMeeting(group_id="grupp", meeting_date=past, created_by_id=1)
+    db.session.add_all([deviation, meeting])
+    db.session.flush()
+    items = [
+        {"action": "Snart", "unit_id": "enhet", "unit": "Enhet", "due": soon.isoformat()},
+        {"action": "Passerat", "unit_id": "enhet", "unit": "Enhet", "due": past.isoformat()},
+        {"action": "Utan datum", "unit_id": "enhet", "unit": "Enhet", "due": ""},
+        {"action": "Äldre rad utan enhet", "unit": "Enhet", "due": ""},
+    ]
+    db.session.add(
+        DeviationClosing(
+            deviation_id=deviation.id,
+            meeting_id=meeting.id,
+            assessment="bekraftad",
+            measures=items,
+            closed_by_id=1,
+        )
+    )
+    db.session.commit()
+    db.session.remove()
+    upgrade()
+    found = db.session.scalars(select(Measure).order_by(Measure.position)).all()
+    assert [(m.position, m.action, m.due, m.state) for m in found] == [
+        (1, "Snart", soon, rules.OPEN),
+        (2, "Passerat", past, rules.OPEN),
+        (3, "Utan datum", None, rules.OPEN),
+    ]
+    assert found[0].reminded_before_at is None and found[0].reminded_due_at is None
+    assert found[1].reminded_before_at is not None and found[1].reminded_due_at is not None
