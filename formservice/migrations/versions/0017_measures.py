@@ -53,7 +53,7 @@ def upgrade() -> None:
     _carry_over(moment)
 
 
-def _carry_over(moment) -> None:
+def _carry_over(moment: sa.types.TypeEngine) -> None:
     """The measures of the closings made before this revision, as open rows."""
     closings = sa.table(
         "deviation_closings",
