@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
         demo,
         deviations,
         digests,
+        measures,
         meetings,
         ops,
         respond,
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from .views.feedback import bp as feedback_bp
 
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(measures.bp)
     from .views.statistics import bp as statistics_bp
 
     app.register_blueprint(statistics_bp)

@@ -8,7 +8,16 @@ from sqlalchemy import and_, bindparam, or_, select
 from .domain.deviation import UTKAST
 from .domain.sip import UTKAST as SIP_UTKAST
 from .extensions import db
-from .models import BusGroup, BusIndivid, Deviation, SipCalledUnit, SipMeeting, Unit, User
+from .models import (
+    BusGroup,
+    BusIndivid,
+    Deviation,
+    Measure,
+    SipCalledUnit,
+    SipMeeting,
+    Unit,
+    User,
+)
 from .models.directory import unit_deputies
 
 
@@ -119,6 +128,21 @@ def measure_unit_ids(deviation: Deviation) -> set[str]:
     """Units the steering group gave a measure when closing the case (told in step 7)."""
     closing = deviation.closing
     return {m.get("unit_id") for m in closing.measures or []} if closing else set()
+
+
+def can_report_measure(user: User, measure: Measure) -> bool:
+    """A decided measure is reported done by its unit's active chef or deputies."""
+    return measure.unit_id in managed_unit_ids(user)
+
+
+def can_view_measure(user: User, measure: Measure) -> bool:
+    """Its unit's managers, and the secretary and convener of the case's group."""
+    if can_report_measure(user, measure):
+        return True
+    group_id = db.session.scalar(
+        select(Deviation.group_id).where(Deviation.id == measure.deviation_id)
+    )
+    return group_id in secretary_group_ids(user) | convener_group_ids(user)
 
 
 def can_answer(user: User, deviation: Deviation) -> bool:

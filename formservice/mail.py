@@ -16,7 +16,7 @@ from flask import current_app, render_template, url_for
 
 from .models import OutboxMessage
 from .models.outbox import ACCOUNT_KINDS
-from .tokens import make_supplement_token, make_token
+from .tokens import make_measure_token, make_supplement_token, make_token
 
 #: Where an account e-mail's link leads (views/auth/links.py).
 ACCOUNT_LINK_ENDPOINTS = {"invitation": "auth.invitation", "password_reset": "auth.reset"}
@@ -69,6 +69,9 @@ def _link(message: OutboxMessage) -> str:
             return url_for("bus_individ.show", record_id=int(context["bus_individ_id"]))
         if context.get("sip_id"):
             return url_for("sip.show", sip_id=int(context["sip_id"]))
+        if context.get("measure_id"):
+            token = make_measure_token(int(context["measure_id"]), message.to_email)
+            return url_for("measures.by_link", token=token)
         if message.deviation_id is None:
             return url_for("deviations.index")
         if context.get("supplement"):

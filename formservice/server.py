@@ -13,7 +13,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 #: Paths whose next segment is a token: responder links, invitation and reset links.
-TOKEN_PATHS = ("/svara/", "/komplettera/", "/inbjudan/", "/aterstall/")
+TOKEN_PATHS = ("/svara/", "/komplettera/", "/inbjudan/", "/aterstall/", "/atgard/")
 _TOKEN = re.compile("(" + "|".join(re.escape(p) for p in TOKEN_PATHS) + r")[^/\s?]+")
 
 #: The access log's text line: client, request (path without query), status, seconds, the

@@ -7,6 +7,8 @@ make a used or stale link dead.
   "Svaret räcker inte"; a salt of their own, so an answer link never opens the supplement.
 - Account links (`invite`, `reset`): one person and the person's `token_version`, which is
   bumped when a link is used or the password changes.
+- Measure links (`measure`): one decided measure and one recipient, the responsible unit's
+  chef or deputy; the measure's state makes a used link dead (it is reported once).
 - The directory file between its preview and "Genomför" (`directory`): the administrator's
   own file, signed (not secret), bound to the administrator and the directory it was
   previewed against.
@@ -27,6 +29,7 @@ _SALTS = {
     "invite": "formservice.account-link.invite.v1",
     "reset": "formservice.account-link.reset.v1",
     "directory": "formservice.directory-file.v1",
+    "measure": "formservice.measure-link.v1",
 }
 #: How long a password reset link lives (short: it is asked for, used at once).
 RESET_MAX_AGE_SECONDS = 60 * 60
@@ -103,6 +106,27 @@ def read_supplement_token(token: str) -> ResponderLink:
     data = verify(token, "supplement", max_age)
     try:
         return ResponderLink(int(data["d"]), str(data["e"]), int(data["v"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkError("invalid") from exc
+
+
+@dataclass(frozen=True)
+class MeasureLink:
+    measure_id: int
+    email: str
+
+
+def make_measure_token(measure_id: int, email: str) -> str:
+    """The link a measure's reminder carries: the measure and its recipient."""
+    return sign("measure", {"m": measure_id, "e": email.lower()})
+
+
+def read_measure_token(token: str) -> MeasureLink:
+    """Verify signature and age (`FORMSERVICE_LINK_MAX_AGE_DAYS`, as responder links)."""
+    max_age = current_app.config["FORMSERVICE_LINK_MAX_AGE_DAYS"] * 86400
+    data = verify(token, "measure", max_age)
+    try:
+        return MeasureLink(int(data["m"]), str(data["e"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise LinkError("invalid") from exc
 

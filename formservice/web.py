@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from . import access, charts, clock
 from .auth import current, leads_a_group
-from .domain import deviation, sip
+from .domain import deviation, measures, sip
 from .domain.meetings import ASSESSMENTS
 from .models import Deviation
 from .services.categories import labels_for
@@ -52,6 +52,7 @@ def template_globals() -> dict[str, Any]:
         "AGREES": deviation.AGREES,
         "CLOSING_ASSESSMENTS": ASSESSMENTS,
         "SIP_STATES": sip.STATE_LABELS,
+        "MEASURE_STATES": measures.STATE_LABELS,
         "SIP_MEETING_TYPES": sip.MEETING_TYPES,
         "SIP_ATTENDANCE": sip.ATTENDANCE,
         "CONSENT_FROM": sip.CONSENT_FROM,

@@ -254,6 +254,7 @@ def digest() -> DocumentObject:
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Inga verksamhetspar förekommer mer än en gång.")
     doc.add_paragraph("{%p endif %}")
+    _measures(doc)
     doc.add_paragraph("{%p endif %}")
 
     doc.add_paragraph("{%p for section in sections %}")
@@ -336,6 +337,33 @@ def _feedback(doc: DocumentObject, prefix: str, level: int) -> None:
     row(tbl, "Svarande chef", f"{{{{ {supplement}.responder_name }}}}")
     row(tbl, "Lämnat", f"{{{{ {supplement}.given_at }}}}")
     row(tbl, "Kompletterande svar", f"{{{{ {supplement}.text }}}}")
+    doc.add_paragraph("{%p endif %}")
+
+
+def _measures(doc: DocumentObject) -> None:
+    """The decided measures done and overdue since the last meeting (issue 17)."""
+    doc.add_heading("Beslutade åtgärder", level=2)
+    doc.add_heading("Genomförda sedan förra mötet", level=3)
+    doc.add_paragraph("{%p if summary.measures.done %}")
+    widths = [2.4, 4.0, 2.8, 2.0, 2.4, 2.4]
+    columns = ["Ärende", "Åtgärd", "Ansvarig verksamhet", "Klart senast", "Genomförd", "Kommentar"]
+    tbl = table(doc, columns, widths, "Genomförda åtgärder")
+    tag_row(tbl, "{%tr for m in summary.measures.done %}")
+    values = ("case_number", "action", "unit", "due", "done", "comment")
+    cells(tbl, *(f"{{{{ m.{name} }}}}" for name in values))
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga åtgärder har rapporterats som genomförda sedan förra mötet.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_heading("Försenade", level=3)
+    doc.add_paragraph("{%p if summary.measures.overdue %}")
+    columns = ["Ärende", "Åtgärd", "Ansvarig verksamhet", "Klart senast"]
+    tbl = table(doc, columns, [2.6, 7.4, 4.0, 2.0], "Försenade åtgärder")
+    tag_row(tbl, "{%tr for m in summary.measures.overdue %}")
+    cells(tbl, "{{ m.case_number }}", "{{ m.action }}", "{{ m.unit }}", "{{ m.due }}")
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga beslutade åtgärder är försenade.")
     doc.add_paragraph("{%p endif %}")
 
 

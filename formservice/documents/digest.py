@@ -107,6 +107,26 @@ def _summary(summary: dict) -> dict:
         **summary,
         "median_answer_days": "–" if median is None else f"{median:g} dagar".replace(".", ","),
         "share_in_time": "–" if share_in_time is None else f"{share_in_time:g} %".replace(".", ","),
+        "measures": _measures(summary.get("measures") or {}),
+    }
+
+
+def _measures(found: dict[str, list[dict]]) -> dict[str, list[dict[str, str]]]:
+    """The decided measures done and overdue since the last meeting, as text for Word."""
+    in_time = {True: " (i tid)", False: " (efter datum)", None: ""}
+    return {
+        kind: [
+            {
+                "case_number": m["case_number"],
+                "action": m["action"],
+                "unit": m["unit"],
+                "due": m["due"].isoformat() if m["due"] else "–",
+                "done": m["done_on"].isoformat() + in_time[m["in_time"]] if m["done_on"] else "",
+                "comment": m["comment"],
+            }
+            for m in found.get(kind, [])
+        ]
+        for kind in ("done", "overdue")
     }
 
 

@@ -14,6 +14,7 @@ from .deviation import (
 )
 from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile, StoredFileChunk
+from .measure import Measure
 from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
 from .sip import SipCalledUnit, SipMeeting
@@ -36,6 +37,7 @@ __all__ = [
     "FormVersion",
     "Forwarding",
     "Huvudman",
+    "Measure",
     "OutboxMessage",
     "RecoveryCode",
     "SipCalledUnit",

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from .. import clock
 from ..domain.audit import READS, READS_CHOICE, LogFilter, normal_case_number
 from ..extensions import db
-from ..models import Attachment, AuditEvent, Deviation, Digest, OutboxMessage, User
+from ..models import Attachment, AuditEvent, Deviation, Digest, Measure, OutboxMessage, User
 from . import audit
 
 PAGE_SIZE = 50
@@ -156,8 +156,8 @@ def _person(text: str) -> ColumnElement[bool]:
 
 
 def _case(text: str) -> ColumnElement[bool]:
-    """Events on the deviation with this case number, its attachments, its e-mails and the
-    digests that hold it (the log keeps ids, not case numbers)."""
+    """Events on the deviation with this case number, its attachments, its e-mails, its
+    decided measures and the digests that hold it (the log keeps ids, not case numbers)."""
     number = normal_case_number(text)
     deviation_id = db.session.scalar(select(Deviation.id).where(Deviation.case_number == number))
     if deviation_id is None:
@@ -168,6 +168,7 @@ def _case(text: str) -> ColumnElement[bool]:
     messages = db.session.scalars(
         select(OutboxMessage.id).where(OutboxMessage.deviation_id == deviation_id)
     )
+    measures = db.session.scalars(select(Measure.id).where(Measure.deviation_id == deviation_id))
     digests = [
         digest_id
         for digest_id, case_ids in db.session.execute(select(Digest.id, Digest.case_ids))
@@ -177,6 +178,7 @@ def _case(text: str) -> ColumnElement[bool]:
         _objects("deviation", [deviation_id]),
         _objects("attachment", attachments),
         _objects("outbox", messages),
+        _objects("measure", measures),
         _objects("digest", digests),
         *(  # a download is logged as "<id>:<file name>"
             and_(AuditEvent.object_type == "digest", AuditEvent.object_id.startswith(f"{d}:"))
@@ -201,9 +203,9 @@ def _midnight(day: Any) -> datetime:
 
 
 def _with_case_numbers(rows: Sequence[Any]) -> list[LogRow]:
-    """The rows, each with the case number of the deviation it concerns (two small queries
+    """The rows, each with the case number of the deviation it concerns (small queries
     for the rows at hand, not a join on every event)."""
-    wanted: dict[str, set[int]] = {"deviation": set(), "attachment": set()}
+    wanted: dict[str, set[int]] = {"deviation": set(), "attachment": set(), "measure": set()}
     for row in rows:
         if row.object_type in wanted and (row.object_id or "").isdigit():
             wanted[row.object_type].add(int(row.object_id))
@@ -220,6 +222,13 @@ def _with_case_numbers(rows: Sequence[Any]) -> list[LogRow]:
             .where(Attachment.id.in_(wanted["attachment"]))
         )
         numbers |= {("attachment", str(i)): n for i, n in db.session.execute(query) if n}
+    if wanted["measure"]:
+        query = (
+            select(Measure.id, Deviation.case_number)
+            .join(Deviation, Deviation.id == Measure.deviation_id)
+            .where(Measure.id.in_(wanted["measure"]))
+        )
+        numbers |= {("measure", str(i)): n for i, n in db.session.execute(query) if n}
     return [
         LogRow(
             at=row.at,

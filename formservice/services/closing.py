@@ -10,7 +10,7 @@ from ..domain import deviation as rules
 from ..domain.inputs import ClosingInput, Measure
 from ..extensions import db
 from ..models import Deviation, DeviationClosing, GroupMeeting, Unit, User
-from . import audit, directory, outbox
+from . import audit, directory, measures, outbox
 from .deviations import Outcome, summary
 
 
@@ -27,7 +27,8 @@ def close(deviation: Deviation, secretary: User, data: ClosingInput) -> Outcome:
     _lock_open(deviation)
     meeting = _meeting_of(deviation, data.meeting_id)
     units = _measure_units(data.measures)
-    _apply(deviation, secretary, data, units)
+    closing = _apply(deviation, secretary, data, units)
+    measures.record(closing, data.measures)
     audit.record(
         secretary,
         "deviation.closed",
@@ -57,15 +58,19 @@ def _meeting_of(deviation: Deviation, meeting_id: int) -> GroupMeeting:
     return meeting
 
 
-def _apply(deviation: Deviation, secretary: User, data: ClosingInput, units: dict) -> None:
+def _apply(
+    deviation: Deviation, secretary: User, data: ClosingInput, units: dict
+) -> DeviationClosing:
     deviation.state = rules.next_state(deviation.state, "close")
     deviation.closed_at = clock.now()
+    closing = _closing_row(deviation, secretary, data, units)
     try:
-        db.session.add(_closing_row(deviation, secretary, data, units))
+        db.session.add(closing)
         db.session.flush()
     except IntegrityError as exc:  # the unique closing per case: someone else was first
         db.session.rollback()
         raise rules.TransitionError(rules.AVSLUTAD, "close") from exc
+    return closing
 
 
 def _measure_units(measures: list[Measure]) -> dict[str, Unit]:

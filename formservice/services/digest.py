@@ -28,7 +28,7 @@ from ..domain.deviation import GENDERS
 from ..domain.statistics import current_half
 from ..extensions import db
 from ..models import Attachment, Deviation, Digest, GroupMeeting, StoredFile, User
-from . import audit, categories, commit_keeping_loaded, monitoring
+from . import audit, categories, commit_keeping_loaded, measures, monitoring
 from .deviation_statistics import category_counts, category_rows, summarize
 from .files import DOCX_TYPE, PDF_TYPE, store
 
@@ -166,12 +166,24 @@ class Contents:
 
 
 def gather(digest: Digest) -> Contents:
-    """The cases the meeting covers (their ids only) and the figures of the digest."""
+    """The cases the meeting covers (their ids only) and the figures of the digest, with the
+    decided measures done and overdue since the last meeting (`measures_since`)."""
     from .meetings import case_rows_for_meeting
 
     rows = case_rows_for_meeting(digest.meeting)
     summary = summarize(rows, clock.today(), clock.zone())
+    summary["measures"] = measures_since(digest.meeting)
     return Contents(document.sections(rows), summary, statistics(digest.meeting.group_id))
+
+
+def measures_since(meeting: GroupMeeting) -> dict[str, list[dict]]:
+    """The group's measures reported done since the previous meeting's day, and those open
+    after their date (`services.measures.for_digest`)."""
+    from .meetings import day_start, previous_meeting
+
+    previous = previous_meeting(meeting)
+    since = day_start(previous.meeting_date) if previous else None
+    return measures.for_digest(meeting.group_id, since, clock.today())
 
 
 def case_dicts(ids: list[int], batch: int = 200) -> Iterator[dict]:

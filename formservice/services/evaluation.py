@@ -12,10 +12,12 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue
+from ..domain.measures import FollowUp
 from ..domain.meetings import ASSESSMENTS
 from ..domain.statistics import Period, answer_days, in_time, median_days, share
 from ..extensions import db
 from ..models import Deviation
+from . import measures
 from .meetings import day_start
 
 
@@ -106,3 +108,9 @@ def totals(rows: list[EvaluationRow]) -> Totals:
         closed=sum(outcomes.values()),
         outcomes={key: outcomes.get(key, 0) for key in ASSESSMENTS},
     )
+
+
+def measure_follow_up(group_id: str, period: Period, on: date | None = None) -> FollowUp:
+    """The group's decided measures dated in the period: how many were carried out on time
+    ("Beslutade åtgärder" of the evaluation; `domain.measures.follow_up`)."""
+    return measures.follow_up(group_id, period, on or clock.today())

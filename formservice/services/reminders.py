@@ -1,4 +1,5 @@
-"""Reminders to chef B and escalation to the steering group (SPEC §3)."""
+"""Reminders to chef B and escalation to the steering group (SPEC §3); reminders of decided
+measures (`services.measures`, issue 17) in the same daily run."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from ..domain import deviation as rules
 from ..domain.deadlines import ReminderState, due_reminders
 from ..extensions import db
 from ..models import Deviation, Unit
-from . import audit, directory, outbox
+from . import audit, directory, measures, outbox
 from .deviations import summary
 
 
 def send_due(today: date | None = None) -> int:
-    """Write every reminder that is due and not yet sent; returns how many reports got one."""
+    """Write every reminder that is due and not yet sent, of open reports and of decided
+    measures; returns how many reports and measures got one."""
     moment = clock.now()
     today = today or clock.local_date(moment)
     days_before = current_app.config["FORMSERVICE_REMINDER_DAYS_BEFORE"]
@@ -30,7 +32,9 @@ def send_due(today: date | None = None) -> int:
         for step in due_reminders(_state(deviation), today, days_before):
             messages += _remind(deviation, step, moment)
             touched += 1
-    ids = outbox.write(messages)
+    measure_messages = measures.reminder_messages(today, moment)
+    touched += len({m["context"]["measure_id"] for m in measure_messages})
+    ids = outbox.write(messages + measure_messages)
     db.session.commit()
     queue.enqueue_deliveries(ids)
     return touched

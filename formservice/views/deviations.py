@@ -11,17 +11,20 @@ from sqlalchemy.orm import selectinload
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
 from forms.feedback import FeedbackForm
+from forms.measure import MeasureDoneForm
 
 from .. import access
 from ..auth import current
 from ..domain import deviation as rules
+from ..domain import measures as measure_rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
-from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
+from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit, User
 from ..services import audit, directory, outbox
 from ..services import categories as form_categories
 from ..services import deviations as service
 from ..services import feedback as feedback_service
+from ..services import measures as measure_service
 from ..services.meetings import is_case_overdue
 from . import get_allowed, prefill
 from .files import send_stored
@@ -212,7 +215,22 @@ def show_page(
         feedback_form=feedback_form if can_feedback else None,
         can_supplement=access.can_answer(user, deviation)
         and feedback_service.can_supplement(deviation),
+        **_measures(user, deviation),
     ), status
+
+
+def _measures(user: User, deviation: Deviation) -> dict:
+    """The closing's tracked measures, with a "Genomförd" form for each the user reports."""
+    if deviation.closing is None:
+        return {}
+    found = measure_service.for_case(deviation.id)
+    units = access.managed_unit_ids(user)
+    forms = {
+        m.id: MeasureDoneForm(prefix=f"m{m.id}")
+        for m in found
+        if m.state == measure_rules.OPEN and m.unit_id in units
+    }
+    return {"measures": found, "measure_forms": forms}
 
 
 @bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])

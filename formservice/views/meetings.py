@@ -191,6 +191,7 @@ def evaluate():
         unknown_period=bool(asked) and parse_period(asked) is None,
         rows=rows,
         totals=evaluation.totals(rows),
+        measures=evaluation.measure_follow_up(group.id, period, today),
     )
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from formservice.domain.inputs import FeedbackInput
 from formservice.extensions import db
-from formservice.models import Digest, GroupMeeting, OutboxMessage, User
+from formservice.models import Digest, GroupMeeting, Measure, OutboxMessage, User
 from formservice.services import bus_individ as bus_individ_service
+from formservice.services import closing as closing_service
 from formservice.services import deviations as service
 from formservice.services import feedback as feedback_service
 from formservice.services import reminders
@@ -25,6 +26,7 @@ from formservice.tokens import (
     INVITE,
     RESET,
     make_account_token,
+    make_measure_token,
     make_supplement_token,
     make_token,
 )
@@ -67,8 +69,8 @@ ROLES = {
 # {d} the report, {a} its attachment, {o} one of its e-mails that failed, {s} a sent SIP meeting,
 # {b} a BUS-individ record, {m} a steering-group meeting, {g} its digest ({gp}, {gd} its PDF and
 # DOCX), {y} this year, {t} an answer link for another report and {ta} that report's attachment;
-# {p} chef A as a person, {it} and {rt} an invitation and a reset link for chef A. Lines
-# starting with # are comments.
+# {p} chef A as a person, {it} and {rt} an invitation and a reset link for chef A; {me} a
+# decided measure and {mt} its link. Lines starting with # are comments.
 MATRIX = """
 GET  /                                      login 302 302 302 302 302 302 302 302 302 302 login
 GET  /logga-in                              200 200 200 200 200 200 200 200 200 200 200 200
@@ -136,6 +138,12 @@ GET  /komplettera/{k}                       200 200 200 200 200 200 200 200 200 
 POST /komplettera/{k}                       422 422 422 422 422 422 422 422 422 422 422 422
 GET  /komplettera/{k}/bilagor/{fb}          200 200 200 200 200 200 200 200 200 200 200 200
 GET  /komplettera/{k}/bilagor/{a}           404 404 404 404 404 404 404 404 404 404 404 404
+# --- decided measures (issue 17): {me} a measure of BUP Farsta, {mt} its link for chef B
+GET  /atgarder                              login 200 200 200 200 200 403 403 403 403 403 login
+GET  /atgarder/{me}                         login 403 200 200 403 403 403 200 200 403 403 login
+POST /atgarder/{me}                         login 403 422 422 403 403 403 403 403 403 403 login
+GET  /atgard/{mt}                           200 200 200 200 200 200 200 200 200 200 200 200
+POST /atgard/{mt}                           422 422 422 422 422 422 422 422 422 422 422 422
 # --- accounts (issue 14): links, Mitt konto, the second step, the administrator's buttons
 GET  /glomt-losenord                             200 200 200 200 200 200 200 200 200 200 200 200
 POST /glomt-losenord                             422 422 422 422 422 422 422 422 422 422 422 422
@@ -258,7 +266,7 @@ def rows() -> list[tuple[str, str, dict[str, str]]]:
 def expected(outcomes: dict[str, str], route: str, role: str, removed: bool) -> str:
     if not removed:
         return outcomes[role]
-    if route.startswith(("/svara/", "/komplettera/")):
+    if route.startswith(("/svara/", "/komplettera/", "/atgard/")):
         return STALE_LINK
     return outcomes[FORMER.get(role, role)]
 
@@ -364,6 +372,7 @@ def world(directory):
     failed.state, failed.last_error = "failed", "SMTP 550"
     db.session.add(digest)
     db.session.commit()
+    measure = _closed_with_measure(meeting)
     return {
         "d": deviation.id,
         "a": deviation.attachments[0].id,
@@ -384,7 +393,18 @@ def world(directory):
         "p": _walk_person().id,
         "it": make_account_token(INVITE, user(CHEF_A).id, user(CHEF_A).token_version),
         "rt": make_account_token(RESET, user(CHEF_A).id, user(CHEF_A).token_version),
+        "me": measure,
+        "mt": make_measure_token(measure, CHEF_B),
     }
+
+
+def _closed_with_measure(meeting: GroupMeeting) -> int:
+    """A third report, closed with one measure for BUP Farsta: the measure's id."""
+    closed = send_report()
+    measure = closing_service.Measure("Ny remissrutin", "bup-farsta", "2027-01-31")
+    data = closing_service.ClosingInput(meeting.id, "bekraftad", [measure], False, "")
+    closing_service.close(closed, user(SECRETARY), data)
+    return db.session.scalar(select(Measure.id).where(Measure.deviation_id == closed.id))
 
 
 def _walk_person() -> User:
@@ -430,7 +450,7 @@ def test_the_matrix_walks_every_route(app):
     ids = {key: 1 for key in ("d", "a", "o", "s", "b", "m", "g", "y", "ta", "p", "fa", "f")}
     ids |= {"gp": "1/sammanstallning.pdf", "gd": "1/sammanstallning.docx", "t": "token"}
     ids |= {"k": "token", "fb": 1}
-    ids |= {"p": 1, "it": "token", "rt": "token"}
+    ids |= {"p": 1, "it": "token", "rt": "token", "me": 1, "mt": "token"}
     walked = set()
     for method, route, _ in rows():
         endpoint, _ = adapter.match(urlsplit(route.format(**ids)).path, method=method)

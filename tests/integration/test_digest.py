@@ -103,6 +103,7 @@ def _close(deviation: Deviation, meeting: GroupMeeting, when: datetime) -> None:
 #: The digest's second-level headings, in order, when every section has cases.
 SECTION_HEADINGS = [
     "Sammanfattning",
+    "Beslutade åtgärder",
     "Skickade och ännu inte besvarade",
     "Besvarade",
     "Behandlade vid tidigare möte",
@@ -227,7 +228,7 @@ def test_a_digest_converted_in_parts_is_one_pdf_with_one_structure(directory, mo
         (document_element,) = [root.K] if not isinstance(root.K, list) else root.K
         assert document_element.S == "/Document"
         headings = [k.S for k in document_element.K if k.get("/S") in ("/H1", "/H2")]
-        assert headings.count("/H1") == 1 and headings.count("/H2") == 6
+        assert headings.count("/H1") == 1 and headings.count("/H2") == 7
         tagged = [p for p in pdf.pages if "/StructParents" in p.obj]
         assert len(tagged) == len(pdf.pages) - 2  # all but the appended blank attachment
         keys = [p.obj.StructParents for p in tagged]

@@ -10,7 +10,7 @@ import pytest
 
 from formservice import mail
 from formservice.models import OutboxMessage
-from formservice.tokens import read_supplement_token, read_token
+from formservice.tokens import MeasureLink, read_measure_token, read_supplement_token, read_token
 from tests.conftest import run_worker
 
 from .helpers import CHEF_B, SECRETARY, send_report
@@ -67,6 +67,10 @@ def test_every_kind_of_link_is_under_the_base_url_and_leads_to_its_page(app, bas
     assert endpoint == "feedback.link_show"
     link = read_supplement_token(args["token"])
     assert (link.deviation_id, link.email, link.version) == (9, CHEF_B, 3)
+    reminder = message("measure_reminder_due", 9, measure_id=11, due="2027-03-10")
+    endpoint, args = resolve(app, base, link_of(mail.render(reminder)))
+    assert endpoint == "measures.by_link"
+    assert read_measure_token(args["token"]) == MeasureLink(11, CHEF_B)
 
 
 def test_the_worker_builds_links_under_a_base_url_with_a_path_prefix(directory, smtp_sink):

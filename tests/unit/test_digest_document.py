@@ -69,9 +69,26 @@ def test_streaming_writes_the_same_document_as_docxtpl():
     assert body_c14n(out.getvalue()) == body_c14n(rendered)
     names = zipfile.ZipFile(BytesIO(rendered)).namelist()
     assert sorted(zipfile.ZipFile(out).namelist()) == sorted(names)
-    # the headings: title, summary (+3 tables), 2 sections of one case (+4 each: answer,
-    # feedback, supplement, closing), statistics
-    assert levels == [1, 2, 3, 3, 3, 2, 3, 4, 4, 4, 4, 2, 3, 4, 4, 4, 4, 2, 3, 3]
+    # the headings: title, summary (+3 tables), decided measures (+2), 2 sections of one case
+    # (+4 each: answer, feedback, supplement, closing), statistics
+    assert levels == [1, 2, 3, 3, 3, 2, 3, 3, 2, 3, 4, 4, 4, 4, 2, 3, 4, 4, 4, 4, 2, 3, 3]
+
+
+def test_decided_measures_done_and_overdue_are_listed():
+    text = text_of(documents.render("digest.docx", digest_context()))
+    assert "Beslutade åtgärder\nGenomförda sedan förra mötet" in text
+    done = "BUS-2025-0001\nNy rutin för remisser\nBUP Söder\n2025-03-01\n2025-02-27 (i tid)"
+    assert done + "\nRutinen är beslutad" in text
+    assert "Försenade\n" in text
+    assert "BUS-2025-0002\nGemensam utbildning\nSkolan\n2025-03-15" in text
+
+
+def test_without_measures_the_digest_says_so():
+    context = digest_context()
+    context["summary"]["measures"] = {"done": [], "overdue": []}
+    text = text_of(documents.render("digest.docx", context))
+    assert "Inga åtgärder har rapporterats som genomförda sedan förra mötet." in text
+    assert "Inga beslutade åtgärder är försenade." in text
 
 
 def test_streaming_reads_the_cases_once_as_they_come_in_small_pieces():

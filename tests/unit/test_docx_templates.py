@@ -115,6 +115,30 @@ def digest_context() -> dict[str, Any]:
         "answered": 2,
         "median_answer_days": 12.5,
         "share_in_time": 50.0,
+        "measures": {
+            "done": [
+                {
+                    "case_number": "BUS-2025-0001",
+                    "action": "Ny rutin för remisser",
+                    "unit": "BUP Söder",
+                    "due": date(2025, 3, 1),
+                    "done_on": date(2025, 2, 27),
+                    "in_time": True,
+                    "comment": "Rutinen är beslutad",
+                }
+            ],
+            "overdue": [
+                {
+                    "case_number": "BUS-2025-0002",
+                    "action": "Gemensam utbildning",
+                    "unit": "Skolan",
+                    "due": date(2025, 3, 15),
+                    "done_on": None,
+                    "in_time": None,
+                    "comment": "",
+                }
+            ],
+        },
     }
     statistics = {
         "period": "2025 H1 (jan–jun)",

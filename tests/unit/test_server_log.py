@@ -62,16 +62,18 @@ def test_access_log_atoms_hide_tokens_in_the_referer():
 
 
 def test_access_log_atoms_hide_invitation_and_reset_tokens():
-    """Invitation, reset (issue 14) and supplement (issue 17) links carry their token in
-    the path too."""
+    """Invitation and reset links carry their token in the path too (issue 14), and so do
+    the supplement links and the links of decided measures (issue 17)."""
     from datetime import timedelta
 
     logger = RedactingLogger(Config())
-    for path in (
+    paths = (
         "/inbjudan/eyJ1Ijo.secret.sig",
         "/aterstall/eyJ1Ijo.secret.sig",
         "/komplettera/eyJkIjo.secret.sig",
-    ):
+        "/atgard/eyJtIjo.secret.sig",
+    )
+    for path in paths:
         referer = f"https://bus.stad.example{path}"
         req = SimpleNamespace(
             headers=[("REFERER", referer)],
