@@ -97,7 +97,9 @@ def test_region_units_serve_several_groups(app):
     for unit in shared:  # such a unit's cases fall in more than one group
         groups = db.session.scalars(
             select(Deviation.group_id)
-            .where((Deviation.reporting_unit_id == unit.id) | (Deviation.receiving_unit_id == unit.id))
+            .where(
+                (Deviation.reporting_unit_id == unit.id) | (Deviation.receiving_unit_id == unit.id)
+            )
             .distinct()
         ).all()
         assert len(groups) > 1, unit.id
@@ -132,8 +134,9 @@ def _fingerprint() -> list:
         ).order_by(Deviation.id)
     ).all()
     sip = db.session.execute(
-        select(SipMeeting.child_name, SipMeeting.child_personnummer, SipMeeting.meeting_at)
-        .order_by(SipMeeting.id)
+        select(
+            SipMeeting.child_name, SipMeeting.child_personnummer, SipMeeting.meeting_at
+        ).order_by(SipMeeting.id)
     ).all()
     people = db.session.scalars(select(User.email).order_by(User.email)).all()
     return [list(deviations), list(sip), list(people)]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -75,8 +76,9 @@ def login() -> ResponseReturnValue:
         if user is not None:
             return admit(user, "password", request.args.get("next"))
         error = "Fel e-postadress eller lösenord."
+    demo = accounts.demo_accounts() if current_app.config["FORMSERVICE_DEMO"] else []
     return render_template(
-        "html/auth/login.html", form=form, error=error
+        "html/auth/login.html", form=form, error=error, demo_accounts=demo
     ), 200 if not error else 401
 
 
