@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+from flask import current_app
 from sqlalchemy import func, select
 
 from .. import clock, queue
@@ -63,6 +65,8 @@ class Volume:
     meeting_months: tuple[int, ...] = (2, 4, 9, 11)  # two a term (domain.meetings)
 
 
+#: The daily jobs of `_Generator.run`: after them the outbox needs no settling of its own.
+DAILY = {"_retention", "_reminders", "_settle"}
 #: The mailbox that refuses (SMTP 550) in the last days, so the failed deliveries show.
 REFUSED = "recipient refused ([550])"
 REFUSING_DAYS = 30
@@ -294,6 +298,7 @@ class _Generator:
         self.summary = Summary()
         self.refusing: set[str] = set()
         self.now_real = clock.now()
+        self.written = True  # since the last settling: something may wait in the outbox
 
     # scheduling
 
@@ -313,9 +318,14 @@ class _Generator:
         return self.start + timedelta(days=self.rng.randrange((self.end - self.start).days))
 
     def run(self) -> None:
+        # Nothing written here can be past the retention period before this day.
+        retained = self.start + relativedelta(
+            months=current_app.config["FORMSERVICE_RETENTION_MONTHS"]
+        )
         day = self.start
         while day <= self.end:
-            self.at(self.moment(day, 2, 30), self._retention)
+            if day >= retained:
+                self.at(self.moment(day, 2, 30), self._retention)
             self.at(self.moment(day, 7, 15), self._reminders)
             self.at(self.moment(day, 18, 0), self._settle)
             day += timedelta(days=1)
@@ -324,6 +334,7 @@ class _Generator:
                 moment, _, action = heapq.heappop(self.events)
                 with clock.travel(moment):
                     action()
+                self.written = self.written or action.__name__ not in DAILY
         self._settle()
 
     # the whole installation's daily work
@@ -332,11 +343,14 @@ class _Generator:
         retention.remove_expired_identities()
 
     def _reminders(self) -> None:
-        reminders.send_due()
+        self.written = reminders.send_due() > 0 or self.written
 
     def _settle(self) -> None:
         """The day's e-mails as the worker settles them: sent, or refused by a mailbox that
-        has stopped taking mail in the last days."""
+        has stopped taking mail in the last days (nothing to do on a day nothing was written)."""
+        if not self.written:
+            return
+        self.written = False
         ids = outbox.due_ids(0)
         refuse_from = self.now_real - timedelta(days=REFUSING_DAYS)
         claimed = outbox.claim(ids)
