@@ -83,7 +83,7 @@ def port_free(port: int) -> bool:
     return True
 
 
-def wait_until_answering(url: str, demo: subprocess.Popen, seconds: float = 120) -> None:
+def wait_until_answering(url: str, demo: subprocess.Popen, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert demo.poll() is None, "the demo stopped before it answered"
