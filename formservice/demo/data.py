@@ -124,6 +124,7 @@ def place_names(count_: int) -> list[str]:
 
 
 def _slug(text: str) -> str:
+    """An id from a name: lower case, å ä ö as a a o, hyphens for spaces."""
     table = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", " ": "-"})
     return text.lower().translate(table)
 
@@ -136,6 +137,7 @@ class _People:
         self.serial = count(1)
 
     def person(self, domain: str) -> dict[str, str]:
+        """A new invented person with an address of their own in `domain`."""
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
         email = f"{_slug(first)}.{_slug(last)}.{next(self.serial)}@{domain}"
         return {"name": f"{first} {last}", "email": email}
@@ -266,6 +268,7 @@ class _Group:
 
 
 def _groups(group_ids: list[str] | None) -> list[_Group]:
+    """The active groups (or those named), with their units' chefs and refusing mailboxes."""
     query = select(BusGroup).where(BusGroup.active).order_by(BusGroup.id)
     if group_ids is not None:
         query = query.where(BusGroup.id.in_(group_ids))
@@ -303,21 +306,26 @@ class _Generator:
     # scheduling
 
     def at(self, moment: datetime, action: Callable[[], None]) -> None:
+        """Schedule `action` at `moment`; nothing after the real now is done."""
         if moment <= self.now_real:
             heapq.heappush(self.events, (moment, next(self.serial), action))
 
     def moment(self, day: date, hour: int, minute: int = 0) -> datetime:
+        """Local wall-clock time on `day` as a UTC moment."""
         return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(UTC)
 
     def working_moment(self, day: date) -> datetime:
+        """A moment in working hours on `day`, or on the Monday after a weekend."""
         while day.weekday() >= 5:
             day += timedelta(days=1)
         return self.moment(day, self.rng.randint(8, 15), self.rng.choice((0, 15, 30, 45)))
 
     def random_day(self) -> date:
+        """A day in the generated period."""
         return self.start + timedelta(days=self.rng.randrange((self.end - self.start).days))
 
     def run(self) -> None:
+        """Run every event in time order under the travelling clock, the daily jobs included."""
         # Nothing written here can be past the retention period before this day.
         retained = self.start + relativedelta(
             months=current_app.config["FORMSERVICE_RETENTION_MONTHS"]
@@ -340,9 +348,11 @@ class _Generator:
     # the whole installation's daily work
 
     def _retention(self) -> None:
+        """The daily removal of identities past the retention period (02:30)."""
         retention.remove_expired_identities()
 
     def _reminders(self) -> None:
+        """The daily reminders and escalations (07:15)."""
         self.written = reminders.send_due() > 0 or self.written
 
     def _settle(self) -> None:
@@ -367,6 +377,7 @@ class _Generator:
     # one group
 
     def plan(self, group: _Group) -> None:
+        """Schedule one group's years: reports, SIP meetings, BUS-individ, steering meetings."""
         self.refusing |= group.refusing
         years = (self.end - self.start).days / 365.25
         for _ in range(round(self.volume.deviations * years)):
@@ -384,13 +395,16 @@ class _Generator:
                     self._plan_meeting(group, day)
 
     def _user(self, user_id: int) -> User:
+        """The person, loaded again after the last commit."""
         return db.session.get(User, user_id)
 
     def _pair(self, group: _Group) -> tuple[str, str]:
+        """A reporting and a receiving unit of the group."""
         reporting, receiving = self.rng.sample(group.units, 2)
         return reporting, receiving
 
     def _gender(self) -> str:
+        """A child's gender for statistics, roughly as in the population."""
         codes, weights = zip(*GENDERS, strict=True)
         return self.rng.choices(codes, weights)[0]
 
@@ -403,6 +417,7 @@ class _Generator:
         pair: tuple[str, str] | None = None,
         **links: object,
     ) -> None:
+        """A report sent at `moment` and what becomes of it (answer, forward, withdrawal)."""
         reporting, receiving = pair or self._pair(group)
         categories = links.pop("categories", None) or sorted(
             self.rng.sample(CATEGORIES, self.rng.choice((1, 1, 2)))
@@ -427,6 +442,7 @@ class _Generator:
         delay = timedelta(days=self.rng.randint(2, 40), hours=self.rng.randint(0, 6))
 
         def send() -> None:
+            """Send it now, and schedule what follows."""
             outcome = deviations.save(self._user(group.chefs[reporting]), data, send=True)
             self.summary.deviations += 1
             deviation_id = outcome.deviation_id
@@ -442,12 +458,14 @@ class _Generator:
         self.at(moment, send)
 
     def _withdraw(self, deviation_id: int, group: _Group) -> None:
+        """Chef A takes the report back if it is still unanswered."""
         deviation = db.session.get(Deviation, deviation_id)
         if deviation.state == rules.SKICKAD:
             author = self._user(group.chefs[deviation.reporting_unit_id])
             deviations.withdraw(deviation, author)
 
     def _forward(self, deviation_id: int, group: _Group) -> None:
+        """Chef B names another unit of the group; usually that unit answers later."""
         deviation = db.session.get(Deviation, deviation_id)
         if deviation.state != rules.SKICKAD:
             return
@@ -465,6 +483,7 @@ class _Generator:
             self.at(later, lambda: self._answer(deviation_id, group))
 
     def _answer(self, deviation_id: int, group: _Group) -> None:
+        """The receiving unit's chef answers, with a planned measure."""
         deviation = db.session.get(Deviation, deviation_id)
         if deviation.state != rules.SKICKAD:
             return
@@ -489,6 +508,7 @@ class _Generator:
     # SIP meetings and BUS-individ
 
     def _plan_sip(self, group: _Group, sent: datetime, follows: int | None = None) -> None:
+        """An invitation sent at `sent` (a follow-up of `follows`), its attendance after."""
         initiator = self.rng.choice(group.units)
         others = [u for u in group.units if u != initiator]
         called = sorted(self.rng.sample(others, self.rng.randint(1, min(3, len(others)))))
@@ -534,6 +554,7 @@ class _Generator:
         )
 
         def send() -> None:
+            """Send it now, and schedule what follows."""
             author = self._user(group.chefs[initiator])
             data.chair_name = author.name
             meeting = sip.save(author, data, send=True).meeting
@@ -545,6 +566,7 @@ class _Generator:
         self.at(sent, send)
 
     def _attendance(self, meeting_id: int, group: _Group, initiator: str, called: list) -> None:
+        """Attendance after the meeting; an absence often leads to a deviation."""
         meeting = db.session.get(SipMeeting, meeting_id)
         outcome = {}
         for unit_id in called:
@@ -571,10 +593,14 @@ class _Generator:
             self.at(follow_up, lambda: self._plan_follow_up(meeting_id, group))
 
     def _plan_follow_up(self, meeting_id: int, group: _Group) -> None:
+        """A follow-up invitation of the meeting, sent now."""
         self._plan_sip(group, clock.now(), follows=meeting_id)
 
     def _plan_bus_individ(self, group: _Group, day: date) -> None:
+        """Minutes of a BUS-individ meeting after one of the group's held SIP meetings."""
+
         def record() -> None:
+            """Record the minutes now; without agreement, a deviation follows."""
             held = db.session.scalars(
                 select(SipMeeting)
                 .where(SipMeeting.group_id == group.id, SipMeeting.state == "genomford")
@@ -626,7 +652,10 @@ class _Generator:
     # the steering group
 
     def _plan_meeting(self, group: _Group, day: date) -> None:
+        """A steering-group meeting planned a month ahead, decided two days after."""
+
         def plan() -> None:
+            """The secretary plans the meeting now; the decisions follow it."""
             secretary = self._user(group.secretary_id)
             meeting = meetings.plan(secretary, group.id, day, "Stadsdelshuset, sammanträdesrum 1")
             self.summary.meetings += 1
@@ -699,6 +728,7 @@ def is_empty() -> bool:
 
 
 def has_cases() -> bool:
+    """Whether the database holds any case: a report, a meeting or a record."""
     models = (Deviation, SipMeeting, BusIndivid, GroupMeeting)
     return any(db.session.scalar(select(func.count()).select_from(m)) > 0 for m in models)
 
