@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from flask import current_app
@@ -17,6 +20,19 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "formservice"
 _embedded: dict[str, Redis] = {}
+#: Inside `held()`: queue nothing (`formservice demo-data` settles its own history).
+_held: ContextVar[bool] = ContextVar("formservice_queue_held", default=False)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Queue nothing inside the block: every enqueue answers False, as when Redis is down, and
+    the database rows keep what is still to do (the sweep's work, or the caller's)."""
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
 
 
 def connect(config: dict, instance_path: str) -> Redis:
@@ -96,6 +112,8 @@ def enqueue_deliveries(message_ids: list[int]) -> bool:
     """Queue delivery of committed outbox rows; False (rows stay pending) if Redis is down."""
     if not message_ids:
         return True
+    if _held.get():
+        return False
     smtp_timeout = current_app.config["FORMSERVICE_SMTP_TIMEOUT"]
     try:
         queue = get_queue()
@@ -125,6 +143,8 @@ _ATTEMPTS = 5
 def enqueue_job(func: str, *args: object, timeout: int = 600, job_id: str | None = None) -> bool:
     """Queue one job (once while a job with `job_id` waits or runs); False if Redis is down, in
     which case the caller's database rows say what is still to do."""
+    if _held.get():
+        return False
     try:
         queue = get_queue()
         if job_id is None:

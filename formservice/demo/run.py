@@ -14,6 +14,7 @@ import click
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
+from flask import Flask
 
 from .. import create_app
 from ..queue import embedded_redis
@@ -37,7 +38,7 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
         signal.signal(signum, _stop_signal)
     app = create_app()
     instance = Path(app.instance_path)
-    passwords = _prepare(app)
+    passwords, loaded = _prepare(app)
     redis = embedded_redis(str(instance))
     sink = Controller(Mailbox(str(instance / "mail")), hostname="127.0.0.1", port=mail_port)
     sink.start()
@@ -50,7 +51,7 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
         "FORMSERVICE_SMTP_PORT": str(mail_port),
         "FORMSERVICE_BASE_URL": f"http://{host}:{port}",
     }
-    _print_welcome(host, port, passwords)
+    _print_welcome(host, port, passwords, loaded)
     formservice = [sys.executable, "-m", "formservice.cli"]
     children: list[subprocess.Popen] = []
     try:
@@ -92,8 +93,15 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
 
 
-def _prepare(app) -> dict[str, str]:
-    """Migrate, load the demo directory and give every demo person a fresh password."""
+#: The demo's year of work: one group (Lokal BUS Skarpnäck), the same data on every machine
+#: that starts it on the same day.
+DEMO_GROUP = "skarpnack"
+DEMO_SEED = 16
+
+
+def _prepare(app: Flask) -> tuple[dict[str, str], str]:
+    """Migrate, load the demo directory, give every demo person a fresh password and, on the
+    first start, a year of the group's work (`demo.data.fill`); what was loaded, in words."""
     from sqlalchemy import select
 
     from ..extensions import db
@@ -109,13 +117,32 @@ def _prepare(app) -> dict[str, str]:
         for user in db.session.scalars(select(User).where(User.active).order_by(User.email)):
             passwords[user.email] = secrets.token_urlsafe(12)
             set_password(user, passwords[user.email])
-    return passwords
+        loaded = load_year()
+    return passwords, loaded
 
 
-def _print_welcome(host: str, port: int, passwords: dict[str, str]) -> None:
+def load_year() -> str:
+    """A year of Lokal BUS Skarpnäck's work, unless the demo's database has cases already
+    (a restarted demo keeps what it had and what was done in it)."""
+    import random
+    import time
+
+    from .data import events_of, fill, has_cases
+
+    if has_cases():
+        return "Demodatabasen har redan ärenden; inget nytt lästes in."
+    started = time.monotonic()
+    summary = fill(1, random.Random(DEMO_SEED), group_ids=[DEMO_GROUP])
+    figures = ", ".join(f"{n} {name}" for name, n in events_of(summary) if name != "BUS-grupper")
+    return f"Ett års ärenden lästes in på {time.monotonic() - started:.0f} s: {figures}."
+
+
+def _print_welcome(host: str, port: int, passwords: dict[str, str], loaded: str) -> None:
+    click.echo(f"\n{loaded}")
     click.echo(f"\nBUS-formservice (demo) körs på http://{host}:{port}/")
     click.echo(f"Inkorgen för skickad e-post: http://{host}:{port}/demo/epost\n")
-    click.echo("Demokonton (lösenorden gäller tills demon startas om):")
+    click.echo("Demokonton (inloggningssidan har en knapp för var och en; lösenorden gäller tills")
+    click.echo("demon startas om):")
     for email, password in passwords.items():
         click.echo(f"  {email:45} {password}")
     click.echo(

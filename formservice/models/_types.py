@@ -4,9 +4,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
 
+from .. import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The default of the timestamp columns: the service's clock (`clock.now`)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

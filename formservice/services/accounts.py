@@ -6,6 +6,7 @@ second factor in services/second_factor.py."""
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -19,7 +20,7 @@ from ..domain.passwords import Problem
 from ..extensions import db
 from ..models import User
 from ..tokens import INVITE, RESET, LinkError, make_account_token, read_account_token
-from . import audit, outbox, second_factor
+from . import audit, directory, outbox, second_factor
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 #: Outbox kinds of account e-mail: the link is made when the worker renders the message.
@@ -140,7 +141,7 @@ def admission(user: User, second_factor_done: bool = False) -> Admission:
 
 
 def start_session(user: User, method: str) -> None:
-    """Record the login (`method`: password, totp, recovery_code, enrolment, oidc)."""
+    """Record the login (`method`: password, totp, recovery_code, enrolment, oidc, demo)."""
     audit.record(user, "login", "user", user.id, method=method)
     db.session.commit()
 
@@ -288,3 +289,31 @@ def record_unlocked(person: User, actor: User) -> None:
     """An administrator ended the person's lock after failed logins (ratelimit.unlock)."""
     audit.record(actor, "account.unlocked", "user", person.id)
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A person the demo's login page offers to sign in as, with what the directory gives
+    them (the template names the roles)."""
+
+    user: User
+    roles: directory.Roles
+
+
+#: The order of the demo's accounts: the steering group's, the chefs, then the others.
+_DEMO_ORDER = ("secretary_of", "convener_of", "chef_of", "deputy_of")
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """Every active person of the directory with their roles, for the demo's login page
+    (demo mode only: `views.auth.login` asks only when FORMSERVICE_DEMO is set)."""
+    people = db.session.scalars(select(User).where(User.active).order_by(User.name, User.email))
+    found = [DemoAccount(user, directory.roles_of(user)) for user in people]
+    return sorted(found, key=_demo_rank)
+
+
+def _demo_rank(account: DemoAccount) -> int:
+    for rank, name in enumerate(_DEMO_ORDER):
+        if getattr(account.roles, name):
+            return rank
+    return len(_DEMO_ORDER) + (0 if account.user.is_secretariat else 1)

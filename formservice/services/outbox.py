@@ -122,6 +122,15 @@ def mark_sent(message: OutboxMessage) -> None:
     _settle()
 
 
+def mark_all_sent(messages: Sequence[OutboxMessage]) -> None:
+    """`mark_sent` for claimed rows handed over together, with one commit (a history written
+    by `formservice demo-data`; the worker settles each row as it goes)."""
+    moment = clock.now()
+    for message in messages:
+        message.state, message.sent_at, message.last_error = SENT, moment, None
+    _settle()
+
+
 def mark_failed(
     message: OutboxMessage, error: str, *, permanent: bool, attempts: int, backoff: int
 ):

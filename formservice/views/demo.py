@@ -1,4 +1,6 @@
-"""Demo mode only: the local mail sink's messages, readable in the browser."""
+"""Demo mode only (FORMSERVICE_DEMO, read when the app is made; `create_app` registers this
+blueprint only then): the local mail sink's messages, readable in the browser, and signing in
+as one of the demo's accounts from the login page."""
 
 from __future__ import annotations
 
@@ -7,6 +9,11 @@ from email import policy
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
+
+from ..extensions import db
+from ..models import User
+from .auth import admit
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
@@ -37,3 +44,14 @@ def message(key: str):
     return render_template(
         "html/demo/message.html", message=parsed, body=body.get_content() if body else ""
     )
+
+
+@bp.route("/logga-in-som/<int:user_id>", methods=["POST"])
+def login_as(user_id: int) -> ResponseReturnValue:
+    """ "Logga in som …": the person's session without a password (CSRF-checked like every
+    POST), through the same admission as the password door: the second factor a role needs
+    is still asked for."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        abort(404)
+    return admit(user, "demo")

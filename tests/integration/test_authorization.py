@@ -12,6 +12,7 @@ import yaml
 from flask import g
 from sqlalchemy import select
 
+from formservice import create_app
 from formservice.domain.inputs import FeedbackInput
 from formservice.extensions import db
 from formservice.models import Digest, GroupMeeting, Measure, OutboxMessage, User
@@ -30,7 +31,7 @@ from formservice.tokens import (
     make_supplement_token,
     make_token,
 )
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
+from tests.conftest import DEMO_DIRECTORY, _password_hash, base_config, login, run_worker
 
 from .helpers import (
     CHEF_A,
@@ -227,6 +228,15 @@ GET  /admin/katalog                         login 403 403 403 403 403 403 403 40
 POST /admin/katalog                         login 403 403 403 403 403 403 403 403 403 422 login
 POST /admin/katalog/genomfor                login 403 403 403 403 403 403 403 403 403 422 login
 GET  /admin/katalog.yaml                    login 403 403 403 403 403 403 403 403 403 200 login
+"""
+
+# Demo mode only (issue 16): these routes exist in an app made with FORMSERVICE_DEMO (any
+# visitor of the demo may read its mail sink and sign in as a demo account, {p} here); in one
+# made without it they are 404 for every role (`test_the_demo_matrix`).
+DEMO_MATRIX = """
+GET  /demo/epost                            200 200 200 200 200 200 200 200 200 200 200 200
+GET  /demo/epost/finns-inte                 404 404 404 404 404 404 404 404 404 404 404 404
+POST /demo/logga-in-som/{p}                 302 302 302 302 302 302 302 302 302 302 302 302
 """
 
 # Routes the matrix does not walk, and why.
@@ -461,6 +471,49 @@ def test_the_matrix_walks_every_route(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert routes - walked - set(NOT_WALKED) == set()
+
+
+def _demo_rows() -> list[tuple[str, str, dict[str, str]]]:
+    table = []
+    for line in DEMO_MATRIX.strip().splitlines():
+        method, route, *outcomes = line.split()
+        table.append((method, route, dict(zip(ROLES, outcomes, strict=True))))
+    return table
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["not-demo", "demo"])
+def test_the_demo_matrix(world, app, db_url, smtp_sink, tmp_path, demo):
+    """The demo's routes as DEMO_MATRIX says in demo mode, and 404 for everyone without it."""
+    walked = app
+    if demo:
+        config = base_config(db_url, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": False}
+        walked = create_app(config | {"FORMSERVICE_DEMO": True})
+        walked.instance_path = str(tmp_path / "demo-instance")
+        (tmp_path / "demo-instance").mkdir()
+        extra = {r.endpoint for r in walked.url_map.iter_rules()} - {
+            r.endpoint for r in app.url_map.iter_rules()
+        }
+        adapter = walked.url_map.bind("formservice.test")
+        listed = {
+            adapter.match(route.format(p=1), method=method)[0]
+            for method, route, _ in _demo_rows()
+            if "finns-inte" not in route
+        }
+        assert extra == listed | {"demo.message"}
+    failures = []
+    with walked.app_context():
+        for role, email in ROLES.items():
+            client = walked.test_client()
+            if email:
+                g.pop("_login_user", None)
+                assert login(client, email).status_code == 302, email
+            for method, route, outcomes in _demo_rows():
+                url = route.format(**world)
+                got = _outcome(_request(client, method, url))
+                want = outcomes[role] if demo else "404"
+                if got != want:
+                    failures.append(f"{role:12} {method} {url}: expected {want}, got {got}")
+    assert not failures, "\n".join(failures)
 
 
 def _outcome(response) -> str:

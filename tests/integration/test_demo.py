@@ -1,13 +1,19 @@
-"""`formservice demo` as a service manager or a closed terminal stops it: nothing is left behind."""
+"""`formservice demo`: a living year at once (issue 16) — signed in from the login page, the
+secretary sees lists, overdue reports, failed deliveries, statistics and a compiled digest — and
+a service manager or a closed terminal stops it: nothing is left behind."""
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -77,7 +83,7 @@ def port_free(port: int) -> bool:
     return True
 
 
-def wait_until_answering(url: str, demo: subprocess.Popen, seconds: float = 120) -> None:
+def wait_until_answering(url: str, demo: subprocess.Popen, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert demo.poll() is None, "the demo stopped before it answered"
@@ -116,5 +122,112 @@ def test_a_stopped_demo_leaves_no_process_and_frees_its_ports(tmp_path, signum):
         if demo.poll() is None:
             demo.kill()
             demo.wait()
+        for pid in alive(members):  # only the processes this test started
+            os.kill(pid, signal.SIGKILL)
+
+
+class Browser:
+    """Requests with one cookie jar and the Referer a browser sends, as a person would."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def get_bytes(self, path: str) -> bytes:
+        with self.opener.open(self.base + path, timeout=60) as response:
+            return response.read()
+
+    def post(self, path: str, data: dict[str, str]) -> str:
+        request = urllib.request.Request(
+            self.base + path,
+            data=urllib.parse.urlencode(data).encode(),
+            headers={"Referer": self.base + "/logga-in"},
+        )
+        with self.opener.open(request, timeout=30) as response:
+            return response.geturl()
+
+
+def sign_in_as(browser: Browser, name: str) -> str:
+    """Press "Logga in som NAME" on the login page; where the browser lands."""
+    page = browser.get("/logga-in")
+    form = re.search(
+        r'<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrf_token" '
+        rf'value="([^"]+)">\s*<button type="submit" class="button">Logga in som {name}</button>',
+        page,
+    )
+    assert form, "no demo button for " + name
+    return browser.post(form.group(1), {"csrf_token": form.group(2)})
+
+
+def compiled_digest(browser: Browser, seconds: float = 300) -> str:
+    """The address of the digest the demo's worker compiles for the latest meeting, once done."""
+    meetings = set(re.findall(r"/styrgrupp/moten/(\d+)", browser.get("/styrgrupp")))
+    found = [
+        digest
+        for meeting in meetings
+        for digest in re.findall(
+            r"/styrgrupp/sammanstallningar/(\d+)", browser.get(f"/styrgrupp/moten/{meeting}")
+        )
+    ]
+    assert found, "no digest was requested"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = json.loads(browser.get(f"/styrgrupp/sammanstallningar/{found[0]}/status"))
+        assert status["state"] != "failed", status
+        if status["state"] == "done":
+            return f"/styrgrupp/sammanstallningar/{found[0]}"
+        time.sleep(2)
+    raise AssertionError(f"the digest was not compiled within {seconds} s: {status}")
+
+
+def test_the_demo_shows_a_living_year(tmp_path):
+    instance = (tmp_path / "instance").resolve()
+    port, mail_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
+    env["FORMSERVICE_INSTANCE_PATH"] = str(instance)
+    command = [*formservice_command(), "demo", "--port", str(port), "--mail-port", str(mail_port)]
+    started = time.monotonic()
+    with open(tmp_path / "demo.log", "wb") as log:
+        demo = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    members: dict[int, str] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_answering(base + "/logga-in", demo)
+        members = family(demo.pid, instance)
+        output = (tmp_path / "demo.log").read_text(errors="replace")
+        assert "Ett års ärenden lästes in" in output, output
+        print(f"the demo answered after {time.monotonic() - started:.0f} s")
+
+        secretary = Browser(base)
+        assert sign_in_as(secretary, "Sam Prevent").endswith("/avvikelser")
+        reports = secretary.get("/avvikelser")
+        assert len(set(re.findall(r"BUS-\d{4}-\d{4}", reports))) >= 20
+        assert "Obesvarad" in reports  # overdue reports
+        assert "Försök igen" in reports  # failed deliveries
+        statistics = secretary.get("/statistik?grupp=skarpnack")
+        assert "<svg" in statistics
+        assert re.search(r"<td[^>]*>\s*[1-9]\d*\s*</td>", statistics), "only zeros"
+        digest = compiled_digest(secretary)
+        assert secretary.get_bytes(digest + "/sammanstallning.pdf").startswith(b"%PDF")
+
+        chef = Browser(base)
+        assert "/avvikelser" in sign_in_as(chef, "Ines Sved")
+        assert re.search(r"BUS-\d{4}-\d{4}", chef.get("/avvikelser"))
+    finally:
+        if demo.poll() is None:
+            demo.send_signal(signal.SIGTERM)
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
+        deadline = time.monotonic() + 10
+        while alive(members) and time.monotonic() < deadline:
+            time.sleep(0.2)
         for pid in alive(members):  # only the processes this test started
             os.kill(pid, signal.SIGKILL)

@@ -104,6 +104,7 @@ def _login_page(form: LoginForm, error: str | None) -> str:
         sign_on=sign_on.configured(),
         show_password=password_login or "reserv" in request.args or request.method == "POST",
         break_glass=not password_login,
+        demo_accounts=accounts.demo_accounts() if current_app.config["FORMSERVICE_DEMO"] else [],
         next_url=request.args.get("next", ""),
     )
 
