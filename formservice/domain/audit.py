@@ -38,6 +38,7 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
         "sip.saved": "SIP-kallelse sparad som utkast",
         "sip.created": "SIP-kallelse skapad",
         "sip.sent": "SIP-kallelse skickad",
+        "sip.cancelled": "SIP-möte inställt",
         "sip.viewed": "SIP-möte visat",
         "sip.downloaded": "SIP-kallelse nedladdad",
         "sip.attendance_recorded": "Närvaro registrerad",
@@ -61,6 +62,8 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
     },
     "Styrgrupp och statistik": {
         "meeting.planned": "Styrgruppsmöte planerat",
+        "meeting.changed": "Styrgruppsmöte ändrat",
+        "meeting.cancelled": "Styrgruppsmöte inställt",
         "digest.requested": "Sammanställning beställd",
         "digest.compiled": "Sammanställning klar",
         "digest.downloaded": "Sammanställning nedladdad",
