@@ -64,6 +64,7 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
         "meeting.planned": "Styrgruppsmöte planerat",
         "meeting.changed": "Styrgruppsmöte ändrat",
         "meeting.cancelled": "Styrgruppsmöte inställt",
+        "pattern.notified": "Återkommande avvikelser meddelade",
         "digest.requested": "Sammanställning beställd",
         "digest.compiled": "Sammanställning klar",
         "digest.downloaded": "Sammanställning nedladdad",
@@ -184,6 +185,9 @@ DETAIL_LABELS = {
     "assessment": "Bedömning",
     "escalate": "Lyfts till BUS-sekretariatet",
     "changes": "Ändringar",
+    "receiving_unit": "Mottagande verksamhet",
+    "key": "Gemensam verksamhet eller kategori",
+    "fields": "Ändrade uppgifter",
 }
 #: The records that hold a child's identity (SPEC §7), as object types of the log.
 RECORD_TYPES = {"sip": "SIP-möte", "bus_individ": "BUS-individ"}

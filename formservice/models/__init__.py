@@ -8,6 +8,7 @@ from .directory import BusGroup, Huvudman, Unit
 from .files import Attachment, StoredFile, StoredFileChunk
 from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
+from .pattern import PatternNotice
 from .sip import SipCalledUnit, SipMeeting
 from .timing import BuildTiming
 
@@ -27,6 +28,7 @@ __all__ = [
     "Forwarding",
     "Huvudman",
     "OutboxMessage",
+    "PatternNotice",
     "RecoveryCode",
     "SipCalledUnit",
     "SipMeeting",

@@ -168,9 +168,11 @@ class Contents:
 def gather(digest: Digest) -> Contents:
     """The cases the meeting covers (their ids only) and the figures of the digest."""
     from .meetings import case_rows_for_meeting
+    from .patterns import for_digest
 
     rows = case_rows_for_meeting(digest.meeting)
     summary = summarize(rows, clock.today(), clock.zone())
+    summary["patterns"] = for_digest(digest.meeting.group_id)
     return Contents(document.sections(rows), summary, statistics(digest.meeting.group_id))
 
 
