@@ -12,7 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from formservice.extensions import db
-from formservice.models import AuditEvent, GroupMeeting, SipMeeting
+from formservice.models import AuditEvent, GroupMeeting, SipMeeting, User
 from tests.conftest import login, run_worker
 
 from .helpers import CHEF_B, CONVENER, DEPUTY_B, SECRETARY
@@ -237,3 +237,22 @@ def test_bus_individ_minutes_carry_the_follow_up_day(app, directory, client, smt
     without = save(client)  # no follow-up: no file, nothing to add
     assert all(not calendars(m) for m in mails(app, smtp_sink))
     assert client.get(f"/bus-individ/{without.id}/kalender.ics").status_code == 404
+
+
+def test_times_across_daylight_saving_changes_in_the_mailed_file(app, directory, smtp_sink):
+    from datetime import UTC, time
+
+    from formservice.services import meetings
+
+    secretary = db.session.scalar(select(User).where(User.email == SECRETARY))
+    for day, utc_hour in (
+        (date(2027, 3, 27), 12),
+        (date(2027, 3, 28), 11),
+        (date(2027, 10, 31), 12),
+    ):
+        meetings.plan(secretary, "skarpnack", day, "", time(13, 0))
+        for message in mails(app, smtp_sink):
+            _, event = only_event(message)
+            start = event.decoded("DTSTART")
+            assert (start.date(), start.hour) == (day, 13)  # Stockholm wall-clock time
+            assert start.astimezone(UTC).hour == utc_hour  # CET +1, CEST +2
