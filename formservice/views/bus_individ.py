@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from forms.bus_individ import BusIndividForm
@@ -112,7 +113,7 @@ def _sip_label(record: BusIndivid) -> str | None:
 
 @bp.route("/<int:record_id>/kalender.ics")
 @login_required
-def calendar_file(record_id: int):
+def calendar_file(record_id: int) -> ResponseReturnValue:
     record = get_allowed(BusIndivid, record_id, access.can_view_bus_individ)
     event = calendar.follow_up_event(record)
     if event is None:

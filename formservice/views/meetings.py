@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -117,7 +118,7 @@ def show(meeting_id: int):
 
 @bp.route("/styrgrupp/moten/<int:meeting_id>/andra", methods=["GET", "POST"])
 @login_required
-def change(meeting_id: int):
+def change(meeting_id: int) -> ResponseReturnValue:
     meeting = _own_meeting(meeting_id)
     if not service.can_change(meeting):
         flash("Mötet kan inte längre ändras.", "info")
@@ -145,7 +146,7 @@ def change(meeting_id: int):
 
 @bp.route("/styrgrupp/moten/<int:meeting_id>/stall-in", methods=["POST"])
 @login_required
-def cancel(meeting_id: int):
+def cancel(meeting_id: int) -> ResponseReturnValue:
     meeting = _own_meeting(meeting_id)
     try:
         service.cancel(current(), meeting)
@@ -157,7 +158,7 @@ def cancel(meeting_id: int):
 
 @bp.route("/styrgrupp/moten/<int:meeting_id>/kalender.ics")
 @login_required
-def calendar_file(meeting_id: int):
+def calendar_file(meeting_id: int) -> ResponseReturnValue:
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
     _require_reader(meeting.group_id)
     if meeting.cancelled_at is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from forms.sip import SipForm, attendance_form
@@ -144,7 +145,7 @@ def download(sip_id: int, kind: str):
 
 @bp.route("/<int:sip_id>/kalender.ics")
 @login_required
-def calendar_file(sip_id: int):
+def calendar_file(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
     if meeting.state not in (rules.SKICKAD, rules.GENOMFORD):
         abort(404)  # a draft has no event yet; a withdrawn one has none any more
@@ -153,7 +154,7 @@ def calendar_file(sip_id: int):
 
 @bp.route("/<int:sip_id>/stall-in", methods=["POST"])
 @login_required
-def cancel(sip_id: int):
+def cancel(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
     try:
         queued = service.cancel(current(), meeting)
