@@ -256,3 +256,28 @@ def test_times_across_daylight_saving_changes_in_the_mailed_file(app, directory,
             start = event.decoded("DTSTART")
             assert (start.date(), start.hour) == (day, 13)  # Stockholm wall-clock time
             assert start.astimezone(UTC).hour == utc_hour  # CET +1, CEST +2
+
+
+def test_the_demo_mailbox_names_the_calendar_file(db_url, smtp_sink, tmp_path):
+    import mailbox
+    from email.message import EmailMessage
+
+    from formservice import create_app
+    from tests.conftest import base_config
+
+    demo = create_app(base_config(db_url, smtp_sink, tmp_path) | {"FORMSERVICE_DEMO": True})
+    demo.instance_path = str(tmp_path / "demo-instance")
+    email = EmailMessage()
+    email["Subject"], email["To"], email["From"] = "Kallelse till SIP-möte", CHEF_B, "bus@x.example"
+    email.set_content("Hej!")
+    email.add_attachment(
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text", "calendar", filename="mote.ics"
+    )
+    (tmp_path / "demo-instance").mkdir()
+    box = mailbox.Maildir(str(tmp_path / "demo-instance" / "mail"), create=True)
+    key = box.add(email.as_bytes())
+    shown = demo.test_client().get(f"/demo/epost/{key}")
+    with demo.app_context():
+        db.engine.dispose()  # the demo app's own pool: nothing left open on the database
+    assert shown.status_code == 200
+    assert "mote.ics (text/calendar)" in shown.get_data(as_text=True)
