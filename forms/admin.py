@@ -22,6 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional, StopValidation
 
+from formservice.domain.deadlines import CALENDAR_DAYS, DAY_KINDS
 from formservice.domain.directory import (
     HUVUDMAN_TYPES,
     MAX_ANSWER_DAYS,
@@ -47,6 +48,7 @@ LABELS: dict[str, dict[str, str]] = {
         "convener": "Sammankallande",
         "secretary": "Sekreterare",
         "answer_days": "Svarstid i dagar",
+        "answer_day_kind": "Svarstid räknas i",
         "bus_individ_convener_unit": "Sammankallande verksamhet för BUS-individ",
         "bus_individ_chair_unit": "Ordförande verksamhet för BUS-individ",
         "meetings_per_term": "Möten per termin",
@@ -176,6 +178,13 @@ class GroupForm(FlaskForm):
         validators=[Optional(), Between(MIN_ANSWER_DAYS, MAX_ANSWER_DAYS)],
         render_kw={"inputmode": "numeric"},
     )
+    answer_day_kind = RadioChoiceField(
+        _G["answer_day_kind"],
+        choices=list(DAY_KINDS.items()),
+        default=CALENDAR_DAYS,
+        description="Arbetsdagar räknar inte lördagar, söndagar och helgdagar "
+        "(midsommarafton, julafton och nyårsafton räknas som helgdagar).",
+    )
     bus_individ_convener_unit = ChoiceField(
         _G["bus_individ_convener_unit"],
         default="",
@@ -212,6 +221,7 @@ class GroupForm(FlaskForm):
         self.name.data = data.name
         self.convener.data, self.secretary.data = data.convener, data.secretary
         self.answer_days.data = data.answer_days
+        self.answer_day_kind.data = data.answer_day_kind
         self.bus_individ_convener_unit.data = data.bus_individ_convener_unit or ""
         self.bus_individ_chair_unit.data = data.bus_individ_chair_unit or ""
         self.meetings_per_term.data = data.meetings_per_term
@@ -225,6 +235,7 @@ class GroupForm(FlaskForm):
             bus_individ_convener_unit=self.bus_individ_convener_unit.data or None,
             bus_individ_chair_unit=self.bus_individ_chair_unit.data or None,
             answer_days=self.answer_days.data,
+            answer_day_kind=self.answer_day_kind.data,
             meetings_per_term=self.meetings_per_term.data,
             active=self.active.data,
         )

@@ -1,4 +1,4 @@
-"""Planning a steering-group meeting ("Mötesdatum", "Plats")."""
+"""Planning or changing a steering-group meeting ("Mötesdatum", "Starttid", "Plats")."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from wtforms.validators import Optional
 
 from formservice import clock
 
-from .fields import DatumField, MaxLength, Required
+from .fields import DatumField, MaxLength, Required, TidField
 
 MAX_YEARS_AWAY = 2
 
@@ -18,6 +18,12 @@ MAX_YEARS_AWAY = 2
 class MeetingForm(FlaskForm):
     meeting_date = DatumField(
         "Mötesdatum", validators=[Required()], description="Skriv datumet som ÅÅÅÅ-MM-DD."
+    )
+    start_time = TidField(
+        "Starttid",
+        format=["%H:%M", "%H:%M:%S"],
+        validators=[Optional()],
+        description="Svensk tid, TT:MM. Utan starttid blir mötet en heldag i kalendern.",
     )
     place = StringField(
         "Plats",

@@ -38,6 +38,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "ANSWER_DAYS": (30, _INT),
     "REMINDER_DAYS_BEFORE": (7, _INT),
     "SUPPLEMENT_DAYS": (14, _INT),
+    "PATTERN_COUNT": (3, _INT),  # recurring deviations: this many within 12 months
     "LINK_MAX_AGE_DAYS": (45, _INT),
     "MAX_UPLOAD_MB": (20, _INT),
     "DELIVERY_ATTEMPTS": (6, _INT),

@@ -7,6 +7,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -54,7 +55,24 @@ def render(message: OutboxMessage) -> EmailMessage:
     email["Message-ID"] = message.message_id
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(body.lstrip("\n"))
+    if context.get("calendar"):
+        _attach_calendar(email, context["calendar"], message)
     return email
+
+
+def _attach_calendar(email: EmailMessage, event: dict, message: OutboxMessage) -> None:
+    """The meeting's .ics (time and kind of meeting only), as the row said when written."""
+    from .services.calendar import render as render_calendar
+
+    stamp = message.created_at or datetime.now(UTC)
+    data = render_calendar(event, stamp)
+    email.add_attachment(
+        data,
+        maintype="text",
+        subtype="calendar",
+        filename="mote.ics",
+        params={"method": event["method"], "charset": "utf-8"},
+    )
 
 
 def _link(message: OutboxMessage) -> str:
@@ -72,6 +90,8 @@ def _link(message: OutboxMessage) -> str:
         if context.get("measure_id"):
             token = make_measure_token(int(context["measure_id"]), message.to_email)
             return url_for("measures.by_link", token=token)
+        if context.get("meeting_id"):
+            return url_for("meetings.show", meeting_id=int(context["meeting_id"]))
         if message.deviation_id is None:
             return url_for("deviations.index")
         if context.get("supplement"):

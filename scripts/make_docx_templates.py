@@ -254,6 +254,26 @@ def digest() -> DocumentObject:
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Inga verksamhetspar förekommer mer än en gång.")
     doc.add_paragraph("{%p endif %}")
+    doc.add_heading("Återkommande avvikelser", level=3)
+    doc.add_paragraph("{%p if summary.patterns %}")
+    tbl = table(
+        doc,
+        ["Mottagande verksamhet", "Gemensamt", "Antal", "Ärenden"],
+        [4.0, 5.0, 1.5, 5.5],
+        "Återkommande avvikelser de senaste tolv månaderna",
+    )
+    tag_row(tbl, "{%tr for p in summary.patterns %}")
+    cells(
+        tbl,
+        "{{ p.receiving }}",
+        '{% if p.kind == "kategori" %}Kategori: {% else %}Från {% endif %}{{ p.about }}',
+        "{{ p.count }}",
+        "{{ p.case_numbers }}",
+    )
+    tag_row(tbl, "{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga återkommande avvikelser de senaste tolv månaderna.")
+    doc.add_paragraph("{%p endif %}")
     _measures(doc)
     doc.add_paragraph("{%p endif %}")
 

@@ -84,11 +84,12 @@ class Heartbeat(threading.Thread):
 
 
 def register_periodic(cron: CronScheduler, sweep_seconds: int) -> None:
-    """The periodic jobs: outbox sweep and reminders."""
+    """The periodic jobs: outbox sweep, reminders, recurring deviations, retention."""
     from worker import jobs
 
     cron.register(jobs.sweep_outbox, QUEUE_NAME, interval=sweep_seconds, name="sweep_outbox")
     cron.register(jobs.send_reminders, QUEUE_NAME, cron="15 7 * * *", name="send_reminders")
+    cron.register(jobs.detect_patterns, QUEUE_NAME, cron="20 7 * * *", name="detect_patterns")
     cron.register(
         jobs.remove_expired_identities,
         QUEUE_NAME,

@@ -63,6 +63,13 @@ def send_reminders() -> int:
     return reminders.send_due() + feedback.send_due_reminders()
 
 
+def detect_patterns() -> int:
+    """Daily: tell the groups of recurring deviations (new patterns, and grown ones)."""
+    from formservice.services import patterns
+
+    return patterns.notify_due()
+
+
 def build_digest(digest_id: int) -> str:
     """Compile a meeting's digest (`services.digest.build`); queued by its dotted path."""
     from formservice.services import digest

@@ -43,6 +43,7 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
         "sip.saved": "SIP-kallelse sparad som utkast",
         "sip.created": "SIP-kallelse skapad",
         "sip.sent": "SIP-kallelse skickad",
+        "sip.cancelled": "SIP-möte inställt",
         "sip.viewed": "SIP-möte visat",
         "sip.downloaded": "SIP-kallelse nedladdad",
         "sip.attendance_recorded": "Närvaro registrerad",
@@ -66,6 +67,9 @@ EVENT_GROUPS: dict[str, dict[str, str]] = {
     },
     "Styrgrupp och statistik": {
         "meeting.planned": "Styrgruppsmöte planerat",
+        "meeting.changed": "Styrgruppsmöte ändrat",
+        "meeting.cancelled": "Styrgruppsmöte inställt",
+        "pattern.notified": "Återkommande avvikelser meddelade",
         "digest.requested": "Sammanställning beställd",
         "digest.compiled": "Sammanställning klar",
         "digest.downloaded": "Sammanställning nedladdad",
@@ -199,6 +203,9 @@ DETAIL_LABELS = {
     "changes": "Ändringar",
     "method": "Inloggningssätt",
     "reason": "Orsak",
+    "receiving_unit": "Mottagande verksamhet",
+    "key": "Gemensam verksamhet eller kategori",
+    "fields": "Ändrade uppgifter",
 }
 #: The records that hold a child's identity (SPEC §7), as object types of the log.
 RECORD_TYPES = {"sip": "SIP-möte", "bus_individ": "BUS-individ"}

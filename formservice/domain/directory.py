@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .deadlines import CALENDAR_DAYS
+
 #: "Typ av verksamhet": code in the directory file -> what a user reads.
 UNIT_TYPES: dict[str, str] = {
     "forskola": "Förskola",
@@ -69,6 +71,7 @@ class GroupInput:
     bus_individ_convener_unit: str | None = None
     bus_individ_chair_unit: str | None = None
     answer_days: int | None = None
+    answer_day_kind: str = CALENDAR_DAYS
     meetings_per_term: int = 2
     active: bool = True
 

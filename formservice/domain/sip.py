@@ -59,8 +59,8 @@ def retention_due(meeting_on: date, months: int, today: date) -> bool:
     return today >= meeting_on + relativedelta(months=months)
 
 
-UTKAST, SKICKAD, GENOMFORD = "utkast", "skickad", "genomford"
-STATE_LABELS = {UTKAST: "Utkast", SKICKAD: "Skickad", GENOMFORD: "Genomförd"}
+UTKAST, SKICKAD, GENOMFORD, INSTALLT = "utkast", "skickad", "genomford", "installt"
+STATE_LABELS = {UTKAST: "Utkast", SKICKAD: "Skickad", GENOMFORD: "Genomförd", INSTALLT: "Inställt"}
 
 
 class InvalidPersonnummer(ValueError):

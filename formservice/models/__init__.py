@@ -17,6 +17,7 @@ from .files import Attachment, StoredFile, StoredFileChunk
 from .measure import Measure
 from .meeting import DeviationClosing, Digest, GroupMeeting
 from .outbox import OutboxMessage
+from .pattern import PatternNotice
 from .sip import SipCalledUnit, SipMeeting
 from .timing import BuildTiming
 
@@ -39,6 +40,7 @@ __all__ = [
     "Huvudman",
     "Measure",
     "OutboxMessage",
+    "PatternNotice",
     "RecoveryCode",
     "SipCalledUnit",
     "SipMeeting",

@@ -42,6 +42,10 @@ class BusGroup(db.Model):
     bus_individ_convener_unit_id: Mapped[str | None] = mapped_column(String(80))
     bus_individ_chair_unit_id: Mapped[str | None] = mapped_column(String(80))
     answer_days: Mapped[int | None] = mapped_column(Integer)
+    #: "Svarstid räknas i": `kalenderdagar` or `arbetsdagar` (domain.deadlines.DAY_KINDS)
+    answer_day_kind: Mapped[str] = mapped_column(
+        String(20), default="kalenderdagar", server_default="kalenderdagar"
+    )
     #: "Möten per termin": the meeting rhythm the steering group's list suggests
     meetings_per_term: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -53,6 +53,9 @@ class SipMeeting(db.Model):
     document_error: Mapped[str | None] = mapped_column(Text)
     document_error_args: Mapped[dict | None] = mapped_column(JSON)
     identity_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The calendar event's SEQUENCE (domain.calendar): raised when the meeting is withdrawn.
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # "Ställ in mötet"
 
     called: Mapped[list[SipCalledUnit]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="SipCalledUnit.unit_id"

@@ -12,7 +12,7 @@ from ..domain.inputs import BusIndividInput
 from ..domain.sip import MEETING_TYPES
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, SipMeeting, Unit, User
-from . import audit, directory, outbox, record_documents
+from . import audit, calendar, directory, outbox, record_documents
 
 GENOMFORD = "genomford"
 MESSAGE_KIND = "bus_individ_minutes"
@@ -80,7 +80,11 @@ def record_minutes(author: User, data: BusIndividInput) -> Outcome:
     db.session.add(record)
     db.session.flush()
     audit.record(author, "bus_individ.created", "bus_individ", record.id)
-    ids = outbox.write(outbox.rows(MESSAGE_KIND, recipients(record), None, **summary(record)))
+    about = summary(record)
+    follow_up = calendar.follow_up_event(record)
+    if follow_up is not None:  # the follow-up meeting's day, for the calendar
+        about["calendar"] = follow_up
+    ids = outbox.write(outbox.rows(MESSAGE_KIND, recipients(record), None, **about))
     db.session.commit()
     queued = queue.enqueue_deliveries(ids)
     queued = queue.enqueue_documents("bus_individ", record.id) and queued

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased, selectinload
 from .. import clock, queue
 from ..documents.docx import render_deviation
 from ..domain import deviation as rules
-from ..domain.deadlines import answer_deadline
+from ..domain.deadlines import CALENDAR_DAYS, answer_deadline
 from ..domain.groups import possible_groups, settle
 from ..domain.inputs import AnswerInput, DeviationInput, Upload
 from ..extensions import db
@@ -90,6 +90,7 @@ class _Facts:
     names: dict[str, str] = field(default_factory=dict)  # unit id -> name
     groups: dict[str, set[str]] = field(default_factory=dict)  # unit id -> its active groups
     answer_days: dict[str, int | None] = field(default_factory=dict)  # group -> its own limit
+    day_kinds: dict[str, str] = field(default_factory=dict)  # group -> "Svarstid räknas i"
     secretaries: dict[str, str] = field(default_factory=dict)  # group -> active secretary
     managers: list[str] = field(default_factory=list)  # receiving unit: chef, then deputies
     secretariat: list[str] = field(default_factory=list)  # the BUS-sekretariat's mailboxes
@@ -103,13 +104,14 @@ def _facts(reporting_unit_id: str, receiving_unit_id: str) -> _Facts:
         _facts_query(), {"reporting": reporting_unit_id, "receiving": receiving_unit_id}
     )
     facts = _Facts()
-    for role, unit_id, name, group_id, answer_days, email, _ in rows:
+    for role, unit_id, name, group_id, answer_days, day_kind, email, _ in rows:
         if role == "unit":
             facts.names[unit_id] = name
             facts.groups.setdefault(unit_id, set())
             if group_id is not None:
                 facts.groups[unit_id].add(group_id)
                 facts.answer_days[group_id] = answer_days
+                facts.day_kinds[group_id] = day_kind
                 if email is not None:
                     facts.secretaries[group_id] = email
         elif role == "manager":
@@ -130,6 +132,7 @@ def _facts_query():
             Unit.name,
             BusGroup.id,
             BusGroup.answer_days,
+            BusGroup.answer_day_kind,
             secretary.email,
             literal(0).label("n"),
         )
@@ -140,7 +143,8 @@ def _facts_query():
     )
 
     def people(role: str, order: int, *criteria):
-        columns = (literal(role), null(), null(), null(), null(), User.email, literal(order))
+        nothing = (null(), null(), null(), null(), null())
+        columns = (literal(role), *nothing, User.email, literal(order))
         return select(*columns).select_from(User).where(User.active, *criteria)
 
     receiving = bindparam("receiving")
@@ -224,11 +228,10 @@ def _mark_sent(deviation: Deviation, facts: _Facts) -> None:
         deviation.state = rules.next_state(deviation.state, "send")
         moment = clock.now()
         today = clock.local_date(moment)
-        days = facts.answer_days.get(deviation.group_id or "")
+        group = deviation.group_id or ""
+        days = facts.answer_days.get(group) or current_app.config["FORMSERVICE_ANSWER_DAYS"]
         deviation.sent_at = moment
-        deviation.deadline = answer_deadline(
-            today, days or current_app.config["FORMSERVICE_ANSWER_DAYS"]
-        )
+        deviation.deadline = answer_deadline(today, days, facts.day_kinds.get(group, CALENDAR_DAYS))
         deviation.case_number = _next_case_number(today.year)
 
 
@@ -265,11 +268,14 @@ def summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
     }
 
 
-def _answer_days(deviation: Deviation) -> int:
-    group = db.session.get(BusGroup, deviation.group_id) if deviation.group_id else None
-    if group is not None and group.answer_days:
-        return group.answer_days
-    return current_app.config["FORMSERVICE_ANSWER_DAYS"]
+def answer_time(group_id: str | None) -> tuple[int, str]:
+    """The group's answer time: its days (its own limit or FORMSERVICE_ANSWER_DAYS) and how
+    they are counted ("Svarstid räknas i")."""
+    group = db.session.get(BusGroup, group_id) if group_id else None
+    days = current_app.config["FORMSERVICE_ANSWER_DAYS"]
+    if group is None:
+        return days, CALENDAR_DAYS
+    return group.answer_days or days, group.answer_day_kind or CALENDAR_DAYS
 
 
 def _next_case_number(year: int) -> str:
@@ -409,7 +415,7 @@ def forward(
     )
     deviation.receiving_unit_id = to_unit.id
     deviation.link_version += 1
-    deviation.deadline = answer_deadline(clock.today(), _answer_days(deviation))
+    deviation.deadline = answer_deadline(clock.today(), *answer_time(deviation.group_id))
     deviation.reminded_before_at = deviation.reminded_due_at = deviation.escalated_at = None
     db.session.flush()
     db.session.expire(deviation, ["receiving_unit"])

@@ -169,10 +169,12 @@ def gather(digest: Digest) -> Contents:
     """The cases the meeting covers (their ids only) and the figures of the digest, with the
     decided measures done and overdue since the last meeting (`measures_since`)."""
     from .meetings import case_rows_for_meeting
+    from .patterns import for_digest
 
     rows = case_rows_for_meeting(digest.meeting)
     summary = summarize(rows, clock.today(), clock.zone())
     summary["measures"] = measures_since(digest.meeting)
+    summary["patterns"] = for_digest(digest.meeting.group_id)
     return Contents(document.sections(rows), summary, statistics(digest.meeting.group_id))
 
 

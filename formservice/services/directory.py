@@ -28,6 +28,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..domain.deadlines import CALENDAR_DAYS, DAY_KINDS
 from ..domain.deviation import slug
 from ..domain.directory import (
     MAX_ANSWER_DAYS,
@@ -318,9 +319,17 @@ def _apply_group(
     log.set(group, "bus_individ_convener_unit_id", convening)
     log.set(group, "bus_individ_chair_unit_id", chairing)
     log.set(group, "answer_days", days)
+    log.set(group, "answer_day_kind", _day_kind(data.answer_day_kind))
     log.set(group, "meetings_per_term", per_term)
     _set_group_active(log, group, data.active)
     return group
+
+
+def _day_kind(value: str) -> str:
+    """ "Svarstid räknas i": a known code, else a refusal naming the field."""
+    if value not in DAY_KINDS:
+        raise DirectoryError("välj kalenderdagar eller arbetsdagar.", "answer_day_kind")
+    return value
 
 
 def _set_group_active(log: _Log, group: BusGroup, active: bool) -> None:
@@ -635,11 +644,20 @@ def _groups(imp: _Importer, items: Any) -> set[str]:
             bus_individ_convener_unit=_optional_id(entry, "bus_individ_convener_unit"),
             bus_individ_chair_unit=_optional_id(entry, "bus_individ_chair_unit"),
             answer_days=_integer(entry, "answer_days", where),
+            answer_day_kind=_day_kind_entry(entry, where),
             meetings_per_term=_integer(entry, "meetings_per_term", where, MEETINGS_PER_HALF),
         )
         with _located(where):
             _apply_group(imp.log, db.session.get(BusGroup, key), data, key, imp.people)
     return {str(e["id"]) for e in items}
+
+
+def _day_kind_entry(entry: dict, where: str) -> str:
+    """`answer_day_kind` of a group in the file: kalenderdagar (the default) or arbetsdagar."""
+    value = entry.get("answer_day_kind", CALENDAR_DAYS)
+    if not isinstance(value, str) or value not in DAY_KINDS:
+        raise DirectoryError(f"{where}: answer_day_kind ska vara kalenderdagar eller arbetsdagar.")
+    return value
 
 
 def _optional_id(entry: dict, key: str) -> str | None:
@@ -729,6 +747,8 @@ def _group_entry(group: BusGroup, person: Callable[[User], dict]) -> dict[str, A
         entry["bus_individ_chair_unit"] = group.bus_individ_chair_unit_id
     if group.answer_days is not None:
         entry["answer_days"] = group.answer_days
+    if group.answer_day_kind != CALENDAR_DAYS:
+        entry["answer_day_kind"] = group.answer_day_kind
     if group.meetings_per_term != MEETINGS_PER_HALF:
         entry["meetings_per_term"] = group.meetings_per_term
     return entry
@@ -881,6 +901,7 @@ def group_input(group: BusGroup) -> GroupInput:
         bus_individ_convener_unit=group.bus_individ_convener_unit_id,
         bus_individ_chair_unit=group.bus_individ_chair_unit_id,
         answer_days=group.answer_days,
+        answer_day_kind=group.answer_day_kind,
         meetings_per_term=group.meetings_per_term,
         active=group.active,
     )

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
-from .. import clock
+from .. import clock, queue
 from ..domain import deviation as rules
+from ..domain.calendar import next_sequence
 from ..domain.deadlines import is_overdue
 from ..domain.meetings import MEETINGS_PER_HALF, suggest_dates
 from ..extensions import db
 from ..models import BusGroup, Deviation, DeviationClosing, GroupMeeting, User
-from . import audit
+from . import audit, calendar, directory, outbox
 
 OPEN_STATES = (rules.SKICKAD, rules.BESVARAD, rules.BEHANDLAD)
 STATE_ORDER = {state: n for n, state in enumerate((*OPEN_STATES, rules.AVSLUTAD))}
@@ -38,19 +39,98 @@ class MeetingExists(ValueError):
     """The group already has a meeting on that date; nothing was stored."""
 
 
-def plan(actor: User, group_id: str, meeting_date: date, place: str) -> GroupMeeting:
-    """A new meeting of the group; one transaction with its audit event. Raises
-    `MeetingExists` when the group already meets that day."""
+def plan(
+    actor: User, group_id: str, meeting_date: date, place: str, start_time: time | None = None
+) -> GroupMeeting:
+    """A new meeting of the group; one transaction with its audit event and a notice with
+    the calendar event to the group's convener and secretary. Raises `MeetingExists` when the
+    group already meets that day."""
     if has_meeting_on(group_id, meeting_date):
         raise MeetingExists(f"group {group_id} already meets on {meeting_date.isoformat()}")
     meeting = GroupMeeting(
-        group_id=group_id, meeting_date=meeting_date, place=place, created_by_id=actor.id
+        group_id=group_id,
+        meeting_date=meeting_date,
+        start_time=start_time,
+        place=place,
+        created_by_id=actor.id,
+        calendar_sequence=0,
     )
     db.session.add(meeting)
     db.session.flush()
     audit.record(actor, "meeting.planned", "meeting", meeting.id, group=group_id)
-    db.session.commit()
+    _notify(meeting, "meeting_notice")
     return meeting
+
+
+class NotChangeable(ValueError):
+    """A withdrawn meeting, or one already held, is not changed or withdrawn."""
+
+
+def can_change(meeting: GroupMeeting, on: date | None = None) -> bool:
+    """Date, time and place can be changed, and the meeting withdrawn, until its day has
+    passed, unless it is already withdrawn."""
+    return meeting.cancelled_at is None and meeting.meeting_date >= (on or clock.today())
+
+
+def change(
+    actor: User, meeting: GroupMeeting, meeting_date: date, start_time: time | None, place: str
+) -> bool:
+    """ "Ändra mötet": new date, start time or place. When any of them changed, the calendar
+    event's SEQUENCE rises and the convener and secretary get the new time; one transaction.
+    Whether anything changed. Raises `MeetingExists` for a day the group already meets."""
+    db.session.refresh(meeting, with_for_update=True)
+    if not can_change(meeting):
+        db.session.rollback()
+        raise NotChangeable(f"meeting {meeting.id} cannot be changed")
+    if meeting_date != meeting.meeting_date and has_meeting_on(meeting.group_id, meeting_date):
+        db.session.rollback()
+        raise MeetingExists(f"group {meeting.group_id} already meets on {meeting_date}")
+    before = (meeting.meeting_date, meeting.start_time, meeting.place)
+    after = (meeting_date, start_time, place)
+    if before == after:
+        db.session.rollback()
+        return False
+    meeting.meeting_date, meeting.start_time, meeting.place = after
+    meeting.calendar_sequence = next_sequence(meeting.calendar_sequence, before, after)
+    fields = [name for name, old, new in zip(_WHAT, before, after, strict=True) if old != new]
+    audit.record(actor, "meeting.changed", "meeting", meeting.id, fields=fields)
+    _notify(meeting, "meeting_changed")
+    return True
+
+
+def cancel(actor: User, meeting: GroupMeeting) -> None:
+    """ "Ställ in mötet": the meeting is withdrawn (kept, marked), its calendar event
+    cancelled (METHOD:CANCEL, SEQUENCE raised) in a notice; one transaction."""
+    db.session.refresh(meeting, with_for_update=True)
+    if not can_change(meeting):
+        db.session.rollback()
+        raise NotChangeable(f"meeting {meeting.id} cannot be withdrawn")
+    meeting.cancelled_at = clock.now()
+    meeting.calendar_sequence += 1
+    audit.record(actor, "meeting.cancelled", "meeting", meeting.id)
+    _notify(meeting, "meeting_cancelled")
+
+
+_WHAT = ("meeting_date", "start_time", "place")
+
+
+def _notify(meeting: GroupMeeting, kind: str) -> None:
+    """Write the notice with the calendar event to the group's convener and secretary (who
+    can open the meeting page), commit, then queue it (else the sweep sends it)."""
+    people = [
+        *directory.group_people(meeting.group_id, "convener"),
+        *directory.group_people(meeting.group_id, "secretary"),
+    ]
+    about = {
+        "meeting_id": meeting.id,
+        "meeting_date": meeting.meeting_date.isoformat(),
+        "start_time": meeting.start_time.strftime("%H:%M") if meeting.start_time else None,
+        "group_name": db.session.get(BusGroup, meeting.group_id).name,
+        "calendar": calendar.steering_event(meeting),
+    }
+    ids = outbox.write(outbox.rows(kind, people, None, **about))
+    db.session.commit()
+    queue.enqueue_deliveries(ids)
 
 
 def meetings_of(group_id: str) -> list[GroupMeeting]:
@@ -79,27 +159,36 @@ def overview(group_id: str, on: date | None = None) -> GroupMeetings:
 
 
 def held_meetings(group_id: str, on: date | None = None) -> list[GroupMeeting]:
-    """Meetings on or before `on` (a decision is recorded after the meeting), latest first."""
+    """Meetings on or before `on` (a decision is recorded after the meeting), latest first;
+    withdrawn meetings are not among them."""
     on = on or clock.today()
-    return [m for m in reversed(meetings_of(group_id)) if m.meeting_date <= on]
+    meetings = reversed(meetings_of(group_id))
+    return [m for m in meetings if m.meeting_date <= on and m.cancelled_at is None]
 
 
 def has_meeting_on(group_id: str, meeting_date: date) -> bool:
+    """Whether the group has a meeting that day that is not withdrawn."""
     query = select(GroupMeeting.id).where(
-        GroupMeeting.group_id == group_id, GroupMeeting.meeting_date == meeting_date
+        GroupMeeting.group_id == group_id,
+        GroupMeeting.meeting_date == meeting_date,
+        GroupMeeting.cancelled_at.is_(None),
     )
     return db.session.scalar(query.limit(1)) is not None
 
 
 def previous_meeting(meeting: GroupMeeting) -> GroupMeeting | None:
-    """The group's meeting just before this one."""
+    """The group's meeting just before this one (a withdrawn one does not count)."""
     earlier = or_(
         GroupMeeting.meeting_date < meeting.meeting_date,
         and_(GroupMeeting.meeting_date == meeting.meeting_date, GroupMeeting.id < meeting.id),
     )
     query = (
         select(GroupMeeting)
-        .where(GroupMeeting.group_id == meeting.group_id, earlier)
+        .where(
+            GroupMeeting.group_id == meeting.group_id,
+            earlier,
+            GroupMeeting.cancelled_at.is_(None),
+        )
         .order_by(GroupMeeting.meeting_date.desc(), GroupMeeting.id.desc())
         .limit(1)
     )

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from .. import clock, queue
 from ..domain import deviation as rules
-from ..domain.deadlines import ReminderState, due_reminders
+from ..domain.deadlines import CALENDAR_DAYS, ReminderState, due_reminders
 from ..extensions import db
-from ..models import Deviation, Unit
+from ..models import BusGroup, Deviation, Unit
 from . import audit, directory, measures, outbox
 from .deviations import summary
 
@@ -26,10 +26,12 @@ def send_due(today: date | None = None) -> int:
     open_reports = db.session.scalars(
         select(Deviation).where(Deviation.state == rules.SKICKAD).with_for_update(skip_locked=True)
     ).all()
+    kinds = {g: k for g, k in db.session.execute(select(BusGroup.id, BusGroup.answer_day_kind))}
     messages: list = []
     touched = 0
     for deviation in open_reports:
-        for step in due_reminders(_state(deviation), today, days_before):
+        state = _state(deviation, kinds.get(deviation.group_id or "", CALENDAR_DAYS))
+        for step in due_reminders(state, today, days_before):
             messages += _remind(deviation, step, moment)
             touched += 1
     measure_messages = measures.reminder_messages(today, moment)
@@ -40,12 +42,14 @@ def send_due(today: date | None = None) -> int:
     return touched
 
 
-def _state(deviation: Deviation) -> ReminderState:
+def _state(deviation: Deviation, day_kind: str) -> ReminderState:
+    """The report's reminders so far; the "before" reminder counted in the group's days."""
     return ReminderState(
         deadline=deviation.deadline,
         reminded_before=deviation.reminded_before_at is not None,
         reminded_due=deviation.reminded_due_at is not None,
         escalated=deviation.escalated_at is not None,
+        day_kind=day_kind,
     )
 
 

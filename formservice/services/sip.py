@@ -13,7 +13,7 @@ from ..domain import sip as rules
 from ..domain.inputs import AttendanceInput, SipInput
 from ..extensions import db
 from ..models import SipCalledUnit, SipMeeting, Unit, User
-from . import audit, directory, outbox, record_documents
+from . import audit, calendar, directory, outbox, record_documents
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,35 @@ def _send(author: User, meeting: SipMeeting) -> list:
     meeting.state = rules.SKICKAD
     meeting.sent_at = now
     audit.record(author, "sip.sent", "sip", meeting.id, short_notice=needed)
-    return outbox.rows("sip_invitation", recipients(meeting), None, **summary(meeting))
+    about = {**summary(meeting), "calendar": calendar.sip_event(meeting)}
+    return outbox.rows("sip_invitation", recipients(meeting), None, **about)
+
+
+class NotCancellable(ValueError):
+    """Only a sent meeting that has not begun can be withdrawn."""
+
+
+def can_cancel(meeting: SipMeeting) -> bool:
+    """ "Ställ in mötet" is offered for a sent meeting that has not begun."""
+    return meeting.state == rules.SKICKAD and not is_over(meeting)
+
+
+def cancel(author: User, meeting: SipMeeting) -> bool:
+    """ "Ställ in mötet": skickad → installt, the calendar event withdrawn (METHOD:CANCEL,
+    SEQUENCE raised) in a notice to everyone invited; one transaction. Whether the notices
+    were queued (else the sweep sends them)."""
+    db.session.refresh(meeting, with_for_update=True)  # two clicks withdraw once
+    if not can_cancel(meeting):
+        db.session.rollback()
+        raise NotCancellable(f"SIP meeting {meeting.id} is {meeting.state}")
+    meeting.state = rules.INSTALLT
+    meeting.cancelled_at = clock.now()
+    meeting.calendar_sequence += 1
+    audit.record(author, "sip.cancelled", "sip", meeting.id)
+    about = {**summary(meeting), "calendar": calendar.sip_event(meeting)}
+    ids = outbox.write(outbox.rows("sip_cancelled", recipients(meeting), None, **about))
+    db.session.commit()
+    return queue.enqueue_deliveries(ids)
 
 
 def recipients(meeting: SipMeeting) -> list[User]:

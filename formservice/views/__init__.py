@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort
+from flask import Response, abort
 
 from ..auth import current
 from ..extensions import db
 from ..models import User
 
 T = TypeVar("T")
+
+
+def ics_response(data: bytes, name: str = "mote.ics") -> Response:
+    """A calendar file as a download ("Lägg till i kalendern")."""
+    response = Response(data, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def get_allowed(model: type[T], ident: int, may: Callable[[User, T], bool]) -> T:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from forms.bus_individ import BusIndividForm
@@ -12,9 +13,9 @@ from ..auth import current
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import BusIndivid
-from ..services import audit, directory, outbox
+from ..services import audit, calendar, directory, outbox
 from ..services import bus_individ as service
-from . import get_allowed
+from . import get_allowed, ics_response
 from .files import send_audited
 
 bp = Blueprint("bus_individ", __name__, url_prefix="/bus-individ")
@@ -108,6 +109,16 @@ def _sip_label(record: BusIndivid) -> str | None:
         return None
     identity = access.can_view_sip(current(), record.sip)
     return service.sip_label(record.sip, identity=identity)
+
+
+@bp.route("/<int:record_id>/kalender.ics")
+@login_required
+def calendar_file(record_id: int) -> ResponseReturnValue:
+    record = get_allowed(BusIndivid, record_id, access.can_view_bus_individ)
+    event = calendar.follow_up_event(record)
+    if event is None:
+        abort(404)  # no follow-up meeting was decided
+    return ics_response(calendar.download(event))
 
 
 @bp.route("/<int:record_id>/protokoll.<any(pdf, docx):kind>")

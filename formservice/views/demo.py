@@ -41,8 +41,14 @@ def message(key: str):
 
     parsed = message_from_bytes(raw, policy=policy.default)
     body = parsed.get_body(preferencelist=("plain",))
+    attachments = [
+        (part.get_filename() or "", part.get_content_type()) for part in parsed.iter_attachments()
+    ]
     return render_template(
-        "html/demo/message.html", message=parsed, body=body.get_content() if body else ""
+        "html/demo/message.html",
+        message=parsed,
+        body=body.get_content() if body else "",
+        attachments=attachments,
     )
 
 

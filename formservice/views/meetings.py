@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -17,9 +18,10 @@ from ..domain import deviation as rules
 from ..domain.statistics import current_half, parse_period, period_choices, period_code
 from ..extensions import db
 from ..models import BusGroup, Deviation, GroupMeeting
+from ..services import calendar, directory, evaluation
 from ..services import closing as closing_service
-from ..services import directory, evaluation
 from ..services import meetings as service
+from . import ics_response
 from .errors import render_error
 
 bp = Blueprint("meetings", __name__)
@@ -78,7 +80,8 @@ def plan(group_id: str):
     elif form.validate_on_submit():
         try:
             place = form.place.data or ""
-            meeting = service.plan(current(), group.id, form.meeting_date.data, place)
+            start = form.start_time.data
+            meeting = service.plan(current(), group.id, form.meeting_date.data, place, start)
         except service.MeetingExists:
             form.refuse_date()
         else:
@@ -108,8 +111,67 @@ def show(meeting_id: int):
         total=len(cases),
         previous=service.previous_meeting(meeting),
         is_secretary=_secretary_of(meeting.group_id),
+        can_change=service.can_change(meeting),
         closable={d.id for d in cases if closing_service.can_close(d)},
     )
+
+
+@bp.route("/styrgrupp/moten/<int:meeting_id>/andra", methods=["GET", "POST"])
+@login_required
+def change(meeting_id: int) -> ResponseReturnValue:
+    meeting = _own_meeting(meeting_id)
+    if not service.can_change(meeting):
+        flash("Mötet kan inte längre ändras.", "info")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    form = MeetingForm(obj=meeting if request.method == "GET" else None)
+    form.submit.label.text = "Spara ändringen"
+    if form.validate_on_submit():
+        try:
+            changed = service.change(
+                current(),
+                meeting,
+                form.meeting_date.data,
+                form.start_time.data,
+                form.place.data or "",
+            )
+        except service.MeetingExists:
+            form.refuse_date()
+        else:
+            text = "Mötet är ändrat. Kallelsen med den nya tiden skickas." if changed else None
+            flash(text or "Inget ändrades.", "success" if changed else "info")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    page = render_template("html/meetings/change.html", form=form, meeting=meeting)
+    return page, (422 if form.errors else 200)
+
+
+@bp.route("/styrgrupp/moten/<int:meeting_id>/stall-in", methods=["POST"])
+@login_required
+def cancel(meeting_id: int) -> ResponseReturnValue:
+    meeting = _own_meeting(meeting_id)
+    try:
+        service.cancel(current(), meeting)
+    except service.NotChangeable:
+        return render_error(409, "Mötet kan inte ställas in: det är redan inställt eller hållet.")
+    flash("Mötet är inställt. De som fått kallelsen får besked.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
+@bp.route("/styrgrupp/moten/<int:meeting_id>/kalender.ics")
+@login_required
+def calendar_file(meeting_id: int) -> ResponseReturnValue:
+    meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
+    _require_reader(meeting.group_id)
+    if meeting.cancelled_at is not None:
+        abort(404)
+    return ics_response(calendar.download(calendar.steering_event(meeting)))
+
+
+def _own_meeting(meeting_id: int) -> GroupMeeting:
+    """The meeting, for its group's secretary only."""
+    meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
+    if not _secretary_of(meeting.group_id):
+        abort(403)
+    return meeting
 
 
 def _by_state(cases: list[Deviation]) -> list[tuple[str, list[Deviation]]]:

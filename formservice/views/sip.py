@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from forms.sip import SipForm, attendance_form
@@ -13,9 +14,10 @@ from ..domain import sip as rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import SipMeeting, User
-from ..services import audit, directory, outbox
+from ..services import audit, calendar, directory, outbox
 from ..services import sip as service
-from . import get_allowed
+from . import get_allowed, ics_response
+from .errors import render_error
 from .files import send_audited
 
 bp = Blueprint("sip", __name__, url_prefix="/sip")
@@ -124,7 +126,10 @@ def show(sip_id: int):
         can_manage=manage,
         initiator=db.session.get(User, meeting.initiator_user_id),
         follows_visible=bool(meeting.follows) and access.can_view_sip(current(), meeting.follows),
-        can_record=manage and meeting.state != rules.UTKAST and service.is_over(meeting),
+        can_record=manage
+        and meeting.state in (rules.SKICKAD, rules.GENOMFORD)
+        and service.is_over(meeting),
+        can_cancel=manage and service.can_cancel(meeting),
         absent=service.absent_units(meeting) if manage else [],
         failed=outbox.failed_for_record("sip_invitation", meeting.id) if manage else [],
     )
@@ -136,6 +141,30 @@ def download(sip_id: int, kind: str):
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
     file_id = meeting.docx_file_id if kind == "docx" else meeting.pdf_file_id
     return send_audited(file_id, "sip.downloaded", "sip", meeting.id, format=kind)
+
+
+@bp.route("/<int:sip_id>/kalender.ics")
+@login_required
+def calendar_file(sip_id: int) -> ResponseReturnValue:
+    meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
+    if meeting.state not in (rules.SKICKAD, rules.GENOMFORD):
+        abort(404)  # a draft has no event yet; a withdrawn one has none any more
+    return ics_response(calendar.download(calendar.sip_event(meeting)))
+
+
+@bp.route("/<int:sip_id>/stall-in", methods=["POST"])
+@login_required
+def cancel(sip_id: int) -> ResponseReturnValue:
+    meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
+    try:
+        queued = service.cancel(current(), meeting)
+    except service.NotCancellable:
+        return render_error(
+            409, "Mötet kan inte ställas in: det är inte skickat eller har redan börjat."
+        )
+    message = "Mötet är inställt. De kallade verksamheterna får besked"
+    flash(f"{message}." if queued else f"{message} så snart utskicken är i gång igen.", "success")
+    return redirect(url_for("sip.show", sip_id=meeting.id))
 
 
 @bp.route("/<int:sip_id>/dokument", methods=["POST"])

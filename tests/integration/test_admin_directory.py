@@ -211,6 +211,7 @@ def test_a_group_and_its_settings(directory):
 
     for bad, field in (
         ({"answer_days": 0}, "answer_days"),
+        ({"answer_day_kind": "veckor"}, "answer_day_kind"),
         ({"meetings_per_term": 9}, "meetings_per_term"),
     ):
         with pytest.raises(DirectoryError) as refused:

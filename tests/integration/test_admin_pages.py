@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from datetime import date
 
 import pytest
@@ -177,6 +178,9 @@ def test_a_group_page_sets_the_bus_individ_units_and_the_meeting_rhythm(director
         "Sammankallande",
         "Sekreterare",
         "Svarstid i dagar",
+        "Svarstid räknas i",
+        "Kalenderdagar",
+        "Arbetsdagar",
         "Sammankallande verksamhet för BUS-individ",
         "Ordförande verksamhet för BUS-individ",
         "Möten per termin",
@@ -191,6 +195,7 @@ def test_a_group_page_sets_the_bus_individ_units_and_the_meeting_rhythm(director
             "convener": "vera.callen@stad.example",
             "secretary": "sam.prevent@stad.example",
             "answer_days": "45",
+            "answer_day_kind": "arbetsdagar",
             "bus_individ_convener_unit": "familjeenheten-skarpnack",
             "bus_individ_chair_unit": "forskola-skarpnack",
             "meetings_per_term": "4",
@@ -200,10 +205,18 @@ def test_a_group_page_sets_the_bus_individ_units_and_the_meeting_rhythm(director
     assert response.status_code == 302
     group = db.session.get(BusGroup, "skarpnack")
     assert (group.answer_days, group.meetings_per_term) == (45, 4)
+    assert group.answer_day_kind == "arbetsdagar"
+    shown = text_of(client.get("/admin/bus-grupper/skarpnack"))
+    assert re.search(r'<input checked [^>]*value="arbetsdagar"', shown)
     assert group.bus_individ_chair_unit_id == "forskola-skarpnack"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "bus_group.changed"))
     assert event.actor == ADMIN
-    assert event.detail["fields"] == ["bus_individ_chair_unit", "answer_days", "meetings_per_term"]
+    assert event.detail["fields"] == [
+        "bus_individ_chair_unit",
+        "answer_days",
+        "answer_day_kind",
+        "meetings_per_term",
+    ]
 
 
 def test_search_and_pages(directory, client):

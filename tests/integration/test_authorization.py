@@ -102,6 +102,9 @@ POST /sip/{s}/redigera                      login 302 403 403 403 403 403 403 40
 GET  /sip/{s}/narvaro                       login 200 403 403 403 403 403 403 403 403 403 login
 POST /sip/{s}/narvaro                       login 422 403 403 403 403 403 403 403 403 403 login
 POST /sip/{s}/dokument                      login 409 403 403 403 403 403 403 403 403 403 login
+GET  /sip/{s}/kalender.ics                  login 200 200 200 403 403 403 403 403 403 403 login
+# {s} has begun: the initiator may withdraw a meeting only before it (409), others never
+POST /sip/{s}/stall-in                      login 409 403 403 403 403 403 403 403 403 403 login
 GET  /bus-individ/                          login 200 200 200 200 200 200 200 200 200 200 login
 GET  /bus-individ/ny                        login 200 200 200 200 200 403 403 403 403 403 login
 POST /bus-individ/ny                        login 422 422 422 422 422 403 403 403 403 403 login
@@ -109,11 +112,18 @@ GET  /bus-individ/{b}                       login 200 200 200 200 403 403 403 40
 GET  /bus-individ/{b}/protokoll.pdf         login 200 200 200 200 403 403 403 403 403 403 login
 GET  /bus-individ/{b}/protokoll.docx        login 200 200 200 200 403 403 403 403 403 403 login
 POST /bus-individ/{b}/skapa-dokument        login 302 403 403 403 403 403 403 403 403 403 login
+# {b} decided no follow-up meeting: nothing to add to a calendar (404) for those who may see it
+GET  /bus-individ/{b}/kalender.ics          login 404 404 404 404 403 403 403 403 403 403 login
 GET  /styrgrupp                             login 403 403 403 403 403 200 200 200 403 403 login
 GET  /styrgrupp/skarpnack/nytt-mote         login 403 403 403 403 403 403 200 403 403 403 login
 POST /styrgrupp/skarpnack/nytt-mote         login 403 403 403 403 403 403 422 403 403 403 login
 GET  /styrgrupp/moten/{m}                   login 403 403 403 403 403 403 200 200 403 403 login
 POST /styrgrupp/moten/{m}/sammanstallning   login 403 403 403 403 403 403 skip 403 403 403 login
+GET  /styrgrupp/moten/{m}/kalender.ics      login 403 403 403 403 403 403 200 200 403 403 login
+# {m} was two days ago: its secretary is sent back to the meeting (302) or refused (409)
+GET  /styrgrupp/moten/{m}/andra             login 403 403 403 403 403 403 302 403 403 403 login
+POST /styrgrupp/moten/{m}/andra             login 403 403 403 403 403 403 302 403 403 403 login
+POST /styrgrupp/moten/{m}/stall-in          login 403 403 403 403 403 403 409 403 403 403 login
 GET  /styrgrupp/sammanstallningar/{g}       login 403 403 403 403 403 403 200 200 403 403 login
 GET  /styrgrupp/sammanstallningar/{g}/status  login 403 403 403 403 403 403 200 200 403 403 login
 GET  /styrgrupp/sammanstallningar/{gp}      login 403 403 403 403 403 403 200 200 403 403 login

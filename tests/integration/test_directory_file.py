@@ -74,6 +74,7 @@ def test_the_administrators_changes_round_trip(directory):
             "Lokal BUS Farsta",
             secretary="nora.ny@stad.example",
             answer_days=40,
+            answer_day_kind="arbetsdagar",
             meetings_per_term=3,
         ),
     ).object
@@ -99,6 +100,9 @@ def test_the_administrators_changes_round_trip(directory):
     assert "skarpnack" not in {g["id"] for g in exported["bus_groups"]}
     farsta = next(g for g in exported["bus_groups"] if g["id"] == group.id)
     assert (farsta["answer_days"], farsta["meetings_per_term"]) == (40, 3)
+    assert farsta["answer_day_kind"] == "arbetsdagar"
+    others = [g for g in exported["bus_groups"] if g["id"] != group.id]
+    assert all("answer_day_kind" not in g for g in others)  # kalenderdagar is the default
 
 
 # --- directories built by hypothesis -----------------------------------------------------------
@@ -131,6 +135,8 @@ def directories(draw) -> dict:
                 entry[key] = draw(st.sampled_from(unit_ids))
         if draw(st.booleans()):
             entry["answer_days"] = draw(st.integers(1, 365))
+        if draw(st.booleans()):
+            entry["answer_day_kind"] = draw(st.sampled_from(["kalenderdagar", "arbetsdagar"]))
         if draw(st.booleans()):
             entry["meetings_per_term"] = draw(st.integers(1, 4))
         groups.append(entry)
@@ -251,7 +257,7 @@ def test_directory_export_command_writes_a_file_that_imports_with_no_change(dire
 FIELDS = [
     "id", "name", "type", "email", "huvudman", "bus_groups", "chef", "deputies", "convener",
     "secretary", "bus_individ_convener_unit", "bus_individ_chair_unit", "answer_days",
-    "meetings_per_term",
+    "answer_day_kind", "meetings_per_term",
 ]  # fmt: skip
 SCALARS = (
     st.none()

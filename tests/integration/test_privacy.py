@@ -25,6 +25,17 @@ from .test_sip import child_pnr, sip_form
 CHILD = "Ebba Integritetsson"
 GUARDIAN = "Göran Integritetsson"
 SECRET_TEXT = "Skolan och BUP har olika bild av INTEGRITET-77"
+VIDEO_LINK = "https://video.example/mote/INTEGRITET-88"
+
+
+def decoded_parts(message) -> str:
+    """Every part of an e-mail as text after its transfer encoding: the body and each
+    attachment (a calendar file is base64 in the raw message)."""
+    return "\n".join(
+        part.get_payload(decode=True).decode("utf-8", "replace")
+        for part in message.walk()
+        if not part.is_multipart()
+    )
 
 
 def job_payloads() -> list[bytes]:
@@ -45,7 +56,7 @@ def job_payloads() -> list[bytes]:
 def test_personal_data_stays_out_of_logs_mail_and_jobs(client, directory, smtp_sink, caplog):
     caplog.set_level(logging.DEBUG)
     pnr = child_pnr(age=16)
-    secrets = [CHILD, GUARDIAN, pnr, pnr.replace("-", ""), SECRET_TEXT]
+    secrets = [CHILD, GUARDIAN, pnr, pnr.replace("-", ""), SECRET_TEXT, VIDEO_LINK]
 
     login(client, CHEF_A)
     data = sip_form(
@@ -54,6 +65,7 @@ def test_personal_data_stays_out_of_logs_mail_and_jobs(client, directory, smtp_s
         child_over_15="ja",
         consent_from=["vardnadshavare_1", "barnet"],
         question=SECRET_TEXT,
+        place=VIDEO_LINK,
         **{"guardians-0-name": GUARDIAN},
     )
     assert client.post("/sip/ny", data=data).status_code == 302
@@ -66,12 +78,18 @@ def test_personal_data_stays_out_of_logs_mail_and_jobs(client, directory, smtp_s
     token = make_token(deviation.id, CHEF_B, deviation.link_version)
     answer = {"responder_name": "Ines Sved", "assessment": SECRET_TEXT, "agrees": "ja"}
     assert client.post(f"/svara/{token}", data=answer | {"attest": "y"}).status_code == 200
+    login(client, CHEF_A)
+    assert client.post(f"/sip/{meeting.id}/stall-in").status_code == 302  # a CANCEL .ics
     payloads = job_payloads()
     run_worker(directory)
 
     assert smtp_sink.messages, "the journey sends mail"
     assert payloads, "the journey queues jobs"
-    mail = "\n".join(m.as_string() for m in smtp_sink.messages)
+    mail = "\n".join(m.as_string() + decoded_parts(m) for m in smtp_sink.messages)
+    calendars = [
+        p for m in smtp_sink.messages for p in m.walk() if p.get_content_type() == "text/calendar"
+    ]
+    assert len(calendars) >= 4, "kallelse and withdrawal carry calendar files"
     # every record as the text and the JSON formats write it (FORMSERVICE_LOG_FORMAT)
     lines = [formatter(kind).format(r) for r in caplog.records for kind in ("text", "json")]
     json_lines = [json.loads(line) for line in lines[1::2]]  # each one JSON object

@@ -185,7 +185,16 @@ def test_register_periodic_jobs_run_through_the_real_queue(directory, smtp_sink)
     cron = CronScheduler(connection=connection)
     register_periodic(cron, sweep_seconds=60)
     registered = {job.name: job for job in cron.get_jobs()}
-    assert set(registered) == {"sweep_outbox", "send_reminders", "remove_expired_identities"}
+    assert set(registered) == {
+        "sweep_outbox",
+        "send_reminders",
+        "detect_patterns",
+        "remove_expired_identities",
+    }
+    assert (registered["detect_patterns"].func, registered["detect_patterns"].cron) == (
+        jobs.detect_patterns,
+        "20 7 * * *",
+    )
     retention = registered["remove_expired_identities"]
     assert (retention.func, retention.cron) == (jobs.remove_expired_identities, "30 2 * * *")
     sweep, reminders = registered["sweep_outbox"], registered["send_reminders"]

@@ -144,6 +144,9 @@ def test_the_report_reaches_only_the_chosen_groups_secretary_digest_and_statisti
     """Skarpnäck is chosen: today's main took the alphabetically first group, Farsta."""
     farsta_meeting = meetings.plan(user(FARSTA_SECRETARY), "farsta", date.today(), "Farsta")
     skarpnack_meeting = meetings.plan(user(SECRETARY), "skarpnack", date.today(), "Skarpnäck")
+    run_worker(app)  # each group's meeting notice goes to its own secretary and convener
+    assert [m["To"] for m in smtp_sink.to(FARSTA_SECRETARY)] == [FARSTA_SECRETARY]
+    smtp_sink.clear()
 
     response = post_report(client, receiving_unit=HAB, bus_group="skarpnack")
 

@@ -69,9 +69,9 @@ def test_streaming_writes_the_same_document_as_docxtpl():
     assert body_c14n(out.getvalue()) == body_c14n(rendered)
     names = zipfile.ZipFile(BytesIO(rendered)).namelist()
     assert sorted(zipfile.ZipFile(out).namelist()) == sorted(names)
-    # the headings: title, summary (+3 tables), decided measures (+2), 2 sections of one case
+    # the headings: title, summary (+4 tables), decided measures (+2), 2 sections of one case
     # (+4 each: answer, feedback, supplement, closing), statistics
-    assert levels == [1, 2, 3, 3, 3, 2, 3, 3, 2, 3, 4, 4, 4, 4, 2, 3, 4, 4, 4, 4, 2, 3, 3]
+    assert levels == [1, 2, 3, 3, 3, 3, 2, 3, 3, 2, 3, 4, 4, 4, 4, 2, 3, 4, 4, 4, 4, 2, 3, 3]
 
 
 def test_decided_measures_done_and_overdue_are_listed():
@@ -160,3 +160,14 @@ def test_outline_nests_headings_by_level_and_lists_attachments_per_case():
 def test_outline_is_flat_when_the_levels_do_not_match():
     marks = digest.outline([("A", 0), ("B", 1)], [1], [])
     assert marks == [Bookmark("A", 0), Bookmark("B", 1)]
+
+
+def test_the_summary_names_recurring_patterns_with_their_case_numbers():
+    context = digest_context()
+    text = text_of(documents.render("digest.docx", context))
+    assert "Återkommande avvikelser" in text
+    assert "Kategori: Väntetid" in text
+    assert "BUS-2025-0001, BUS-2025-0002, BUS-2025-0003" in text
+    context["summary"]["patterns"] = []
+    empty = text_of(documents.render("digest.docx", context))
+    assert "Inga återkommande avvikelser de senaste tolv månaderna." in empty

@@ -112,6 +112,15 @@ def digest_context() -> dict[str, Any]:
         "by_state": [{"label": "Besvarad", "count": 1}],
         "by_category": [{"label": "Övrigt", "count": 2}],
         "pairs": [{"reporting": "A", "receiving": "B", "count": 2}],
+        "patterns": [
+            {
+                "receiving": "BUP Söder",
+                "kind": "kategori",
+                "about": "Väntetid",
+                "count": 3,
+                "case_numbers": "BUS-2025-0001, BUS-2025-0002, BUS-2025-0003",
+            }
+        ],
         "answered": 2,
         "median_answer_days": 12.5,
         "share_in_time": 50.0,
