@@ -65,6 +65,7 @@ MATRIX = """
 GET  /                                      login 302 302 302 302 302 302 302 302 302 302 login
 GET  /logga-in                              200 200 200 200 200 200 200 200 200 200 200 200
 GET  /avvikelser                            login 200 200 200 200 200 200 200 200 200 403 login
+GET  /avvikelser.csv                        login 200 200 200 200 200 200 200 200 200 403 login
 GET  /avvikelser/ny                         login 200 200 200 200 200 403 403 403 403 403 login
 POST /avvikelser/ny                         login 422 422 422 422 422 403 403 403 403 403 login
 GET  /avvikelser/{d}                        login 200 200 200 403 403 403 200 200 200 403 login
