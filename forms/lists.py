@@ -11,7 +11,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, StringField, ValidationError
 
 from formservice.domain.deviation import STATE_LABELS
-from formservice.domain.lists import DEFAULT_SORT, DeviationFilter, RecordFilter
+from formservice.domain.lists import (
+    DEFAULT_SORT,
+    FIRST_CASE_YEAR,
+    DeviationFilter,
+    RecordFilter,
+    case_numbers,
+)
 from formservice.domain.sip import STATE_LABELS as SIP_STATE_LABELS
 
 from .fields import ChoiceField, DatumField
@@ -70,7 +76,9 @@ class _ListForm(Form):
 
 
 class DeviationFilterForm(_ListForm):
-    arende = StringField("Sök ärendenummer", description="Hela eller en del av numret.")
+    arende = StringField(
+        "Sök ärendenummer", description="Hela numret (BUS-2026-0042) eller bara numret (42)."
+    )
     status = ChoiceField("Status")
     verksamhet = ChoiceField("Verksamhet", description="Rapporterande eller mottagande.")
     grupp = ChoiceField("BUS-grupp")
@@ -118,10 +126,10 @@ class DeviationFilterForm(_ListForm):
 
     def validate_arende(self, field: StringField) -> None:
         text = (field.data or "").strip()
-        if len(text) > CASE_NUMBER_MAX or not all(c.isalnum() or c in "-/ " for c in text):
+        if text and (len(text) > CASE_NUMBER_MAX or case_numbers(text, FIRST_CASE_YEAR) is None):
             raise ValidationError(
-                f"{field.label.text}: skriv siffror och bindestreck, högst "
-                f"{CASE_NUMBER_MAX} tecken, till exempel 2026-000123."
+                f"{field.label.text}: skriv ett ärendenummer som BUS-2026-0042, "
+                "2026-42 eller bara numret (42)."
             )
 
 
@@ -177,3 +185,18 @@ class PeriodFilterForm(_ListForm):
 
 
 SIP_STATES = dict(SIP_STATE_LABELS)
+
+
+class GroupFilterForm(Form):
+    """The steering group's page for a reader of several groups: one group, or all."""
+
+    grupp = ChoiceField("BUS-grupp")
+
+    def __init__(self, formdata: MultiDict, *, groups: list[tuple[str, str]]) -> None:
+        super().__init__(formdata)
+        self.grupp.choices = [("", "Alla mina grupper"), *groups]
+        self.grupp.data = self.grupp.data or ""
+        self.valid = self.validate()
+
+    def group_id(self) -> str:
+        return "" if self.grupp.errors else (self.grupp.data or "")

@@ -40,6 +40,7 @@ class Deviation(db.Model):
         Index("ix_deviations_sent_at_id", "sent_at", "id"),
         Index("ix_deviations_deadline_id", "deadline", "id"),
         Index("ix_deviations_group_sent_at_id", "group_id", "sent_at", "id"),
+        Index("ix_deviations_to_answer", "receiving_unit_id", "state", "deadline", "id"),
     )  # the lists' sort orders (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

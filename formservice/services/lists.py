@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,11 +22,14 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     cast,
     false,
     func,
+    literal,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import aliased, selectinload
 
@@ -34,7 +37,18 @@ from .. import access, clock
 from ..documents import statistics_csv
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue
-from ..domain.lists import DATE_SORTS, DEFAULT_SORT, DEVIATION_SORTS, DeviationFilter, RecordFilter
+from ..domain.lists import (
+    DATE_SORTS,
+    DEFAULT_SORT,
+    DEVIATION_SORTS,
+    SORT_KINDS,
+    DeviationFilter,
+    Position,
+    RecordFilter,
+    case_numbers,
+    format_cursor,
+    parse_cursor,
+)
 from ..extensions import db
 from ..models import (
     BusGroup,
@@ -49,15 +63,50 @@ from ..models import (
 from . import audit, categories
 
 PAGE_SIZE = 50
-#: Rows counted at most: beyond it a page says "av fler än 200" (the count is the one part of
-#: a page that would otherwise grow with the whole list).
-COUNT_CAP = 10_000
+#: Rows counted at most: beyond it a page says "fler än 2 000", "Sida 1 av fler än 40" (the
+#: count is the one part of a page that would otherwise grow with the whole list).
+COUNT_CAP = 2_000
 CSV_BATCH = 1000
 
 
 @dataclass(frozen=True)
+class Key:
+    """A list's order: its sort column, then the id, both one way."""
+
+    column: Any
+    id_column: Any
+    descending: bool
+
+    @property
+    def kind(self) -> str:
+        return SORT_KINDS[self.column.key]
+
+    def order(self) -> list:
+        """No value (a draft) first when descending, last when ascending: PostgreSQL's own
+        default, so one plain index on (column, id) serves both directions."""
+        if self.descending:
+            return [self.column.desc().nulls_first(), self.id_column.desc()]
+        return [self.column.asc().nulls_last(), self.id_column.asc()]
+
+    def after(self, position: Position) -> ColumnElement[bool]:
+        """The rows that come after `position` in this order (a row-value comparison: the
+        index on (column, id) is read from that point on)."""
+        value, row_id = position
+        column, ids = self.column, self.id_column
+        if value is None:
+            if self.descending:
+                return or_(and_(column.is_(None), ids < row_id), column.is_not(None))
+            return and_(column.is_(None), ids > row_id)
+        bound = tuple_(bindparam(None, value, type_=column.type), literal(row_id))
+        if self.descending:
+            return tuple_(column, ids) < bound
+        return or_(tuple_(column, ids) > bound, column.is_(None))
+
+
+@dataclass(frozen=True)
 class Page:
-    """One page of a list: its rows, its number and how many rows the list has."""
+    """One page of a list: its rows, its number, how many rows the list has and where the
+    next page begins (`cursor`, the URL's `efter`)."""
 
     rows: list[Any]
     number: int
@@ -65,6 +114,7 @@ class Page:
     capped: bool  # more than COUNT_CAP rows match
     more: bool  # a next page exists
     size: int = PAGE_SIZE
+    cursor: str | None = None
 
     @property
     def pages(self) -> int:
@@ -79,28 +129,38 @@ class Page:
         return self.number + 1 if self.more else None
 
 
-def paginate(rows: Select, where: Sequence[ColumnElement[bool]], count_from, number: int) -> Page:
-    """Page `number` (a page past the end is the last) of `rows`, counting `count_from` rows
-    that meet `where` (at most COUNT_CAP + 1 of them); three statements at most."""
-    counted = select(count_from.id).where(*where).limit(COUNT_CAP + 1).subquery()
+def paginate(
+    rows: Select,
+    where: Sequence[ColumnElement[bool]],
+    key: Key,
+    number: int,
+    after: str | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Page `number` of `rows` in `key`'s order, `size` rows a page, counting the rows that
+    meet `where` (at most COUNT_CAP + 1 of them). With `after` (a cursor this function
+    made) the page is the rows after that row, so walking "Nästa sida" shows every row once
+    even while rows are added; without, the page number's offset (a page past the end is
+    the last)."""
+    counted = select(key.id_column).where(*where).limit(COUNT_CAP + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(counted)) or 0
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     number = max(number, 1)
-    if not capped:
-        number = min(number, max(1, math.ceil(total / PAGE_SIZE)))
-    fetched = db.session.execute(rows.limit(PAGE_SIZE + 1).offset((number - 1) * PAGE_SIZE)).all()
-    if not fetched and number > 1:  # past the end of a capped list: its last page
-        return paginate(rows, where, count_from, number - 1)
-    return Page(fetched[:PAGE_SIZE], number, total, capped, len(fetched) > PAGE_SIZE)
-
-
-def _ordered(column, descending: bool) -> list:
-    """`column` then the id, both one way; no value (a draft) first when descending, last
-    when ascending: PostgreSQL's own default, so a plain index serves both directions."""
-    if descending:
-        return [column.desc().nulls_first()]
-    return [column.asc().nulls_last()]
+    query = rows.add_columns(key.column.label("sort_value"), key.id_column.label("sort_id"))
+    query = query.order_by(*key.order()).limit(size + 1)
+    position = parse_cursor(after, key.kind) if number > 1 else None
+    if position is not None:
+        fetched = db.session.execute(query.where(key.after(position))).all()
+    else:
+        if not capped:
+            number = min(number, max(1, math.ceil(total / size)))
+        fetched = db.session.execute(query.offset((number - 1) * size)).all()
+        if not fetched and number > 1:  # past the end of a capped list: its last page
+            return paginate(rows, where, key, number - 1, None, size)
+    shown = fetched[:size]
+    cursor = format_cursor(shown[-1].sort_value, shown[-1].sort_id) if shown else None
+    return Page(shown, number, total, capped, len(fetched) > size, size, cursor)
 
 
 def day_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
@@ -144,7 +204,8 @@ def deviation_conditions(user: User, f: DeviationFilter) -> list[ColumnElement[b
     """What the user may list (access.visible_deviations, unchanged) and the filters."""
     where: list[ColumnElement[bool]] = [access.visible_deviations(user).whereclause]
     if f.case_number:
-        where.append(Deviation.case_number.contains(f.case_number, autoescape=True))
+        numbers = case_numbers(f.case_number, clock.today().year) or []
+        where.append(Deviation.case_number.in_(numbers) if numbers else false())
     if f.state:
         where.append(Deviation.state == f.state)
     if f.unit_id:
@@ -170,16 +231,18 @@ def deviation_conditions(user: User, f: DeviationFilter) -> list[ColumnElement[b
     return where
 
 
-def _deviation_rows(where: Sequence[ColumnElement[bool]], sort: str) -> Select:
+def _deviation_key(sort: str) -> Key:
     name, descending = DEVIATION_SORTS.get(sort, DEVIATION_SORTS[DEFAULT_SORT])
-    order = _ordered(getattr(Deviation, name), descending) + _ordered(Deviation.id, descending)
+    return Key(getattr(Deviation, name), Deviation.id, descending)
+
+
+def _deviation_rows(where: Sequence[ColumnElement[bool]]) -> Select:
     return (
         select(*DEVIATION_COLUMNS)
         .join(_REPORTING, _REPORTING.id == Deviation.reporting_unit_id)
         .join(_RECEIVING, _RECEIVING.id == Deviation.receiving_unit_id)
         .outerjoin(BusGroup, BusGroup.id == Deviation.group_id)
         .where(*where)
-        .order_by(*order)
     )
 
 
@@ -190,7 +253,9 @@ class DeviationList:
     more_to_answer: bool
 
 
-def deviation_page(user: User, f: DeviationFilter, number: int) -> DeviationList:
+def deviation_page(
+    user: User, f: DeviationFilter, number: int, after: str | None = None
+) -> DeviationList:
     """A page of the deviations the user may list, after the filters; a chef's reports to
     answer come first, in a list of their own (on the first page), soonest deadline first."""
     where = deviation_conditions(user, f)
@@ -200,11 +265,12 @@ def deviation_page(user: User, f: DeviationFilter, number: int) -> DeviationList
     if units:
         mine = to_answer_clause(units)
         if number <= 1:
-            query = _deviation_rows([*where, mine], "svarsfrist-stigande")
-            found = db.session.execute(query.limit(PAGE_SIZE + 1)).all()
+            soonest = _deviation_key("svarsfrist-stigande").order()
+            query = _deviation_rows([*where, mine]).order_by(*soonest).limit(PAGE_SIZE + 1)
+            found = db.session.execute(query).all()
             to_answer, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
         where = [*where, ~mine]
-    page = paginate(_deviation_rows(where, f.sort), where, Deviation, number)
+    page = paginate(_deviation_rows(where), where, _deviation_key(f.sort), number, after)
     return DeviationList(page, to_answer, more)
 
 
@@ -234,7 +300,8 @@ def export_deviations(user: User, f: DeviationFilter) -> Iterator[bytes]:
 
 
 def _stream(where: Sequence[ColumnElement[bool]], sort: str) -> Iterator[Any]:
-    query = _deviation_rows(where, sort).execution_options(yield_per=CSV_BATCH)
+    query = _deviation_rows(where).order_by(*_deviation_key(sort).order())
+    query = query.execution_options(yield_per=CSV_BATCH)
     for part in db.session.execute(query).partitions():
         yield from part
 
@@ -279,7 +346,7 @@ def unit_choices() -> list[tuple[str, str]]:
 # --- SIP meetings and BUS-individ -----------------------------------------------------------
 
 
-def sip_page(user: User, f: RecordFilter, number: int) -> Page:
+def sip_page(user: User, f: RecordFilter, number: int, after: str | None = None) -> Page:
     """A page of the SIP meetings the user may list (access.visible_sip_meetings)."""
     where: list[ColumnElement[bool]] = [access.visible_sip_meetings(user).whereclause]
     if f.state:
@@ -291,7 +358,6 @@ def sip_page(user: User, f: RecordFilter, number: int) -> Page:
         where.append(SipMeeting.meeting_at >= low)
     if high is not None:
         where.append(SipMeeting.meeting_at < high)
-    descending = DATE_SORTS.get(f.sort, True)
     rows = (
         select(SipMeeting)
         .options(
@@ -299,15 +365,13 @@ def sip_page(user: User, f: RecordFilter, number: int) -> Page:
             selectinload(SipMeeting.called).selectinload(SipCalledUnit.unit),
         )
         .where(*where)
-        .order_by(
-            *_ordered(SipMeeting.meeting_at, descending), *_ordered(SipMeeting.id, descending)
-        )
     )
-    page = paginate(rows, where, SipMeeting, number)
-    return Page([r[0] for r in page.rows], page.number, page.total, page.capped, page.more)
+    key = Key(SipMeeting.meeting_at, SipMeeting.id, DATE_SORTS.get(f.sort, True))
+    page = paginate(rows, where, key, number, after)
+    return replace(page, rows=[r[0] for r in page.rows])
 
 
-def bus_individ_page(user: User, f: RecordFilter, number: int) -> Page:
+def bus_individ_page(user: User, f: RecordFilter, number: int, after: str | None = None) -> Page:
     """A page of the BUS-individ records the user may list (bus_individ.visible_records)."""
     from .bus_individ import visible_records
 
@@ -320,22 +384,19 @@ def bus_individ_page(user: User, f: RecordFilter, number: int) -> Page:
         where.append(BusIndivid.meeting_date >= f.date_from)
     if f.date_to:
         where.append(BusIndivid.meeting_date <= f.date_to)
-    descending = DATE_SORTS.get(f.sort, True)
     rows = (
         select(BusIndivid, _REPORTING.name.label("raised_by_name"))
         .join(_REPORTING, _REPORTING.id == BusIndivid.raised_by_unit_id)
         .where(*where)
-        .order_by(
-            *_ordered(BusIndivid.meeting_date, descending), *_ordered(BusIndivid.id, descending)
-        )
     )
-    return paginate(rows, where, BusIndivid, number)
+    key = Key(BusIndivid.meeting_date, BusIndivid.id, DATE_SORTS.get(f.sort, True))
+    return paginate(rows, where, key, number, after)
 
 
 # --- a steering group's meetings ------------------------------------------------------------
 
 
-def meetings_page(group_id: str, f: RecordFilter, number: int) -> Page:
+def meetings_page(group_id: str, f: RecordFilter, number: int, after: str | None = None) -> Page:
     """A page of the group's meetings, latest first, each with its latest digest's id and
     state (one query for the page, not one per meeting)."""
     from ..models import Digest
@@ -350,18 +411,29 @@ def meetings_page(group_id: str, f: RecordFilter, number: int) -> Page:
         .group_by(Digest.meeting_id)
         .subquery()
     )
-    descending = DATE_SORTS.get(f.sort, True)
     rows = (
         select(GroupMeeting, Digest.id.label("digest_id"), Digest.state.label("digest_state"))
         .outerjoin(latest, latest.c.meeting_id == GroupMeeting.id)
         .outerjoin(Digest, Digest.id == latest.c.digest_id)
         .where(*where)
-        .order_by(
-            *_ordered(GroupMeeting.meeting_date, descending),
-            *_ordered(GroupMeeting.id, descending),
-        )
     )
-    return paginate(rows, where, GroupMeeting, number)
+    key = Key(GroupMeeting.meeting_date, GroupMeeting.id, DATE_SORTS.get(f.sort, True))
+    return paginate(rows, where, key, number, after)
+
+
+GROUPS_PER_PAGE = 10
+
+
+def groups_page(ids: set[str], group_id: str, number: int) -> Page:
+    """The steering group's page for a reader of many groups: GROUPS_PER_PAGE groups a page
+    by name, or the one chosen under "BUS-grupp"."""
+    where: list[ColumnElement[bool]] = [BusGroup.id.in_(sorted(ids))]
+    if group_id:
+        where.append(BusGroup.id == group_id)
+    rows = select(BusGroup).where(*where)
+    key = Key(BusGroup.name, BusGroup.id, descending=False)
+    page = paginate(rows, where, key, number, size=GROUPS_PER_PAGE)
+    return replace(page, rows=[r[0] for r in page.rows])
 
 
 def page_number(text: str | None) -> int:

@@ -27,13 +27,15 @@ def list_records() -> tuple[str, int]:
     """The records the user may see, 50 a page, filtered as the URL says."""
     form = RecordFilterForm(request.args, states=BUS_INDIVID_STATES, units=lists.unit_choices())
     number = lists.page_number(request.args.get("sida"))
-    page = lists.bus_individ_page(current(), form.to_filter(), number)
+    page = lists.bus_individ_page(current(), form.to_filter(), number, request.args.get("efter"))
     args = form.query_args()
     html = render_template(
         "html/bus_individ/list.html",
         page=page,
         form=form,
-        page_url=lambda n: url_for("bus_individ.list_records", **args, sida=n),
+        page_url=lambda n, after=None: url_for(
+            "bus_individ.list_records", **args, sida=n, efter=after
+        ),
         is_chef=access.is_chef(current()),
     )
     return html, 200 if form.valid else 422

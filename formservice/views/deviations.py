@@ -54,9 +54,8 @@ def list_reports() -> tuple[str, int] | str:
     chef's "Att besvara" first."""
     user, units = _lister()
     form = _filter_form(user)
-    found = lists.deviation_page(
-        user, form.to_filter(), lists.page_number(request.args.get("sida"))
-    )
+    number = lists.page_number(request.args.get("sida"))
+    found = lists.deviation_page(user, form.to_filter(), number, request.args.get("efter"))
     args = form.query_args()
     page = render_template(
         "html/deviations/list.html",
@@ -66,7 +65,9 @@ def list_reports() -> tuple[str, int] | str:
         is_chef=bool(units),
         several_groups=len(form.grupp.choices) > 2,
         csv_url=url_for("deviations.export_reports", **args),
-        page_url=lambda number: url_for("deviations.list_reports", **args, sida=number),
+        page_url=lambda number, after=None: url_for(
+            "deviations.list_reports", **args, sida=number, efter=after
+        ),
         category_labels=form_categories.labels_of,
     )
     return (page, 200) if form.valid else (page, 422)

@@ -54,13 +54,14 @@ def _save(form: SipForm, draft: SipMeeting | None):
 def index() -> tuple[str, int]:
     """The SIP meetings the user may see, 50 a page, filtered as the URL says."""
     form = RecordFilterForm(request.args, states=rules.STATE_LABELS, units=lists.unit_choices())
-    page = lists.sip_page(current(), form.to_filter(), lists.page_number(request.args.get("sida")))
+    number = lists.page_number(request.args.get("sida"))
+    page = lists.sip_page(current(), form.to_filter(), number, request.args.get("efter"))
     args = form.query_args()
     html = render_template(
         "html/sip/list.html",
         page=page,
         form=form,
-        page_url=lambda number: url_for("sip.index", **args, sida=number),
+        page_url=lambda number, after=None: url_for("sip.index", **args, sida=number, efter=after),
         is_chef=bool(access.managed_unit_ids(current())),
     )
     return html, 200 if form.valid else 422

@@ -100,6 +100,7 @@ GET  /bus-individ/{b}/protokoll.pdf         login 200 200 200 200 403 403 403 40
 GET  /bus-individ/{b}/protokoll.docx        login 200 200 200 200 403 403 403 403 403 403 login
 POST /bus-individ/{b}/skapa-dokument        login 302 403 403 403 403 403 403 403 403 403 login
 GET  /styrgrupp                             login 403 403 403 403 403 200 200 200 403 403 login
+GET  /styrgrupp/skarpnack/moten             login 403 403 403 403 403 403 200 200 403 403 login
 GET  /styrgrupp/skarpnack/nytt-mote         login 403 403 403 403 403 403 200 403 403 403 login
 POST /styrgrupp/skarpnack/nytt-mote         login 403 403 403 403 403 403 422 403 403 403 login
 GET  /styrgrupp/moten/{m}                   login 403 403 403 403 403 403 200 200 403 403 login

@@ -24,7 +24,7 @@ from .test_several_groups import FARSTA_SECRETARY, directory_with_two_groups
 
 TEAM = "bus-avvikelser@storsthlm.example"
 SECRET_TEXT = "Hemlig beskrivning XQ-991"
-CASE = re.compile(r">(\d{4}-\d{6})<")
+CASE = re.compile(r">(BUS-\d{4}-\d{4,})<")
 
 
 @pytest.fixture
@@ -41,14 +41,14 @@ def county(app):
 
 
 def seed(n: int, start: int = 1, **values) -> list[int]:
-    """n sent deviations (model rows), case numbers 2026-<start>.. in sending order."""
+    """n sent deviations (model rows), case numbers BUS-2026-<start>.. in sending order."""
     author = user(CHEF_A).id
     base = datetime(2026, 3, 1, 9, tzinfo=UTC)
     rows = []
     for i in range(start, start + n):
         sent = base + timedelta(hours=i)
         row = dict(
-            case_number=f"2026-{i:06d}",
+            case_number=f"BUS-2026-{i:04d}",
             state="besvarad",
             form_version=1,
             reporting_unit_id="familjeenheten-skarpnack",
@@ -97,7 +97,7 @@ def test_fifty_a_page_with_page_count_and_links(county, client):
     login(client, SECRETARY)
     html = client.get("/avvikelser").get_data(as_text=True)
     shown = cases(html)
-    assert len(shown) == 50 and shown[0] == "2026-000120"  # latest sent first
+    assert len(shown) == 50 and shown[0] == "BUS-2026-0120"  # latest sent first
     assert "120 avvikelser" in html and "Sida 1 av 3" in html
     assert "Nästa sida" in html and "Föregående sida" not in html
     last = client.get("/avvikelser?sida=3").get_data(as_text=True)
@@ -106,7 +106,7 @@ def test_fifty_a_page_with_page_count_and_links(county, client):
     assert cases(past) == cases(last)  # a page past the end is the last
     assert client.get("/avvikelser?sida=abc").status_code == 200
     everything = walk(client, "/avvikelser")
-    assert sorted(everything) == [f"2026-{i:06d}" for i in range(1, 121)]
+    assert sorted(everything) == [f"BUS-2026-{i:04d}" for i in range(1, 121)]
     assert len(set(everything)) == 120
 
 
@@ -148,21 +148,23 @@ def test_every_filter_keeps_its_value_in_the_url(county, client):
         assert response.status_code == 200, query
         return set(cases(response.get_data(as_text=True)))
 
-    assert listed("arende=000010") == {"2026-000010"}
-    assert listed("arende=2026-00002") == {"2026-000020", "2026-000021"}
-    assert listed("status=skickad") == {"2026-000010", "2026-000011"}
-    assert listed("verksamhet=hc-soderstaden") == {"2026-000020", "2026-000021"}
-    assert listed("verksamhet=grundskola-skarpnack") == {"2026-000040"}
-    assert listed("grupp=farsta") == {"2026-000020", "2026-000021"}
-    assert listed("kategori=" + VANTETID) == {"2026-000010", "2026-000011"}
-    assert listed("fran=2026-06-01&till=2026-06-30") == {"2026-000030"}
-    assert "2026-000030" not in listed("till=2026-05-31")
+    assert listed("arende=10") == {"BUS-2026-0010"}
+    assert listed("arende=bus-2026-0020") == {"BUS-2026-0020"}
+    assert listed("arende=2026-21") == {"BUS-2026-0021"}
+    assert listed("arende=2025-21") == set()
+    assert listed("status=skickad") == {"BUS-2026-0010", "BUS-2026-0011"}
+    assert listed("verksamhet=hc-soderstaden") == {"BUS-2026-0020", "BUS-2026-0021"}
+    assert listed("verksamhet=grundskola-skarpnack") == {"BUS-2026-0040"}
+    assert listed("grupp=farsta") == {"BUS-2026-0020", "BUS-2026-0021"}
+    assert listed("kategori=" + VANTETID) == {"BUS-2026-0010", "BUS-2026-0011"}
+    assert listed("fran=2026-06-01&till=2026-06-30") == {"BUS-2026-0030"}
+    assert "BUS-2026-0030" not in listed("till=2026-05-31")
     # overdue: unanswered and past the deadline (March deadlines have passed)
-    assert listed("obesvarade=j") == {"2026-000010", "2026-000011"}
+    assert listed("obesvarade=j") == {"BUS-2026-0010", "BUS-2026-0011"}
     both = listed(f"kategori={VANTETID}&status=skickad&grupp=skarpnack&obesvarade=j")
-    assert both == {"2026-000010", "2026-000011"}
+    assert both == {"BUS-2026-0010", "BUS-2026-0011"}
     html = client.get(f"/avvikelser?grupp=farsta&kategori={VANTETID}").get_data(as_text=True)
-    assert '<option selected value="farsta">' in html
+    assert '<option value="farsta" selected>' in html
     assert "BUS-grupp" in html  # the secretariat sees several groups
 
 
@@ -182,12 +184,12 @@ def test_sorts_by_case_number_sending_date_and_deadline(county, client):
     def order(sort: str) -> list[str]:
         return cases(client.get(f"/avvikelser?sortera={sort}").get_data(as_text=True))
 
-    assert order("arende-stigande") == ["2026-000001", "2026-000002", "2026-000003"]
-    assert order("arende-fallande") == ["2026-000003", "2026-000002", "2026-000001"]
-    assert order("skickad-fallande") == ["2026-000001", "2026-000003", "2026-000002"]
-    assert order("skickad-stigande") == ["2026-000002", "2026-000003", "2026-000001"]
-    assert order("svarsfrist-stigande") == ["2026-000002", "2026-000001", "2026-000003"]
-    assert order("svarsfrist-fallande") == ["2026-000003", "2026-000001", "2026-000002"]
+    assert order("arende-stigande") == ["BUS-2026-0001", "BUS-2026-0002", "BUS-2026-0003"]
+    assert order("arende-fallande") == ["BUS-2026-0003", "BUS-2026-0002", "BUS-2026-0001"]
+    assert order("skickad-fallande") == ["BUS-2026-0001", "BUS-2026-0003", "BUS-2026-0002"]
+    assert order("skickad-stigande") == ["BUS-2026-0002", "BUS-2026-0003", "BUS-2026-0001"]
+    assert order("svarsfrist-stigande") == ["BUS-2026-0002", "BUS-2026-0001", "BUS-2026-0003"]
+    assert order("svarsfrist-fallande") == ["BUS-2026-0003", "BUS-2026-0001", "BUS-2026-0002"]
 
 
 def test_a_chefs_reports_to_answer_stay_first(county, client):
@@ -196,8 +198,8 @@ def test_a_chefs_reports_to_answer_stay_first(county, client):
     login(client, CHEF_B)  # BUP Farsta receives them all
     html = client.get("/avvikelser?sortera=arende-stigande").get_data(as_text=True)
     answer, rest = html.split('id="alla"')
-    assert cases(answer.split('id="att-besvara"')[1]) == ["2026-000100", "2026-000101"]
-    assert len(cases(rest)) == 50 and "2026-000100" not in rest
+    assert cases(answer.split('id="att-besvara"')[1]) == ["BUS-2026-0100", "BUS-2026-0101"]
+    assert len(cases(rest)) == 50 and "BUS-2026-0100" not in rest
     second = client.get("/avvikelser?sortera=arende-stigande&sida=2").get_data(as_text=True)
     assert 'id="att-besvara"' not in second and len(cases(second)) == 10
 
@@ -220,7 +222,7 @@ def test_csv_of_the_filtered_list_without_personal_data(county, client):
     rows = _csv(client)
     assert rows[0] == lists.CSV_HEADER and len(rows) == 64  # every page, not only the first
     rows = _csv(client, f"?kategori={VANTETID}&sortera=arende-stigande")
-    assert [r[0] for r in rows[1:]] == ["2026-000100", "2026-000101", "2026-000102"]
+    assert [r[0] for r in rows[1:]] == ["BUS-2026-0100", "BUS-2026-0101", "BUS-2026-0102"]
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["Status"] == "Skickad" and first["Skickad"] == "2026-03-05"
     assert first["Mottagande verksamhet"] == '\'=HYPERLINK("http://x")'  # formula-safe
@@ -270,8 +272,8 @@ def test_bad_filter_values_name_the_field(county, client):
         ("sortera=drop", "Sortera: välj ett av alternativen."),
         ("fran=2026-13-45", "Från: ange ett datum som ÅÅÅÅ-MM-DD."),
         ("fran=2026-01-01&till=2025-12-01", "Till: datumet kan inte ligga före Från."),
-        ("arende=%27%3B+DROP+TABLE", "Sök ärendenummer: skriv siffror och bindestreck"),
-        ("arende=" + "1" * 30, "Sök ärendenummer: skriv siffror och bindestreck"),
+        ("arende=%27%3B+DROP+TABLE", "Sök ärendenummer: skriv ett ärendenummer som BUS-2026-0042"),
+        ("arende=" + "1" * 30, "Sök ärendenummer: skriv ett ärendenummer som BUS-2026-0042"),
         ("grupp=farsta", "BUS-grupp: välj ett av alternativen."),  # not one of Sam's
     ]:
         response = client.get("/avvikelser?" + query)
@@ -309,3 +311,111 @@ def test_sip_and_bus_individ_lists_page_and_filter(county, client):
     assert client.get("/bus-individ/?fran=2026-02-30").status_code == 422
     login(client, "frans.forskolechef@stad.example")  # neither initiating nor called
     assert "0 SIP-möten" in client.get("/sip/").get_data(as_text=True)
+
+
+def test_a_steering_groups_meetings_and_digests_page_by_page(county, client):
+    from formservice.models import Digest
+    from formservice.services import meetings
+
+    secretary = user(SECRETARY)
+    start = date(2020, 1, 15)
+    planned = [
+        meetings.plan(secretary, "skarpnack", start + timedelta(days=30 * i), "Rum A")
+        for i in range(60)
+    ]
+    for meeting in planned[:3]:
+        db.session.add(Digest(meeting_id=meeting.id, state="done", requested_by_id=secretary.id))
+    db.session.add(Digest(meeting_id=planned[0].id, state="failed", requested_by_id=secretary.id))
+    db.session.commit()
+    login(client, SECRETARY)
+    index = client.get("/styrgrupp").get_data(as_text=True)
+    assert index.count('href="/styrgrupp/moten/') <= 5 + 2  # latest five held, coming ones
+    assert 'href="/styrgrupp/skarpnack/moten"' in index
+    html = client.get("/styrgrupp/skarpnack/moten").get_data(as_text=True)
+    assert "60 möten" in html and "Sida 1 av 2" in html and "Nästa sida" in html
+    oldest = client.get("/styrgrupp/skarpnack/moten?sortera=datum-stigande").get_data(as_text=True)
+    rows = re.findall(r'<tr>\s*<td><a href="/styrgrupp/moten/(\d+)">', oldest)
+    assert [int(r) for r in rows[:3]] == [m.id for m in planned[:3]]
+    assert oldest.count("Misslyckades") == 1 and oldest.count(">Klar<") == 2
+    year = client.get("/styrgrupp/skarpnack/moten?fran=2021-01-01&till=2021-12-31")
+    assert year.status_code == 200 and "12 möten" in year.get_data(as_text=True)
+    bad = client.get("/styrgrupp/skarpnack/moten?fran=2021-02-31&sortera=x")
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Från: ange ett datum" in text and "Sortera:" in text
+    login(client, FARSTA_SECRETARY)
+    assert client.get("/styrgrupp/skarpnack/moten").status_code == 403
+
+
+def test_the_steering_group_page_offers_one_group_to_a_reader_of_several(county, client):
+    from formservice.models import BusGroup
+
+    db.session.get(BusGroup, "farsta").secretary_id = user(SECRETARY).id
+    db.session.commit()
+    login(client, SECRETARY)
+    both = client.get("/styrgrupp").get_data(as_text=True)
+    assert "Lokal BUS Farsta" in both and "Lokal BUS Skarpnäck" in both and 'name="grupp"' in both
+    one = client.get("/styrgrupp?grupp=farsta").get_data(as_text=True)
+    assert "Lokal BUS Farsta</h2>" in one and "Lokal BUS Skarpnäck</h2>" not in one
+    bad = client.get("/styrgrupp?grupp=annan")
+    assert bad.status_code == 422 and "BUS-grupp: välj ett av alternativen." in bad.get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize("sort", ["skickad-fallande", "arende-stigande", "svarsfrist-fallande"])
+def test_walking_the_pages_shows_each_case_once_in_order_while_cases_are_added(
+    county, client, sort
+):
+    """Property: whatever is filed meanwhile (newest or back-dated, in or out of the filter),
+    following "Nästa sida" shows every case that matched at the start exactly once, in the
+    list's order."""
+    import random
+
+    rng = random.Random(sort)
+    seed(130, start=1)
+    seed(20, start=200, categories=[VANTETID])  # outside the filter
+    login(client, SECRETARY)
+    url = f"/avvikelser?kategori={REMISS}&sortera={sort}"
+    at_start = set(
+        cases(
+            client.get(url.replace("avvikelser?", "avvikelser.csv?"))
+            .get_data(as_text=True)
+            .replace(";", "><")
+        )
+    )
+    seen: list[str] = []
+    number = 1000
+    for _ in range(100):
+        html = client.get(url).get_data(as_text=True)
+        seen += cases(html.split('id="alla"')[1])
+        for _ in range(rng.randint(1, 8)):  # filed while the reader pages
+            number += 1
+            hours = rng.choice([-5000, 5000, rng.randint(0, 130)])
+            seed(
+                1,
+                start=number,
+                sent_at=datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(hours=hours),
+                categories=[rng.choice([REMISS, VANTETID])],
+            )
+        link = re.search(r'rel="next" href="([^"]+)"', html)
+        if not link:
+            break
+        url = link.group(1).replace("&amp;", "&")
+    dups = [c for c in set(seen) if seen.count(c) > 1]
+    assert not dups, f"shown twice: {dups}"
+    assert at_start <= set(seen), "a case skipped"
+    rows = {d.case_number: d for d in db.session.scalars(select(Deviation))}
+    column, descending = lists.DEVIATION_SORTS[sort]
+    keys = [(getattr(rows[c], column), rows[c].id) for c in seen]
+    assert keys == sorted(keys, reverse=descending), "out of order"
+
+
+def test_a_long_list_is_counted_up_to_the_cap(county, client, monkeypatch):
+    monkeypatch.setattr(lists, "COUNT_CAP", 100)
+    seed(120)
+    login(client, SECRETARY)
+    html = client.get("/avvikelser").get_data(as_text=True)
+    assert "Fler än 100 avvikelser" in html and "Sida 1 av fler än 2" in html
+    assert sorted(walk(client, "/avvikelser")) == [f"BUS-2026-{i:04d}" for i in range(1, 121)]
+    jumped = client.get("/avvikelser?sida=3").get_data(as_text=True)
+    assert len(cases(jumped)) == 20  # a page number past the count still reads on

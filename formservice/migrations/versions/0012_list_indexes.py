@@ -20,6 +20,11 @@ INDEXES = (
     ("ix_deviations_sent_at_id", "deviations", ["sent_at", "id"]),
     ("ix_deviations_deadline_id", "deviations", ["deadline", "id"]),
     ("ix_deviations_group_sent_at_id", "deviations", ["group_id", "sent_at", "id"]),
+    (
+        "ix_deviations_to_answer",
+        "deviations",
+        ["receiving_unit_id", "state", "deadline", "id"],
+    ),
     ("ix_sip_called_units_unit_id", "sip_called_units", ["unit_id"]),
     ("ix_sip_meetings_initiator_meeting_at", "sip_meetings", ["initiator_unit_id", "meeting_at"]),
     ("ix_group_meetings_group_date", "group_meetings", ["group_id", "meeting_date", "id"]),
