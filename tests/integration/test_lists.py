@@ -419,3 +419,33 @@ def test_a_long_list_is_counted_up_to_the_cap(county, client, monkeypatch):
     assert sorted(walk(client, "/avvikelser")) == [f"BUS-2026-{i:04d}" for i in range(1, 121)]
     jumped = client.get("/avvikelser?sida=3").get_data(as_text=True)
     assert len(cases(jumped)) == 20  # a page number past the count still reads on
+
+
+@pytest.mark.parametrize("email", [CHEF_A, CHEF_B, "greta.skolchef@stad.example", SECRETARY])
+def test_no_one_lists_a_sip_meeting_or_record_they_could_not_open(county, client, email):
+    from formservice.models import BusIndivid, SipMeeting
+
+    now = datetime(2026, 5, 1, 8, tzinfo=UTC)
+    sip_meeting(now, state="utkast")
+    sip_meeting(now - timedelta(days=1), called=("hc-soderstaden",))
+    sip_meeting(now - timedelta(days=2), initiator_unit="bup-farsta", initiator=CHEF_B)
+    bus_individ(date(2026, 4, 1))
+    record = bus_individ(date(2026, 4, 2))
+    record.participants = ["hc-soderstaden"]
+    record.chair_unit_id = None
+    db.session.commit()
+    person = user(email)
+    may_sip = {
+        m.id for m in db.session.scalars(select(SipMeeting)) if access.can_view_sip(person, m)
+    }
+    may_bus = {
+        r.id
+        for r in db.session.scalars(select(BusIndivid))
+        if access.can_view_bus_individ(person, r)
+    }
+    login(client, email)
+    sip_html = client.get("/sip/").get_data(as_text=True)
+    bus_html = client.get("/bus-individ/").get_data(as_text=True)
+    shown_sip = {int(i) for i in re.findall(r'href="/sip/(\d+)"', sip_html)}
+    shown_bus = {int(i) for i in re.findall(r'href="/bus-individ/(\d+)"', bus_html)}
+    assert shown_sip == may_sip and shown_bus == may_bus
