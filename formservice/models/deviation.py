@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,12 @@ class FormVersion(db.Model):
 
 class Deviation(db.Model):
     __tablename__ = "deviations"
+    __table_args__ = (
+        Index("ix_deviations_sent_at_id", "sent_at", "id"),
+        Index("ix_deviations_deadline_id", "deadline", "id"),
+        Index("ix_deviations_group_sent_at_id", "group_id", "sent_at", "id"),
+        Index("ix_deviations_to_answer", "receiving_unit_id", "state", "deadline", "id"),
+    )  # the lists' sort orders (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_number: Mapped[str | None] = mapped_column(String(20), unique=True)

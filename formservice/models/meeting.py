@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, Time
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -17,6 +17,9 @@ class GroupMeeting(db.Model):
     """A meeting of a local BUS steering group."""
 
     __tablename__ = "group_meetings"
+    __table_args__ = (
+        Index("ix_group_meetings_group_date", "group_id", "meeting_date", "id"),
+    )  # the lists' sort orders (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[str] = mapped_column(ForeignKey("bus_groups.id"), index=True)

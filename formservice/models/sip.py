@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -18,6 +18,9 @@ class SipMeeting(db.Model):
     `consent` and `invitees` columns and the kallelse files; retention empties them."""
 
     __tablename__ = "sip_meetings"
+    __table_args__ = (
+        Index("ix_sip_meetings_initiator_meeting_at", "initiator_unit_id", "meeting_at"),
+    )  # the lists' sort orders (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     state: Mapped[str] = mapped_column(String(20), index=True)  # utkast, skickad, genomford
@@ -72,6 +75,9 @@ class SipCalledUnit(db.Model):
     """A unit called to the meeting (obliged to attend), and how it attended."""
 
     __tablename__ = "sip_called_units"
+    __table_args__ = (
+        Index("ix_sip_called_units_unit_id", "unit_id"),
+    )  # the lists' sort orders (migration 0012)
 
     meeting_id: Mapped[int] = mapped_column(ForeignKey("sip_meetings.id"), primary_key=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True)

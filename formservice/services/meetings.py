@@ -12,7 +12,7 @@ from .. import clock, queue
 from ..domain import deviation as rules
 from ..domain.calendar import next_sequence
 from ..domain.deadlines import is_overdue
-from ..domain.meetings import MEETINGS_PER_HALF, suggest_dates
+from ..domain.meetings import MEETINGS_PER_HALF, half_of, suggest_dates
 from ..extensions import db
 from ..models import BusGroup, Deviation, DeviationClosing, GroupMeeting, User
 from . import audit, calendar, directory, outbox
@@ -26,8 +26,9 @@ class GroupMeetings:
     """A group's meetings split around today, with the next dates the rhythm suggests."""
 
     upcoming: list[GroupMeeting]
-    past: list[GroupMeeting]
+    past: list[GroupMeeting]  # the latest PAST_SHOWN, latest first
     suggestions: list[date]
+    more_past: bool = False  # more held meetings than `past` shows
 
 
 def day_start(day: date) -> datetime:
@@ -143,18 +144,40 @@ def meetings_of(group_id: str) -> list[GroupMeeting]:
     return list(db.session.scalars(query))
 
 
+#: Past meetings the steering group's page shows per group; the rest are a page of their own.
+PAST_SHOWN = 5
+
+
 def overview(group_id: str, on: date | None = None) -> GroupMeetings:
-    """The group's meetings around `on`, and the next dates of its rhythm ("Möten per
-    termin", a setting of the group)."""
+    """The group's meetings around `on` (every coming one, the latest PAST_SHOWN held), and
+    the next dates of its rhythm ("Möten per termin", a setting of the group). Two bounded
+    queries: a decade of meetings is never loaded for the page."""
     on = on or clock.today()
-    meetings = meetings_of(group_id)
+    year, half = half_of(on)
+    term_start = date(year, 1 if half == 1 else 7, 1)
+    of_group = select(GroupMeeting).where(GroupMeeting.group_id == group_id)
+    recent = list(
+        db.session.scalars(
+            of_group.where(GroupMeeting.meeting_date >= term_start).order_by(
+                GroupMeeting.meeting_date, GroupMeeting.id
+            )
+        )
+    )
+    past = list(
+        db.session.scalars(
+            of_group.where(GroupMeeting.meeting_date < on)
+            .order_by(GroupMeeting.meeting_date.desc(), GroupMeeting.id.desc())
+            .limit(PAST_SHOWN + 1)
+        )
+    )
     group = db.session.get(BusGroup, group_id)
     per_term = group.meetings_per_term if group is not None else MEETINGS_PER_HALF
-    planned = [m.meeting_date for m in meetings]
+    planned = [m.meeting_date for m in recent]
     return GroupMeetings(
-        upcoming=[m for m in meetings if m.meeting_date >= on],
-        past=[m for m in reversed(meetings) if m.meeting_date < on],
+        upcoming=[m for m in recent if m.meeting_date >= on],
+        past=past[:PAST_SHOWN],
         suggestions=suggest_dates(on, planned, count=max(2, per_term), per_term=per_term),
+        more_past=len(past) > PAST_SHOWN,
     )
 
 

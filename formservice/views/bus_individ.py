@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from forms.bus_individ import BusIndividForm
+from forms.lists import BUS_INDIVID_STATES, RecordFilterForm
 
 from .. import access, clock
 from ..auth import current
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import BusIndivid
-from ..services import audit, calendar, directory, outbox
+from ..services import audit, calendar, directory, lists, outbox
 from ..services import bus_individ as service
 from . import get_allowed, ics_response
 from .files import send_audited
@@ -23,15 +24,22 @@ bp = Blueprint("bus_individ", __name__, url_prefix="/bus-individ")
 
 @bp.route("/")
 @login_required
-def list_records():
-    query = service.visible_records(current()).order_by(
-        BusIndivid.meeting_date.desc(), BusIndivid.id.desc()
-    )
-    return render_template(
+def list_records() -> tuple[str, int]:
+    """The records the user may see, 50 a page, filtered as the URL says."""
+    form = RecordFilterForm(request.args, states=BUS_INDIVID_STATES, units=lists.unit_choices())
+    number = lists.page_number(request.args.get("sida"))
+    page = lists.bus_individ_page(current(), form.to_filter(), number, request.args.get("efter"))
+    args = form.query_args()
+    html = render_template(
         "html/bus_individ/list.html",
-        records=db.session.scalars(query).all(),
+        page=page,
+        form=form,
+        page_url=lambda n, after=None: url_for(
+            "bus_individ.list_records", **args, sida=n, efter=after
+        ),
         is_chef=access.is_chef(current()),
     )
+    return html, 200 if form.valid else 422
 
 
 @bp.route("/ny", methods=["GET", "POST"])

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_login import login_required
-from sqlalchemy.orm import selectinload
 
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
 from forms.feedback import FeedbackForm
+from forms.lists import DeviationFilterForm
 from forms.measure import MeasureDoneForm
 
-from .. import access
+from .. import access, clock
 from ..auth import current
 from ..domain import deviation as rules
 from ..domain import measures as measure_rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit, User
-from ..services import audit, directory, outbox
+from ..services import audit, directory, lists, outbox
 from ..services import categories as form_categories
 from ..services import deviations as service
 from ..services import feedback as feedback_service
@@ -43,24 +54,64 @@ def index():
 
 @bp.route("/avvikelser")
 @login_required
-def list_reports():
+def list_reports() -> tuple[str, int] | str:
+    """The deviations the user may list, 50 a page, filtered and sorted as the URL says; a
+    chef's "Att besvara" first."""
+    user, units = _lister()
+    form = _filter_form(user)
+    number = lists.page_number(request.args.get("sida"))
+    found = lists.deviation_page(user, form.to_filter(), number, request.args.get("efter"))
+    args = form.query_args()
+    page = render_template(
+        "html/deviations/list.html",
+        failed=outbox.failed_for_groups(access.secretary_group_ids(user)),
+        found=found,
+        form=form,
+        is_chef=bool(units),
+        several_groups=len(form.grupp.choices) > 2,
+        csv_url=url_for("deviations.export_reports", **args),
+        page_url=lambda number, after=None: url_for(
+            "deviations.list_reports", **args, sida=number, efter=after
+        ),
+        category_labels=form_categories.labels_of,
+    )
+    return (page, 200) if form.valid else (page, 422)
+
+
+@bp.route("/avvikelser.csv")
+@login_required
+def export_reports() -> Response | tuple[str, int]:
+    """ "Ladda ner som CSV": the filtered list, every page, without personal data."""
+    user, _ = _lister()
+    form = _filter_form(user)
+    if not form.valid:
+        return list_reports()
+    body = lists.export_deviations(user, form.to_filter())
+    name = f"avvikelser-{clock.today().isoformat()}.csv"
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _lister() -> tuple[User, set[str]]:
+    """The user and the units they manage; a 403 for whoever lists no deviations."""
     user = current()
     units = access.managed_unit_ids(user)
     groups = access.secretary_group_ids(user) | access.convener_group_ids(user)
-    if not (units or groups or user.is_secretariat):
+    if not (units or groups or access.is_secretariat(user)):
         abort(403)
-    query = access.visible_deviations(user).options(selectinload(Deviation.feedback))
-    reports = db.session.scalars(query.order_by(Deviation.created_at.desc())).all()
-    to_answer = [d for d in reports if d.state == rules.SKICKAD and d.receiving_unit_id in units]
-    own = [d for d in reports if d.reporting_unit_id in units]
-    others = [d for d in reports if d not in own and d not in to_answer]
-    return render_template(
-        "html/deviations/list.html",
-        failed=outbox.failed_for_groups(access.secretary_group_ids(user)),
-        to_answer=to_answer,
-        own=own,
-        others=others,
-        is_chef=bool(units),
+    return user, units
+
+
+def _filter_form(user: User) -> DeviationFilterForm:
+    groups = lists.readable_groups(user)
+    return DeviationFilterForm(
+        request.args,
+        units=lists.unit_choices(),
+        groups=groups if len(groups) > 1 else [],
+        categories=form_categories.choices(),
     )
 
 

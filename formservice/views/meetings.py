@@ -10,6 +10,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from forms.closing import ClosingForm
+from forms.lists import GroupFilterForm, PeriodFilterForm
 from forms.meeting import MeetingForm
 
 from .. import access, clock
@@ -18,7 +19,7 @@ from ..domain import deviation as rules
 from ..domain.statistics import current_half, parse_period, period_choices, period_code
 from ..extensions import db
 from ..models import BusGroup, Deviation, GroupMeeting
-from ..services import calendar, directory, evaluation
+from ..services import calendar, directory, evaluation, lists
 from ..services import closing as closing_service
 from ..services import meetings as service
 from . import ics_response
@@ -48,13 +49,17 @@ def _groups(ids: set[str]) -> list[BusGroup]:
 
 @bp.route("/styrgrupp")
 @login_required
-def index():
+def index() -> tuple[str, int]:
+    """Each group's coming and latest meetings, ten groups a page ("BUS-grupp" picks one)."""
     ids = _readable_group_ids()
     if not ids:
         abort(403)
+    groups = [(g.id, g.name) for g in _groups(ids)] if len(ids) > 1 else []
+    form = GroupFilterForm(request.args, groups=groups)
+    page = lists.groups_page(ids, form.group_id(), lists.page_number(request.args.get("sida")))
     secretary_of = access.secretary_group_ids(current())
     sections = []
-    for group in _groups(ids):
+    for group in page.rows:
         overview = service.overview(group.id)
         counts = {m.id: service.count_cases(m) for m in overview.upcoming}
         sections.append(
@@ -65,7 +70,37 @@ def index():
                 "counts": counts,
             }
         )
-    return render_template("html/meetings/index.html", sections=sections)
+    args = {"grupp": form.group_id()} if form.group_id() else {}
+    html = render_template(
+        "html/meetings/index.html",
+        sections=sections,
+        form=form,
+        page=page,
+        page_url=lambda number, after=None: url_for("meetings.index", **args, sida=number),
+    )
+    return html, 200 if form.valid else 422
+
+
+@bp.route("/styrgrupp/<group_id>/moten")
+@login_required
+def all_meetings(group_id: str) -> tuple[str, int]:
+    """Every meeting of the group with its latest digest, 50 a page, filtered by period."""
+    _require_reader(group_id)
+    group = db.session.get(BusGroup, group_id) or abort(404)
+    form = PeriodFilterForm(request.args)
+    number = lists.page_number(request.args.get("sida"))
+    page = lists.meetings_page(group_id, form.to_filter(), number, request.args.get("efter"))
+    args = form.query_args()
+    html = render_template(
+        "html/meetings/list.html",
+        group=group,
+        form=form,
+        page=page,
+        page_url=lambda n, after=None: url_for(
+            "meetings.all_meetings", group_id=group_id, **args, sida=n, efter=after
+        ),
+    )
+    return html, 200 if form.valid else 422
 
 
 @bp.route("/styrgrupp/<group_id>/nytt-mote", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from forms.lists import RecordFilterForm
 from forms.sip import SipForm, attendance_form
 
 from .. import access
@@ -14,7 +15,7 @@ from ..domain import sip as rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import SipMeeting, User
-from ..services import audit, calendar, directory, outbox
+from ..services import audit, calendar, directory, lists, outbox
 from ..services import sip as service
 from . import get_allowed, ics_response
 from .errors import render_error
@@ -52,10 +53,20 @@ def _save(form: SipForm, draft: SipMeeting | None):
 
 @bp.route("/")
 @login_required
-def index():
-    meetings = service.visible(current())
-    own_units = access.managed_unit_ids(current())
-    return render_template("html/sip/list.html", meetings=meetings, is_chef=bool(own_units))
+def index() -> tuple[str, int]:
+    """The SIP meetings the user may see, 50 a page, filtered as the URL says."""
+    form = RecordFilterForm(request.args, states=rules.STATE_LABELS, units=lists.unit_choices())
+    number = lists.page_number(request.args.get("sida"))
+    page = lists.sip_page(current(), form.to_filter(), number, request.args.get("efter"))
+    args = form.query_args()
+    html = render_template(
+        "html/sip/list.html",
+        page=page,
+        form=form,
+        page_url=lambda number, after=None: url_for("sip.index", **args, sida=number, efter=after),
+        is_chef=bool(access.managed_unit_ids(current())),
+    )
+    return html, 200 if form.valid else 422
 
 
 @bp.route("/ny", methods=["GET", "POST"])

@@ -76,6 +76,7 @@ MATRIX = """
 GET  /                                      login 302 302 302 302 302 302 302 302 302 302 login
 GET  /logga-in                              200 200 200 200 200 200 200 200 200 200 200 200
 GET  /avvikelser                            login 200 200 200 200 200 200 200 200 200 403 login
+GET  /avvikelser.csv                        login 200 200 200 200 200 200 200 200 200 403 login
 GET  /avvikelser/ny                         login 200 200 200 200 200 403 403 403 403 403 login
 POST /avvikelser/ny                         login 422 422 422 422 422 403 403 403 403 403 login
 GET  /avvikelser/{d}                        login 200 200 200 403 403 403 200 200 200 403 login
@@ -115,6 +116,7 @@ POST /bus-individ/{b}/skapa-dokument        login 302 403 403 403 403 403 403 40
 # {b} decided no follow-up meeting: nothing to add to a calendar (404) for those who may see it
 GET  /bus-individ/{b}/kalender.ics          login 404 404 404 404 403 403 403 403 403 403 login
 GET  /styrgrupp                             login 403 403 403 403 403 200 200 200 403 403 login
+GET  /styrgrupp/skarpnack/moten             login 403 403 403 403 403 403 200 200 403 403 login
 GET  /styrgrupp/skarpnack/nytt-mote         login 403 403 403 403 403 403 200 403 403 403 login
 POST /styrgrupp/skarpnack/nytt-mote         login 403 403 403 403 403 403 422 403 403 403 login
 GET  /styrgrupp/moten/{m}                   login 403 403 403 403 403 403 200 200 403 403 login

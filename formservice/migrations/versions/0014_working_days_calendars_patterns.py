@@ -1,7 +1,7 @@
 """answer time in working days; calendar files of meetings; recurring deviations
 
 Revision ID: 0014
-Revises: 0017
+Revises: 0015
 Create Date: 2026-12-03 11:00:00
 
 `bus_groups.answer_day_kind` ("Svarstid räknas i": `kalenderdagar` or `arbetsdagar`, default
@@ -20,7 +20,7 @@ from alembic import op
 from formservice.models._types import UTCDateTime
 
 revision = "0014"
-down_revision = "0017"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

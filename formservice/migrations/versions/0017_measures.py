@@ -1,7 +1,7 @@
 """decided measures followed up: one row per "Beslutade åtgärder" row of a closing
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0014
 Create Date: 2026-12-03 11:00:00
 
 Each measure of a closing becomes a row of `measures` with a state (`oppen`, `genomford`),
@@ -18,7 +18,7 @@ from alembic import op
 import formservice.models._types
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
