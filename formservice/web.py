@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
@@ -13,6 +13,9 @@ from . import access, charts, clock
 from .auth import current, leads_a_group
 from .domain import deviation, sip
 from .domain.meetings import ASSESSMENTS
+
+if TYPE_CHECKING:
+    from .models import User
 from .models import Deviation
 from .services.categories import labels_for
 from .services.closing import can_close
@@ -95,7 +98,7 @@ def _user_roles() -> frozenset[str]:
     return request.environ[key]
 
 
-def _account_status(person) -> dict:
+def _account_status(person: User) -> dict:
     """What the administrator sees of a person's account: password set, second factor,
     locked after failed logins."""
     from .ratelimit import is_locked

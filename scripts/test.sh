@@ -39,4 +39,5 @@ done
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy  # [tool.mypy] in pyproject.toml: formservice/, forms/, worker/
 exec .venv/bin/pytest -p no:cacheprovider "$@"

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 from .directory import BusGroup, Unit
 from .files import Attachment
 from .meeting import DeviationClosing
 
 
-class CaseCounter(db.Model):
+class CaseCounter(Model):
     """The last case number handed out per year; bumped inside the sending transaction."""
 
     __tablename__ = "case_counters"
@@ -23,7 +23,7 @@ class CaseCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class FormVersion(db.Model):
+class FormVersion(Model):
     """One version of the deviation form: its categories ("Avvikelsen avser") in order, as
     [{code, label}]. A report keeps the version it was filed on, so it renders as filed."""
 
@@ -34,7 +34,7 @@ class FormVersion(db.Model):
     categories: Mapped[list] = mapped_column(JSON)
 
 
-class Deviation(db.Model):
+class Deviation(Model):
     __tablename__ = "deviations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,7 +77,7 @@ class Deviation(db.Model):
     closing: Mapped[DeviationClosing | None] = relationship()
 
 
-class DeviationAnswer(db.Model):
+class DeviationAnswer(Model):
     __tablename__ = "deviation_answers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,7 +94,7 @@ class DeviationAnswer(db.Model):
     deviation: Mapped[Deviation] = relationship(back_populates="answer")
 
 
-class Forwarding(db.Model):
+class Forwarding(Model):
     """Chef B said "wrong recipient" and named the right unit."""
 
     __tablename__ = "forwardings"

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, literal, null, select, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
@@ -42,7 +55,9 @@ class Outcome:
     case_number: str | None = None
 
 
-def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None):
+def save(
+    author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None
+) -> Outcome:
     """Store a new report or update a draft, and send it when asked; one transaction.
 
     A sent report is written once, as sent: five statements besides the commit (what it
@@ -120,7 +135,7 @@ def _facts(reporting_unit_id: str, receiving_unit_id: str) -> _Facts:
 
 
 @cache
-def _facts_query():
+def _facts_query() -> CompoundSelect[*tuple[Any, ...]]:
     """Built once: every sent report runs it."""
     secretary = aliased(User)
     units = (
@@ -139,11 +154,13 @@ def _facts_query():
         .where(Unit.id.in_([bindparam("reporting"), bindparam("receiving")]))
     )
 
-    def people(role: str, order: int, *criteria):
+    def people(
+        role: str, order: int, *criteria: SQLColumnExpression[bool]
+    ) -> Select[*tuple[Any, ...]]:
         columns = (literal(role), null(), null(), null(), null(), User.email, literal(order))
         return select(*columns).select_from(User).where(User.active, *criteria)
 
-    receiving = bindparam("receiving")
+    receiving: BindParameter[str] = bindparam("receiving")
     active = select(Unit.id).where(Unit.id == receiving, Unit.active)  # else no managers
     chef = select(Unit.chef_id).where(Unit.id == receiving, Unit.active).scalar_subquery()
     deputies = select(unit_deputies.c.user_id).where(unit_deputies.c.unit_id.in_(active))
@@ -245,7 +262,7 @@ def _sent_messages(deviation: Deviation, facts: _Facts) -> list[dict]:
 
 
 def _notify_receiver(deviation: Deviation, kind: str) -> list[dict]:
-    managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
+    managers = db.session.get_one(Unit, deviation.receiving_unit_id).managers()
     context = {**summary(deviation), "link_version": deviation.link_version, "respond": True}
     return outbox.rows(kind, managers, deviation.id, **context)
 
@@ -255,7 +272,7 @@ def summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
     names = names or {}
 
     def name(unit_id: str) -> str:
-        return names[unit_id] if unit_id in names else db.session.get(Unit, unit_id).name
+        return names[unit_id] if unit_id in names else db.session.get_one(Unit, unit_id).name
 
     return {
         "case_number": deviation.case_number,
@@ -370,7 +387,7 @@ def answer(
     deviation.link_version += 1
     audit.record(responder, "deviation.answered", "deviation", deviation.id)
     about = summary(deviation)
-    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()  # not who left
+    reporters = db.session.get_one(Unit, deviation.reporting_unit_id).managers()  # not who left
     convener = directory.group_people(deviation.group_id, "convener")
     messages = [
         *outbox.rows("answered", reporters, deviation.id, **about),
@@ -412,7 +429,7 @@ def forward(
     db.session.flush()
     db.session.expire(deviation, ["receiving_unit"])
     audit.record(by, "deviation.forwarded", "deviation", deviation.id, to_unit=to_unit.id)
-    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
+    reporters = db.session.get_one(Unit, deviation.reporting_unit_id).managers()
     messages = [
         *_notify_receiver(deviation, "new_report"),
         *outbox.rows("forwarded", reporters, deviation.id, **summary(deviation)),
@@ -430,7 +447,7 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     audit.record(by, "deviation.withdrawn", "deviation", deviation.id)
     messages = []
     if was_sent:
-        managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
+        managers = db.session.get_one(Unit, deviation.receiving_unit_id).managers()
         messages = outbox.rows("withdrawn", managers, deviation.id, **summary(deviation))
     return _commit(deviation, messages)
 

@@ -116,7 +116,7 @@ def summary(meeting: SipMeeting) -> dict:
     return {
         "sip_id": meeting.id,
         "meeting_date": clock.local_date(meeting.meeting_at).isoformat(),
-        "initiating_unit": db.session.get(Unit, meeting.initiator_unit_id).name,
+        "initiating_unit": db.session.get_one(Unit, meeting.initiator_unit_id).name,
     }
 
 

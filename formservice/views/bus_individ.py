@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from forms.bus_individ import BusIndividForm
 
@@ -22,7 +26,7 @@ bp = Blueprint("bus_individ", __name__, url_prefix="/bus-individ")
 
 @bp.route("/")
 @login_required
-def list_records():
+def list_records() -> str:
     query = service.visible_records(current()).order_by(
         BusIndivid.meeting_date.desc(), BusIndivid.id.desc()
     )
@@ -35,7 +39,7 @@ def list_records():
 
 @bp.route("/ny", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     own = directory.active_units(access.managed_unit_ids(current()))
     if not own:
         abort(403)
@@ -68,7 +72,7 @@ def _offer_groups(form: BusIndividForm, *, check: bool = False) -> None:
         form.bus_group.check()
 
 
-def _sip_meetings() -> list[tuple[int, str, object]]:
+def _sip_meetings() -> list[tuple[int, str, date]]:
     return [
         (m.id, service.sip_label(m, identity=True), clock.local_date(m.meeting_at))
         for m in service.preceding_sip_meetings(current())  # only meetings the user may see
@@ -88,7 +92,7 @@ def _flash_saved(outcome: service.Outcome) -> None:
 
 @bp.route("/<int:record_id>")
 @login_required
-def show(record_id: int):
+def show(record_id: int) -> str:
     record = get_allowed(BusIndivid, record_id, access.can_view_bus_individ)
     audit.record_now(current(), "bus_individ.viewed", "bus_individ", record.id)
     manage = access.can_manage_bus_individ(current(), record)
@@ -112,7 +116,7 @@ def _sip_label(record: BusIndivid) -> str | None:
 
 @bp.route("/<int:record_id>/protokoll.<any(pdf, docx):kind>")
 @login_required
-def download(record_id: int, kind: str):
+def download(record_id: int, kind: str) -> ResponseReturnValue:
     record = get_allowed(BusIndivid, record_id, access.can_view_bus_individ)
     file_id = record.pdf_file_id if kind == "pdf" else record.docx_file_id
     return send_audited(file_id, "bus_individ.downloaded", "bus_individ", record.id, format=kind)
@@ -120,7 +124,7 @@ def download(record_id: int, kind: str):
 
 @bp.route("/<int:record_id>/skapa-dokument", methods=["POST"])
 @login_required
-def rebuild(record_id: int):
+def rebuild(record_id: int) -> WerkzeugResponse:
     """Queue the minutes' documents again (after a LibreOffice failure or a queue outage)."""
     record = get_allowed(BusIndivid, record_id, access.can_manage_bus_individ)
     if record.pdf_file_id is None and record.identity_removed_at is None:

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
+from forms.fields import given
 
 from .. import access
 from ..auth import current
@@ -28,7 +41,7 @@ bp = Blueprint("deviations", __name__)
 
 @bp.route("/")
 @login_required
-def index():
+def index() -> WerkzeugResponse:
     """Where the user works (views/auth: landing_url): never a 403."""
     from .auth import landing_url
 
@@ -37,7 +50,7 @@ def index():
 
 @bp.route("/avvikelser")
 @login_required
-def list_reports():
+def list_reports() -> str:
     user = current()
     units = access.managed_unit_ids(user)
     groups = access.secretary_group_ids(user) | access.convener_group_ids(user)
@@ -61,7 +74,7 @@ def list_reports():
 
 @bp.route("/utskick/<int:message_id>/forsok-igen", methods=["POST"])
 @login_required
-def retry_delivery(message_id: int):
+def retry_delivery(message_id: int) -> WerkzeugResponse:
     """Try a delivery that gave up again ("Försök igen"): about a deviation, a SIP meeting or
     a BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
@@ -80,18 +93,18 @@ def _page_of(message: OutboxMessage) -> str:
     initiating side), else the report list (the secretary's failed deliveries)."""
     if message.kind == "sip_invitation":
         meeting = db.session.get(SipMeeting, message.record_id)
-        if access.can_view_sip(current(), meeting):
+        if meeting is not None and access.can_view_sip(current(), meeting):
             return url_for("sip.show", sip_id=meeting.id)
     elif message.kind == "bus_individ_minutes":
         record = db.session.get(BusIndivid, message.record_id)
-        if access.can_view_bus_individ(current(), record):
+        if record is not None and access.can_view_bus_individ(current(), record):
             return url_for("bus_individ.show", record_id=record.id)
     return url_for("deviations.list_reports")
 
 
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     units, own_ids = access.units_and_managed_ids(current())  # one query, not three
     if not own_ids:
         abort(403)
@@ -109,7 +122,7 @@ def new():
 
 @bp.route("/avvikelser/<int:deviation_id>/redigera", methods=["GET", "POST"])
 @login_required
-def edit(deviation_id: int):
+def edit(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         flash("Avvikelsen är redan skickad och kan inte ändras.", "info")
@@ -138,7 +151,7 @@ def _offer_groups(form: DeviationForm, *, check: bool = False) -> None:
         form.bus_group.check()
 
 
-def _save(form: DeviationForm, draft: Deviation | None):
+def _save(form: DeviationForm, draft: Deviation | None) -> ResponseReturnValue:
     data = form.to_input()
     prefill.check_links(current(), data)
     try:
@@ -162,12 +175,12 @@ def _category_choices(draft: Deviation | None = None) -> dict:
     return {"categories": current, "retired": [(c, lb) for c, lb in filed if c not in offered]}
 
 
-def _form_page(form: DeviationForm, draft: Deviation | None):
+def _form_page(form: DeviationForm, draft: Deviation | None) -> tuple[str, int]:
     status = 422 if form.errors else 200
     return render_template("html/deviations/form.html", form=form, draft=draft), status
 
 
-def _after_save(outcome: service.Outcome, sent: bool):
+def _after_save(outcome: service.Outcome, sent: bool) -> WerkzeugResponse:
     case_number = outcome.case_number  # read before the commit: no query to reload the report
     if not sent:
         flash("Utkastet är sparat. Bara du och din verksamhets chefer ser det.", "success")
@@ -185,7 +198,7 @@ def _after_save(outcome: service.Outcome, sent: bool):
 
 @bp.route("/avvikelser/<int:deviation_id>")
 @login_required
-def show(deviation_id: int):
+def show(deviation_id: int) -> str:
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     user = current()
     audit.record_now(user, "deviation.viewed", "deviation", deviation.id)
@@ -201,7 +214,7 @@ def show(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])
 @login_required
-def send(deviation_id: int):
+def send(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         abort(409)
@@ -222,7 +235,7 @@ def send(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/aterkalla", methods=["POST"])
 @login_required
-def withdraw(deviation_id: int):
+def withdraw(deviation_id: int) -> WerkzeugResponse:
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if not rules.can(deviation.state, "withdraw"):
         flash("Avvikelsen är redan besvarad och kan inte återkallas.", "error")
@@ -234,7 +247,7 @@ def withdraw(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/svara", methods=["GET", "POST"])
 @login_required
-def answer(deviation_id: int):
+def answer(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     if deviation.state != rules.SKICKAD:
         flash("Avvikelsen kan inte besvaras i sitt nuvarande läge.", "info")
@@ -262,7 +275,7 @@ def answer(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/vidarebefordra", methods=["POST"])
 @login_required
-def forward(deviation_id: int):
+def forward(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     version = deviation.link_version  # what the check above saw
     form = _forward_form(deviation)
@@ -276,9 +289,11 @@ def forward(deviation_id: int):
             forward_form=form,
             forward_action=url_for("deviations.forward", deviation_id=deviation.id),
         ), 422
-    to_unit = db.session.get(Unit, form.to_unit.data)
+    to_unit = db.session.get_one(Unit, form.to_unit.data)  # one of the form's choices
     try:
-        service.forward(deviation, current(), to_unit, form.reason.data, expected_version=version)
+        service.forward(
+            deviation, current(), to_unit, given(form.reason.data), expected_version=version
+        )
     except service.StaleVersion:
         return _changed_meanwhile()
     flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
@@ -293,7 +308,7 @@ def _forward_form(deviation: Deviation) -> ForwardForm:
     )
 
 
-def _changed_meanwhile():
+def _changed_meanwhile() -> WerkzeugResponse:
     """Another request answered, forwarded or withdrawn the report while this one was made."""
     flash(
         "Avvikelsen hann ändras medan du fyllde i formuläret (den har besvarats, skickats "
@@ -305,7 +320,7 @@ def _changed_meanwhile():
 
 @bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
 @login_required
-def document(deviation_id: int):
+def document(deviation_id: int) -> Response:
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     audit.record_now(current(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
@@ -319,7 +334,7 @@ def document(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/bilagor/<int:attachment_id>")
 @login_required
-def attachment(deviation_id: int, attachment_id: int):
+def attachment(deviation_id: int, attachment_id: int) -> Response:
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.deviation_id != deviation.id:

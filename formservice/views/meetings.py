@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
 from forms.closing import ClosingForm
+from forms.fields import given
 from forms.meeting import MeetingForm
 
 from .. import access, clock
@@ -46,7 +48,7 @@ def _groups(ids: set[str]) -> list[BusGroup]:
 
 @bp.route("/styrgrupp")
 @login_required
-def index():
+def index() -> str:
     ids = _readable_group_ids()
     if not ids:
         abort(403)
@@ -68,7 +70,7 @@ def index():
 
 @bp.route("/styrgrupp/<group_id>/nytt-mote", methods=["GET", "POST"])
 @login_required
-def plan(group_id: str):
+def plan(group_id: str) -> ResponseReturnValue:
     if not _secretary_of(group_id):
         abort(403)
     group = db.session.get(BusGroup, group_id) or abort(404)
@@ -78,7 +80,7 @@ def plan(group_id: str):
     elif form.validate_on_submit():
         try:
             place = form.place.data or ""
-            meeting = service.plan(current(), group.id, form.meeting_date.data, place)
+            meeting = service.plan(current(), group.id, given(form.meeting_date.data), place)
         except service.MeetingExists:
             form.refuse_date()
         else:
@@ -97,7 +99,7 @@ def _suggested(text: str | None) -> date | None:
 
 @bp.route("/styrgrupp/moten/<int:meeting_id>")
 @login_required
-def show(meeting_id: int):
+def show(meeting_id: int) -> str:
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
     _require_reader(meeting.group_id)
     cases = service.cases_for_meeting(meeting)
@@ -119,13 +121,14 @@ def _by_state(cases: list[Deviation]) -> list[tuple[str, list[Deviation]]]:
 
 @bp.route("/avvikelser/<int:deviation_id>/avsluta", methods=["GET", "POST"])
 @login_required
-def close_case(deviation_id: int):
+def close_case(deviation_id: int) -> ResponseReturnValue:
     deviation = db.session.get(Deviation, deviation_id) or abort(404)
     if not _secretary_of(deviation.group_id):
         abort(403)
     if not closing_service.can_close(deviation):
         return _not_closable(deviation)
-    meetings = service.held_meetings(deviation.group_id)
+    group_id = deviation.group_id  # a case without a group has had no meeting
+    meetings = service.held_meetings(group_id) if group_id else []
     form = ClosingForm(meetings=meetings, units=directory.active_units())
     if request.method == "GET":
         form.meeting.data = _default_meeting(deviation, meetings)
@@ -134,7 +137,7 @@ def close_case(deviation_id: int):
     return _closing_page(deviation, form, meetings)
 
 
-def _close(deviation: Deviation, form: ClosingForm):
+def _close(deviation: Deviation, form: ClosingForm) -> ResponseReturnValue:
     try:
         closing_service.close(deviation, current(), form.to_input())
     except rules.TransitionError:
@@ -143,7 +146,7 @@ def _close(deviation: Deviation, form: ClosingForm):
     return redirect(url_for("deviations.show", deviation_id=deviation.id))
 
 
-def _not_closable(deviation: Deviation):
+def _not_closable(deviation: Deviation) -> ResponseReturnValue:
     if request.method == "GET":
         flash("Ärendet kan inte avslutas i sitt nuvarande läge.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
@@ -152,7 +155,9 @@ def _not_closable(deviation: Deviation):
     return render_error(409, "Ärendet kan inte avslutas i sitt nuvarande läge.")
 
 
-def _closing_page(deviation: Deviation, form: ClosingForm, meetings: list[GroupMeeting]):
+def _closing_page(
+    deviation: Deviation, form: ClosingForm, meetings: list[GroupMeeting]
+) -> ResponseReturnValue:
     page = render_template(
         "html/meetings/close.html",
         deviation=deviation,
@@ -172,7 +177,7 @@ def _default_meeting(deviation: Deviation, meetings: list[GroupMeeting]) -> str:
 
 @bp.route("/styrgrupp/utvardering")
 @login_required
-def evaluate():
+def evaluate() -> str:
     groups = _groups(_readable_group_ids())
     if not groups:
         abort(403)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from forms.answer import AnswerForm
 from forms.deviation import ForwardForm
+from forms.fields import given
 
 from ..domain import deviation as rules
 from ..extensions import db
@@ -40,7 +44,7 @@ class StaleLink(Exception):
 
 
 @bp.errorhandler(StaleLink)
-def _stale(exc: StaleLink):
+def _stale(exc: StaleLink) -> tuple[str, int]:
     status = 400 if exc.reason == "invalid" else 410
     return render_template(
         "html/respond/stale.html", text=STALE_TEXTS[exc.reason], reason=exc.reason
@@ -83,7 +87,9 @@ def _changed_meanwhile(deviation: Deviation) -> StaleLink:
     return StaleLink("moved")
 
 
-def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardForm, status=200):
+def _page(
+    token: str, deviation: Deviation, form: AnswerForm, forward: ForwardForm, status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "html/deviations/answer.html",
         deviation=deviation,
@@ -95,7 +101,7 @@ def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardFo
 
 
 @bp.route("/<token>", methods=["GET"])
-def show(token: str):
+def show(token: str) -> ResponseReturnValue:
     """Opening the link shows the report and the form; it changes nothing but the audit log."""
     deviation, link = _resolve(token)
     audit.record_now(link.email, "deviation.viewed_by_link", "deviation", deviation.id)
@@ -106,7 +112,7 @@ def show(token: str):
     return _page(token, deviation, form, _forward_form(deviation))
 
 
-def _forward_form(deviation: Deviation, **kwargs) -> ForwardForm:
+def _forward_form(deviation: Deviation, **kwargs: Any) -> ForwardForm:
     return ForwardForm(
         units=directory.active_units(),
         current_unit_id=deviation.receiving_unit_id,
@@ -116,7 +122,7 @@ def _forward_form(deviation: Deviation, **kwargs) -> ForwardForm:
 
 
 @bp.route("/<token>", methods=["POST"])
-def submit(token: str):
+def submit(token: str) -> ResponseReturnValue:
     deviation, link = _resolve(token)
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -129,15 +135,15 @@ def submit(token: str):
 
 
 @bp.route("/<token>/vidare", methods=["POST"])
-def forward(token: str):
+def forward(token: str) -> ResponseReturnValue:
     deviation, link = _resolve(token)
     form = _forward_form(deviation)
     if not form.validate_on_submit():
         return _page(token, deviation, AnswerForm(formdata=None), form, 422)
-    to_unit = db.session.get(Unit, form.to_unit.data)
+    to_unit = db.session.get_one(Unit, form.to_unit.data)  # one of the form's choices
     try:
         service.forward(
-            deviation, link.email, to_unit, form.reason.data, expected_version=link.version
+            deviation, link.email, to_unit, given(form.reason.data), expected_version=link.version
         )
     except service.StaleVersion:
         raise _changed_meanwhile(deviation) from None
@@ -145,7 +151,7 @@ def forward(token: str):
 
 
 @bp.route("/<token>/bilagor/<int:attachment_id>")
-def attachment(token: str, attachment_id: int):
+def attachment(token: str, attachment_id: int) -> Response:
     deviation, link = _resolve(token)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.deviation_id != deviation.id:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from forms.sip import SipForm, attendance_form
 
@@ -21,7 +25,7 @@ from .files import send_audited
 bp = Blueprint("sip", __name__, url_prefix="/sip")
 
 
-def _form(**kwargs) -> SipForm:
+def _form(**kwargs: Any) -> SipForm:
     own = directory.active_units(access.managed_unit_ids(current()))
     if not own:
         abort(403)
@@ -37,7 +41,7 @@ def _offer_groups(form: SipForm, *, check: bool = False) -> None:
         form.bus_group.check()
 
 
-def _save(form: SipForm, draft: SipMeeting | None):
+def _save(form: SipForm, draft: SipMeeting | None) -> ResponseReturnValue:
     try:
         outcome = service.save(current(), form.to_input(), send=form.sending, draft=draft)
     except GroupNotChosen as refused:
@@ -50,7 +54,7 @@ def _save(form: SipForm, draft: SipMeeting | None):
 
 @bp.route("/")
 @login_required
-def index():
+def index() -> str:
     meetings = service.visible(current())
     own_units = access.managed_unit_ids(current())
     return render_template("html/sip/list.html", meetings=meetings, is_chef=bool(own_units))
@@ -58,7 +62,7 @@ def index():
 
 @bp.route("/ny", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     form = _form()
     if request.method == "GET":
         if earlier_id := request.args.get("foljer", type=int):
@@ -77,7 +81,7 @@ def new():
 
 @bp.route("/<int:sip_id>/redigera", methods=["GET", "POST"])
 @login_required
-def edit(sip_id: int):
+def edit(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
     if meeting.state != rules.UTKAST:
         flash("Kallelsen är redan skickad och kan inte ändras.", "info")
@@ -93,12 +97,12 @@ def edit(sip_id: int):
     return _form_page(form, meeting)
 
 
-def _form_page(form: SipForm, draft: SipMeeting | None):
+def _form_page(form: SipForm, draft: SipMeeting | None) -> tuple[str, int]:
     status = 422 if form.errors else 200
     return render_template("html/sip/form.html", form=form, draft=draft), status
 
 
-def _after_save(outcome: service.Outcome, sent: bool):
+def _after_save(outcome: service.Outcome, sent: bool) -> WerkzeugResponse:
     if not sent:
         flash("Utkastet är sparat. Bara din verksamhet ser det.", "success")
     elif outcome.queued:
@@ -114,7 +118,7 @@ def _after_save(outcome: service.Outcome, sent: bool):
 
 @bp.route("/<int:sip_id>")
 @login_required
-def show(sip_id: int):
+def show(sip_id: int) -> str:
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
     audit.record_now(current(), "sip.viewed", "sip", meeting.id)
     manage = access.can_manage_sip(current(), meeting)
@@ -123,7 +127,8 @@ def show(sip_id: int):
         meeting=meeting,
         can_manage=manage,
         initiator=db.session.get(User, meeting.initiator_user_id),
-        follows_visible=bool(meeting.follows) and access.can_view_sip(current(), meeting.follows),
+        follows_visible=meeting.follows is not None
+        and access.can_view_sip(current(), meeting.follows),
         can_record=manage and meeting.state != rules.UTKAST and service.is_over(meeting),
         absent=service.absent_units(meeting) if manage else [],
         failed=outbox.failed_for_record("sip_invitation", meeting.id) if manage else [],
@@ -132,7 +137,7 @@ def show(sip_id: int):
 
 @bp.route("/<int:sip_id>/kallelse.<any(docx, pdf):kind>")
 @login_required
-def download(sip_id: int, kind: str):
+def download(sip_id: int, kind: str) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
     file_id = meeting.docx_file_id if kind == "docx" else meeting.pdf_file_id
     return send_audited(file_id, "sip.downloaded", "sip", meeting.id, format=kind)
@@ -140,7 +145,7 @@ def download(sip_id: int, kind: str):
 
 @bp.route("/<int:sip_id>/dokument", methods=["POST"])
 @login_required
-def retry_documents(sip_id: int):
+def retry_documents(sip_id: int) -> WerkzeugResponse:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
     if meeting.state == rules.UTKAST or meeting.pdf_file_id is not None:
         abort(409)
@@ -151,7 +156,7 @@ def retry_documents(sip_id: int):
 
 @bp.route("/<int:sip_id>/narvaro", methods=["GET", "POST"])
 @login_required
-def attendance(sip_id: int):
+def attendance(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
     if meeting.state == rules.UTKAST or not service.is_over(meeting):
         flash("Närvaron kan registreras när mötet har börjat.", "info")
