@@ -42,8 +42,7 @@ from ..models import (
     User,
 )
 from ..models.directory import unit_deputies, unit_groups
-from . import audit, directory, outbox
-from . import categories as form
+from . import audit, categories, directory, outbox
 
 
 @dataclass(frozen=True)
@@ -207,8 +206,8 @@ def _group(
 def _form_version(codes: list[str]) -> int:
     """The version of the form the author filled in (the current one): the report's
     categories are codes on it."""
-    version = form.current_version()
-    unknown = sorted(set(codes) - set(form.labels(version)))
+    version = categories.current_version()
+    unknown = sorted(set(codes) - set(categories.labels(version)))
     if unknown:
         raise ValueError(f"not categories of form version {version}: {', '.join(unknown)}")
     return version
@@ -338,7 +337,7 @@ def document(deviation: Deviation) -> bytes:
     names = directory.unit_names(unit_id for move in moves for unit_id in move)
     return render_deviation(
         loaded,
-        categories=form.labels_for(loaded),
+        categories=categories.labels_for(loaded),
         tz=clock.zone(),
         unit_name=lambda unit_id: names.get(unit_id, unit_id),
     )

@@ -17,7 +17,7 @@ from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import BusIndivid
 from ..services import audit, directory, outbox
-from ..services import bus_individ as service
+from ..services import bus_individ as bus_individ_service
 from . import get_allowed
 from .files import send_audited
 
@@ -27,7 +27,7 @@ bp = Blueprint("bus_individ", __name__, url_prefix="/bus-individ")
 @bp.route("/")
 @login_required
 def list_records() -> str:
-    query = service.visible_records(current()).order_by(
+    query = bus_individ_service.visible_records(current()).order_by(
         BusIndivid.meeting_date.desc(), BusIndivid.id.desc()
     )
     return render_template(
@@ -48,7 +48,7 @@ def new() -> ResponseReturnValue:
     )
     if form.validate_on_submit():
         try:
-            outcome = service.record_minutes(current(), form.to_input())
+            outcome = bus_individ_service.record_minutes(current(), form.to_input())
         except GroupNotChosen as refused:
             db.session.rollback()
             _offer_groups(form)
@@ -58,7 +58,7 @@ def new() -> ResponseReturnValue:
             return redirect(url_for("bus_individ.show", record_id=outcome.record.id))
     else:
         _offer_groups(form, check=form.is_submitted())
-    roles = [(unit, service.roles_by_group(unit.id)) for unit in own]
+    roles = [(unit, bus_individ_service.roles_by_group(unit.id)) for unit in own]
     return render_template("html/bus_individ/form.html", form=form, roles=roles), (
         422 if form.errors else 200
     )
@@ -66,7 +66,7 @@ def new() -> ResponseReturnValue:
 
 def _offer_groups(form: BusIndividForm, *, check: bool = False) -> None:
     """Offer the raising unit's groups under "BUS-grupp" (asked when there are several); a
-    valid form needs no lookup here: `service.record_minutes` decides the group."""
+    valid form needs no lookup here: `bus_individ_service.record_minutes` decides the group."""
     form.bus_group.offer(directory.group_choices(*form.group_units()))
     if check:
         form.bus_group.check()
@@ -74,12 +74,14 @@ def _offer_groups(form: BusIndividForm, *, check: bool = False) -> None:
 
 def _sip_meetings() -> list[tuple[int, str, date]]:
     return [
-        (m.id, service.sip_label(m, identity=True), clock.local_date(m.meeting_at))
-        for m in service.preceding_sip_meetings(current())  # only meetings the user may see
+        (m.id, bus_individ_service.sip_label(m, identity=True), clock.local_date(m.meeting_at))
+        for m in bus_individ_service.preceding_sip_meetings(
+            current()
+        )  # only meetings the user may see
     ]
 
 
-def _flash_saved(outcome: service.Outcome) -> None:
+def _flash_saved(outcome: bus_individ_service.Outcome) -> None:
     if outcome.queued:
         flash("Protokollet är sparat och de berörda cheferna får ett meddelande.", "success")
     else:
@@ -111,7 +113,7 @@ def _sip_label(record: BusIndivid) -> str | None:
     if record.sip is None:
         return None
     identity = access.can_view_sip(current(), record.sip)
-    return service.sip_label(record.sip, identity=identity)
+    return bus_individ_service.sip_label(record.sip, identity=identity)
 
 
 @bp.route("/<int:record_id>/protokoll.<any(pdf, docx):kind>")
@@ -128,7 +130,7 @@ def rebuild(record_id: int) -> WerkzeugResponse:
     """Queue the minutes' documents again (after a LibreOffice failure or a queue outage)."""
     record = get_allowed(BusIndivid, record_id, access.can_manage_bus_individ)
     if record.pdf_file_id is None and record.identity_removed_at is None:
-        if service.retry_documents(current(), record):
+        if bus_individ_service.retry_documents(current(), record):
             flash("Protokollets dokument skapas. Ladda om sidan om en stund.", "success")
         else:
             flash(

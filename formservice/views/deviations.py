@@ -29,9 +29,8 @@ from ..domain import deviation as rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit
-from ..services import audit, directory, outbox
-from ..services import categories as form_categories
-from ..services import deviations as service
+from ..services import audit, categories, directory, outbox
+from ..services import deviations as deviations_service
 from ..services.meetings import is_case_overdue
 from . import get_allowed, prefill
 from .files import send_stored
@@ -144,7 +143,7 @@ def edit(deviation_id: int) -> ResponseReturnValue:
 def _offer_groups(form: DeviationForm, *, check: bool = False) -> None:
     """Offer the groups the units chosen so far allow under "BUS-grupp"; before the receiving
     unit is known, those of the reporting unit (a choice in advance, not yet required). A
-    valid form needs no lookup here: `service.save` decides the group."""
+    valid form needs no lookup here: `deviations_service.save` decides the group."""
     reporting, receiving = form.group_units()
     form.bus_group.offer(directory.group_choices(reporting, receiving), certain=bool(receiving))
     if check:
@@ -155,7 +154,7 @@ def _save(form: DeviationForm, draft: Deviation | None) -> ResponseReturnValue:
     data = form.to_input()
     prefill.check_links(current(), data)
     try:
-        outcome = service.save(current(), data, send=form.sending, draft=draft)
+        outcome = deviations_service.save(current(), data, send=form.sending, draft=draft)
     except GroupNotChosen as refused:
         db.session.rollback()
         _offer_groups(form)
@@ -167,11 +166,11 @@ def _save(form: DeviationForm, draft: Deviation | None) -> ResponseReturnValue:
 def _category_choices(draft: Deviation | None = None) -> dict:
     """The current form's categories; for a draft also those it has that the form no longer
     offers, under the labels of the draft's own version (shown, so nothing is lost)."""
-    current = form_categories.choices()
+    current = categories.choices()
     if draft is None:
         return {"categories": current}
     offered = dict(current)
-    filed = zip(draft.categories, form_categories.labels_for(draft), strict=True)
+    filed = zip(draft.categories, categories.labels_for(draft), strict=True)
     return {"categories": current, "retired": [(c, lb) for c, lb in filed if c not in offered]}
 
 
@@ -180,7 +179,7 @@ def _form_page(form: DeviationForm, draft: Deviation | None) -> tuple[str, int]:
     return render_template("html/deviations/form.html", form=form, draft=draft), status
 
 
-def _after_save(outcome: service.Outcome, sent: bool) -> WerkzeugResponse:
+def _after_save(outcome: deviations_service.Outcome, sent: bool) -> WerkzeugResponse:
     case_number = outcome.case_number  # read before the commit: no query to reload the report
     if not sent:
         flash("Utkastet är sparat. Bara du och din verksamhets chefer ser det.", "success")
@@ -225,7 +224,7 @@ def send(deviation_id: int) -> ResponseReturnValue:
         )
         return redirect(url_for("deviations.edit", deviation_id=deviation.id))
     try:
-        outcome = service.send_draft(current(), deviation)
+        outcome = deviations_service.send_draft(current(), deviation)
     except GroupNotChosen:
         db.session.rollback()
         flash("BUS-grupp: välj vilken BUS-grupp rapporten gäller innan du skickar.", "error")
@@ -240,7 +239,7 @@ def withdraw(deviation_id: int) -> WerkzeugResponse:
     if not rules.can(deviation.state, "withdraw"):
         flash("Avvikelsen är redan besvarad och kan inte återkallas.", "error")
     else:
-        service.withdraw(deviation, current())
+        deviations_service.withdraw(deviation, current())
         flash("Avvikelsen är återkallad.", "success")
     return redirect(url_for("deviations.show", deviation_id=deviation.id))
 
@@ -258,8 +257,10 @@ def answer(deviation_id: int) -> ResponseReturnValue:
         form.responder_name.data = current().name
     elif form.validate_on_submit():
         try:
-            service.answer(deviation, current(), form.to_input(), expected_version=version)
-        except service.StaleVersion:
+            deviations_service.answer(
+                deviation, current(), form.to_input(), expected_version=version
+            )
+        except deviations_service.StaleVersion:
             return _changed_meanwhile()
         flash("Svaret är skickat.", "success")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
@@ -291,10 +292,10 @@ def forward(deviation_id: int) -> ResponseReturnValue:
         ), 422
     to_unit = db.session.get_one(Unit, form.to_unit.data)  # one of the form's choices
     try:
-        service.forward(
+        deviations_service.forward(
             deviation, current(), to_unit, given(form.reason.data), expected_version=version
         )
-    except service.StaleVersion:
+    except deviations_service.StaleVersion:
         return _changed_meanwhile()
     flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
     return redirect(url_for("deviations.list_reports"))
@@ -325,7 +326,7 @@ def document(deviation_id: int) -> Response:
     audit.record_now(current(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(service.document(deviation)),
+        io.BytesIO(deviations_service.document(deviation)),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,

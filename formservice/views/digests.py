@@ -20,7 +20,7 @@ from ..auth import current
 from ..extensions import db
 from ..models import Digest, GroupMeeting
 from ..services import audit
-from ..services import digest as service
+from ..services import digest as digest_service
 from .files import send_stored
 
 bp = Blueprint("digests", __name__, url_prefix="/styrgrupp")
@@ -44,7 +44,7 @@ def compile_digest(meeting_id: int) -> WerkzeugResponse:
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
     if meeting.group_id not in access.secretary_group_ids(current()):
         abort(403)
-    digest = service.request(meeting, current())
+    digest = digest_service.request(meeting, current())
     return redirect(url_for("digests.show", digest_id=digest.id))
 
 
@@ -58,7 +58,7 @@ def show(digest_id: int) -> str:
     return render_template(
         "html/digests/show.html",
         digest=digest,
-        status=service.status(digest),
+        status=digest_service.status(digest),
         can_compile=can_compile,
     )
 
@@ -67,7 +67,7 @@ def show(digest_id: int) -> str:
 @login_required
 def status(digest_id: int) -> Response:
     """The state for static/digest.js: the texts as the page renders them."""
-    shown = service.status(_digest(digest_id))
+    shown = digest_service.status(_digest(digest_id))
     step_text = get_template_attribute("html/_status.html", "step_text")
     failure_text = get_template_attribute("html/_status.html", "failure_text")
     return jsonify(

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import BusGroup, Deviation, GroupMeeting
 from ..services import closing as closing_service
 from ..services import directory, evaluation
-from ..services import meetings as service
+from ..services import meetings as meetings_service
 from .errors import render_error
 
 bp = Blueprint("meetings", __name__)
@@ -55,8 +55,8 @@ def index() -> str:
     secretary_of = access.secretary_group_ids(current())
     sections = []
     for group in _groups(ids):
-        overview = service.overview(group.id)
-        counts = {m.id: service.count_cases(m) for m in overview.upcoming}
+        overview = meetings_service.overview(group.id)
+        counts = {m.id: meetings_service.count_cases(m) for m in overview.upcoming}
         sections.append(
             {
                 "group": group,
@@ -80,8 +80,10 @@ def plan(group_id: str) -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             place = form.place.data or ""
-            meeting = service.plan(current(), group.id, given(form.meeting_date.data), place)
-        except service.MeetingExists:
+            meeting = meetings_service.plan(
+                current(), group.id, given(form.meeting_date.data), place
+            )
+        except meetings_service.MeetingExists:
             form.refuse_date()
         else:
             flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
@@ -102,20 +104,20 @@ def _suggested(text: str | None) -> date | None:
 def show(meeting_id: int) -> str:
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
     _require_reader(meeting.group_id)
-    cases = service.cases_for_meeting(meeting)
+    cases = meetings_service.cases_for_meeting(meeting)
     return render_template(
         "html/meetings/show.html",
         meeting=meeting,
         by_state=_by_state(cases),
         total=len(cases),
-        previous=service.previous_meeting(meeting),
+        previous=meetings_service.previous_meeting(meeting),
         is_secretary=_secretary_of(meeting.group_id),
         closable={d.id for d in cases if closing_service.can_close(d)},
     )
 
 
 def _by_state(cases: list[Deviation]) -> list[tuple[str, list[Deviation]]]:
-    states = sorted({d.state for d in cases}, key=service.STATE_ORDER.__getitem__)
+    states = sorted({d.state for d in cases}, key=meetings_service.STATE_ORDER.__getitem__)
     return [(state, [d for d in cases if d.state == state]) for state in states]
 
 
@@ -128,7 +130,7 @@ def close_case(deviation_id: int) -> ResponseReturnValue:
     if not closing_service.can_close(deviation):
         return _not_closable(deviation)
     group_id = deviation.group_id  # a case without a group has had no meeting
-    meetings = service.held_meetings(group_id) if group_id else []
+    meetings = meetings_service.held_meetings(group_id) if group_id else []
     form = ClosingForm(meetings=meetings, units=directory.active_units())
     if request.method == "GET":
         form.meeting.data = _default_meeting(deviation, meetings)
@@ -163,7 +165,7 @@ def _closing_page(
         deviation=deviation,
         form=form,
         meetings=meetings,
-        overdue=service.is_case_overdue(deviation),
+        overdue=meetings_service.is_case_overdue(deviation),
     )
     return page, (422 if form.errors else 200)
 

@@ -15,7 +15,7 @@ from ..domain import deviation as rules
 from ..extensions import db
 from ..models import Attachment, Deviation, Unit
 from ..services import audit, directory
-from ..services import deviations as service
+from ..services import deviations as deviations_service
 from ..tokens import LinkError, ResponderLink, read_token
 from .files import send_stored
 
@@ -128,8 +128,10 @@ def submit(token: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(token, deviation, form, _forward_form(deviation, formdata=None), 422)
     try:
-        service.answer(deviation, link.email, form.to_input(), expected_version=link.version)
-    except service.StaleVersion:
+        deviations_service.answer(
+            deviation, link.email, form.to_input(), expected_version=link.version
+        )
+    except deviations_service.StaleVersion:
         raise _changed_meanwhile(deviation) from None
     return render_template("html/respond/thanks.html", deviation=deviation)
 
@@ -142,10 +144,10 @@ def forward(token: str) -> ResponseReturnValue:
         return _page(token, deviation, AnswerForm(formdata=None), form, 422)
     to_unit = db.session.get_one(Unit, form.to_unit.data)  # one of the form's choices
     try:
-        service.forward(
+        deviations_service.forward(
             deviation, link.email, to_unit, given(form.reason.data), expected_version=link.version
         )
-    except service.StaleVersion:
+    except deviations_service.StaleVersion:
         raise _changed_meanwhile(deviation) from None
     return render_template("html/respond/forwarded.html", deviation=deviation, unit=to_unit)
 

@@ -13,12 +13,12 @@ from forms.sip import SipForm, attendance_form
 
 from .. import access
 from ..auth import current
-from ..domain import sip as rules
+from ..domain import sip as sip_rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import SipMeeting, User
 from ..services import audit, directory, outbox
-from ..services import sip as service
+from ..services import sip as sip_service
 from . import get_allowed
 from .files import send_audited
 
@@ -29,13 +29,13 @@ def _form(**kwargs: Any) -> SipForm:
     own = directory.active_units(access.managed_unit_ids(current()))
     if not own:
         abort(403)
-    earlier = service.earlier_choices(current())
+    earlier = sip_service.earlier_choices(current())
     return SipForm(own_units=own, all_units=directory.active_units(), earlier=earlier, **kwargs)
 
 
 def _offer_groups(form: SipForm, *, check: bool = False) -> None:
     """Offer the initiating unit's groups under "BUS-grupp" (asked when there are several);
-    a valid form needs no lookup here: `service.save` decides the group."""
+    a valid form needs no lookup here: `sip_service.save` decides the group."""
     form.bus_group.offer(directory.group_choices(*form.group_units()))
     if check:
         form.bus_group.check()
@@ -43,7 +43,7 @@ def _offer_groups(form: SipForm, *, check: bool = False) -> None:
 
 def _save(form: SipForm, draft: SipMeeting | None) -> ResponseReturnValue:
     try:
-        outcome = service.save(current(), form.to_input(), send=form.sending, draft=draft)
+        outcome = sip_service.save(current(), form.to_input(), send=form.sending, draft=draft)
     except GroupNotChosen as refused:
         db.session.rollback()
         _offer_groups(form)
@@ -55,7 +55,7 @@ def _save(form: SipForm, draft: SipMeeting | None) -> ResponseReturnValue:
 @bp.route("/")
 @login_required
 def index() -> str:
-    meetings = service.visible(current())
+    meetings = sip_service.visible(current())
     own_units = access.managed_unit_ids(current())
     return render_template("html/sip/list.html", meetings=meetings, is_chef=bool(own_units))
 
@@ -83,7 +83,7 @@ def new() -> ResponseReturnValue:
 @login_required
 def edit(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
-    if meeting.state != rules.UTKAST:
+    if meeting.state != sip_rules.UTKAST:
         flash("Kallelsen är redan skickad och kan inte ändras.", "info")
         return redirect(url_for("sip.show", sip_id=meeting.id))
     form = _form()
@@ -102,7 +102,7 @@ def _form_page(form: SipForm, draft: SipMeeting | None) -> tuple[str, int]:
     return render_template("html/sip/form.html", form=form, draft=draft), status
 
 
-def _after_save(outcome: service.Outcome, sent: bool) -> WerkzeugResponse:
+def _after_save(outcome: sip_service.Outcome, sent: bool) -> WerkzeugResponse:
     if not sent:
         flash("Utkastet är sparat. Bara din verksamhet ser det.", "success")
     elif outcome.queued:
@@ -129,8 +129,8 @@ def show(sip_id: int) -> str:
         initiator=db.session.get(User, meeting.initiator_user_id),
         follows_visible=meeting.follows is not None
         and access.can_view_sip(current(), meeting.follows),
-        can_record=manage and meeting.state != rules.UTKAST and service.is_over(meeting),
-        absent=service.absent_units(meeting) if manage else [],
+        can_record=manage and meeting.state != sip_rules.UTKAST and sip_service.is_over(meeting),
+        absent=sip_service.absent_units(meeting) if manage else [],
         failed=outbox.failed_for_record("sip_invitation", meeting.id) if manage else [],
     )
 
@@ -147,9 +147,9 @@ def download(sip_id: int, kind: str) -> ResponseReturnValue:
 @login_required
 def retry_documents(sip_id: int) -> WerkzeugResponse:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
-    if meeting.state == rules.UTKAST or meeting.pdf_file_id is not None:
+    if meeting.state == sip_rules.UTKAST or meeting.pdf_file_id is not None:
         abort(409)
-    service.retry_documents(current(), meeting)
+    sip_service.retry_documents(current(), meeting)
     flash("Dokumentet skapas på nytt.", "success")
     return redirect(url_for("sip.show", sip_id=meeting.id))
 
@@ -158,12 +158,12 @@ def retry_documents(sip_id: int) -> WerkzeugResponse:
 @login_required
 def attendance(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
-    if meeting.state == rules.UTKAST or not service.is_over(meeting):
+    if meeting.state == sip_rules.UTKAST or not sip_service.is_over(meeting):
         flash("Närvaron kan registreras när mötet har börjat.", "info")
         return redirect(url_for("sip.show", sip_id=meeting.id))
     form = attendance_form(meeting)
     if form.validate_on_submit():
-        service.record_attendance(current(), meeting, form.to_input())
+        sip_service.record_attendance(current(), meeting, form.to_input())
         flash("Närvaron är sparad.", "success")
         return redirect(url_for("sip.show", sip_id=meeting.id))
     status = 422 if form.errors else 200

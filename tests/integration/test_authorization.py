@@ -15,7 +15,7 @@ from sqlalchemy import select
 from formservice.extensions import db
 from formservice.models import Digest, GroupMeeting, OutboxMessage, User
 from formservice.services import bus_individ as bus_individ_service
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import reminders
 from formservice.services import sip as sip_service
 from formservice.services.directory import import_directory
@@ -301,9 +301,11 @@ def reorganised(keep_deputy: bool = True) -> dict:
     return data
 
 
-def pdf_upload(name: str) -> service.Upload:
+def pdf_upload(name: str) -> deviations_service.Upload:
     data = b"%PDF-1.4 test " + name.encode()
-    return service.Upload(name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 1)
+    return deviations_service.Upload(
+        name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 1
+    )
 
 
 @pytest.fixture
@@ -444,8 +446,8 @@ def test_no_mail_or_reminder_for_what_left_the_directory(directory):
     deadline = to_bup.deadline
     for day in (deadline - timedelta(days=7), deadline, deadline + timedelta(days=1)):
         reminders.send_due(day)
-    service.answer(to_hab, HANNA, answer_input())
-    service.withdraw(to_bup, user(CHEF_A))
+    deviations_service.answer(to_hab, HANNA, answer_input())
+    deviations_service.withdraw(to_bup, user(CHEF_A))
 
     sent = _addresses_after(first)
     everyone = set().union(*sent.values())
@@ -504,7 +506,7 @@ def test_the_secretary_sees_why_and_cannot_retry(directory, app, client, smtp_si
 
 def test_a_draft_to_a_removed_unit_is_not_sent(directory, client):
     with_second_group()
-    draft = service.save(user(CHEF_A), report_input(), send=False).deviation
+    draft = deviations_service.save(user(CHEF_A), report_input(), send=False).deviation
     import_directory(reorganised())
     login(client, CHEF_A)
     response = client.post(f"/avvikelser/{draft.id}/skicka", follow_redirects=True)
