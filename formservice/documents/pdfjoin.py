@@ -116,7 +116,8 @@ class _Destinations:
 
     def __init__(self, pdf: pikepdf.Pdf) -> None:
         self._root = pdf.Root
-        self._tree: pikepdf.NameTree | None | bool = False
+        self._tree: pikepdf.NameTree | None = None
+        self._tree_read = False
 
     def lookup(self, name: Object) -> Object | None:
         """The explicit destination (an array) that `name` stands for, if any."""
@@ -133,11 +134,12 @@ class _Destinations:
         return found if isinstance(found, Array) else None
 
     def _names(self) -> pikepdf.NameTree | None:
-        if self._tree is False:
+        if not self._tree_read:
+            self._tree_read = True
             names = self._root.get("/Names")
             dests = names.get("/Dests") if isinstance(names, Dictionary) else None
             self._tree = pikepdf.NameTree(dests) if isinstance(dests, Dictionary) else None
-        return self._tree  # type: ignore[return-value]
+        return self._tree
 
 
 class _PartCopier(Copier):
