@@ -11,4 +11,5 @@ test: install
 	./scripts/test.sh
 
 lint: install
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-logo
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-logo \
+		&& .venv/bin/mypy

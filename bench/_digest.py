@@ -68,14 +68,14 @@ def formservice_docx(app, digest_id: int) -> tuple[bytes, dict, int]:
     from formservice.documents.docx import stream
     from formservice.extensions import db
     from formservice.models import Digest
-    from formservice.services import digest as service
+    from formservice.services import digest as digest_service
 
     with app.app_context():
         row = db.session.get(Digest, digest_id)
-        contents = service.gather(row)
+        contents = digest_service.gather(row)
         part = document.whole(contents.sections)
         figures = contents.summary, contents.statistics, clock.today()
-        context = document.context(row.meeting, part, service.case_dicts, *figures)
+        context = document.context(row.meeting, part, digest_service.case_dicts, *figures)
         out = io.BytesIO()
         stream("digest.docx", context, out)
         db.session.rollback()
@@ -88,16 +88,16 @@ def plain(app, digest_id: int) -> dict:
     from formservice.documents import digest as document
     from formservice.extensions import db
     from formservice.models import Digest
-    from formservice.services import digest as service
+    from formservice.services import digest as digest_service
 
     with app.app_context():
         row = db.session.get(Digest, digest_id)
-        contents = service.gather(row)
+        contents = digest_service.gather(row)
         figures = contents.summary, contents.statistics, clock.today()
         context = document.context(
             row.meeting,
             document.whole(contents.sections),
-            lambda ids: list(service.case_dicts(ids)),
+            lambda ids: list(digest_service.case_dicts(ids)),
             *figures,
         )
         db.session.rollback()

@@ -3,6 +3,8 @@ konto", the code from the app. Every error names its field in Swedish."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, Form, PasswordField, StringField, SubmitField
 from wtforms.validators import ValidationError
@@ -87,7 +89,7 @@ class ChoosePasswordForm(FlaskForm):
     )
     submit = SubmitField("Spara lösenord")
 
-    def __init__(self, *args, personal: tuple[str, ...] = (), **kwargs) -> None:
+    def __init__(self, *args: Any, personal: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.personal = personal
 

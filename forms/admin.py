@@ -38,7 +38,7 @@ from formservice.domain.directory import (
 )
 from formservice.domain.meetings import MAX_MEETINGS_PER_TERM, MEETINGS_PER_HALF
 
-from .fields import CheckboxesField, ChoiceField, MaxLength, RadioChoiceField, Required
+from .fields import CheckboxesField, ChoiceField, MaxLength, RadioChoiceField, Required, given
 
 #: The fields of each kind of row, by the names the directory file and the services use.
 LABELS: dict[str, dict[str, str]] = {
@@ -153,7 +153,9 @@ class HuvudmanForm(FlaskForm):
         self.name.data, self.type.data, self.active.data = data.name, data.type, data.active
 
     def to_input(self) -> HuvudmanInput:
-        return HuvudmanInput(name=self.name.data, type=self.type.data, active=self.active.data)
+        return HuvudmanInput(
+            name=given(self.name.data), type=self.type.data, active=self.active.data
+        )
 
 
 _G = LABELS["bus_group"]
@@ -229,14 +231,14 @@ class GroupForm(FlaskForm):
 
     def to_input(self) -> GroupInput:
         return GroupInput(
-            name=self.name.data,
+            name=given(self.name.data),
             convener=(self.convener.data or "").strip() or None,
             secretary=(self.secretary.data or "").strip() or None,
             bus_individ_convener_unit=self.bus_individ_convener_unit.data or None,
             bus_individ_chair_unit=self.bus_individ_chair_unit.data or None,
             answer_days=self.answer_days.data,
             answer_day_kind=self.answer_day_kind.data,
-            meetings_per_term=self.meetings_per_term.data,
+            meetings_per_term=given(self.meetings_per_term.data),
             active=self.active.data,
         )
 
@@ -289,7 +291,7 @@ class UnitForm(FlaskForm):
 
     def to_input(self) -> UnitInput:
         return UnitInput(
-            name=self.name.data,
+            name=given(self.name.data),
             huvudman=self.huvudman.data,
             type=self.type.data,
             bus_groups=tuple(self.bus_groups.data or []),
@@ -314,7 +316,7 @@ class PersonForm(FlaskForm):
     submit = SubmitField("Spara")
 
     def to_input(self) -> PersonInput:
-        return PersonInput(name=self.name.data, email=self.email.data)
+        return PersonInput(name=given(self.name.data), email=given(self.email.data))
 
 
 class NewPersonForm(PersonForm):
@@ -357,7 +359,7 @@ class FileChosen:
 
     def __call__(self, form: Form, field: Field) -> None:
         if not field.data:
-            field.errors[:] = []
+            field.errors = []
             raise StopValidation(f"{field.label.text}: välj en fil.")
 
 

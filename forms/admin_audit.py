@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, HiddenField, StringField, ValidationError
+from wtforms.form import BaseForm
 
 from formservice.domain.audit import (
     EVENT_GROUPS,
@@ -23,7 +24,7 @@ from formservice.domain.audit import (
     personnummer_forms,
 )
 
-from .fields import ChoiceField, DatumField, MaxLength
+from .fields import ChoiceField, DatumField, MaxLength, add_error
 
 MAX_ID = 2**31 - 1
 ALL_EVENTS = "Alla händelser"
@@ -52,8 +53,9 @@ def _looks_like_code(text: str) -> bool:
 class GroupedChoiceField(ChoiceField):
     """A select with option groups; an invalid choice's error names the field."""
 
-    def pre_validate(self, form: Form) -> None:
-        if self.data not in {choice.value for choice in self.iter_choices()}:
+    def pre_validate(self, form: BaseForm) -> None:
+        # WTForms 3.3 yields Choice objects; types-WTForms (3.2) still says tuples.
+        if self.data not in {choice.value for choice in self.iter_choices()}:  # type: ignore[attr-defined]
             raise ValidationError(f"{self.label.text}: välj ett av alternativen.")
 
 
@@ -221,6 +223,6 @@ class ExtractForm(_ChildFields, FlaskForm):
         valid = super().validate(extra_validators)
         refused = self.sip.errors or self.bus_individ.errors
         if not refused and not self.sip.data and not self.bus_individ.data:
-            self.sip.errors.append(f"{self.sip.label.text}: välj minst en journal.")
+            add_error(self.sip, f"{self.sip.label.text}: välj minst en journal.")
             return False
         return valid

@@ -18,7 +18,7 @@ from wtforms.validators import Optional
 from formservice.domain.deviation import AGREES
 from formservice.domain.inputs import AnswerInput
 
-from .fields import DatumField, Deidentified, MaxLength, RadioChoiceField, Required
+from .fields import DatumField, Deidentified, MaxLength, RadioChoiceField, Required, text
 
 MEASURE_ROWS = 3
 
@@ -50,7 +50,7 @@ class AnswerForm(FlaskForm):
     attest = BooleanField("Jag intygar att svaret är avidentifierat", validators=[Required()])
     submit = SubmitField("Skicka svaret")
 
-    def validate_planned_measures(self, field) -> None:
+    def validate_planned_measures(self, field: FieldList[FormField[MeasureRow]]) -> None:
         for row in field.entries:
             if (row.responsible.data or row.due.data) and not (row.action.data or "").strip():
                 raise ValidationError(f"{field.label.text}: varje rad behöver en åtgärd.")
@@ -58,7 +58,7 @@ class AnswerForm(FlaskForm):
     def to_input(self) -> AnswerInput:
         measures = [
             {
-                "action": row.action.data.strip(),
+                "action": text(row.action),
                 "responsible": (row.responsible.data or "").strip(),
                 "due": row.due.data.isoformat() if row.due.data else "",
             }
@@ -66,8 +66,8 @@ class AnswerForm(FlaskForm):
             if (row.action.data or "").strip()
         ]
         return AnswerInput(
-            responder_name=self.responder_name.data.strip(),
-            assessment=self.assessment.data.strip(),
+            responder_name=text(self.responder_name),
+            assessment=text(self.assessment),
             actions_taken=(self.actions_taken.data or "").strip(),
             planned_measures=measures,
             agrees=self.agrees.data,

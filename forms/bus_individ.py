@@ -6,10 +6,12 @@ de-identified here; only lengths are checked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, StringField, SubmitField, TextAreaField
+from wtforms import Field, FieldList, Form, FormField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
 from formservice import clock
@@ -25,11 +27,14 @@ from .fields import (
     ChoiceField,
     DatumField,
     MaxLength,
+    Named,
     NotInFuture,
     RadioChoiceField,
     Required,
     RequiredIf,
+    given,
     selected,
+    text,
 )
 
 AGREEMENT_ROWS = 3
@@ -122,7 +127,14 @@ class BusIndividForm(FlaskForm):
     )
     submit = SubmitField("Spara protokollet")
 
-    def __init__(self, *args, own_units=(), all_units=(), sip_meetings=(), **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        own_units: Iterable[Named] = (),
+        all_units: Iterable[Named] = (),
+        sip_meetings: Iterable[tuple[int, str, date]] = (),
+        **kwargs: Any,
+    ) -> None:
         """`sip_meetings`: (id, label, local date) of the SIP meetings the user may choose."""
         super().__init__(*args, **kwargs)
         self.sip_meeting.choices = [("", "Inget SIP-möte i tjänsten")] + [
@@ -139,7 +151,7 @@ class BusIndividForm(FlaskForm):
         """The unit the record's group depends on, as chosen so far."""
         return selected(self.raised_by_unit), None
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         """The fields, then the consent as a whole (SPEC §4 rules, shared with SIP)."""
         valid = super().validate(extra_validators)
         fields = (self.consent_date, self.consent_from, self.consent_form, self.child_over_15)
@@ -151,7 +163,7 @@ class BusIndividForm(FlaskForm):
         self.consent_date.errors = [*self.consent_date.errors, *(f"{label}: {p}" for p in problems)]
         return valid and not problems
 
-    def validate_sip_meeting(self, field) -> None:
+    def validate_sip_meeting(self, field: Field) -> None:
         typed = "".join(self.sip_date.raw_data or []).strip()
         if not field.data and not typed:
             raise ValidationError(
@@ -160,24 +172,24 @@ class BusIndividForm(FlaskForm):
             )
         self._check_before_meeting(field, self.sip_dates.get(field.data))
 
-    def validate_sip_date(self, field) -> None:
+    def validate_sip_date(self, field: Field) -> None:
         self._check_before_meeting(field, field.data)
 
-    def _check_before_meeting(self, field, sip_on: date | None) -> None:
+    def _check_before_meeting(self, field: Field, sip_on: date | None) -> None:
         meeting = self.meeting_date.data
         if sip_on and meeting and sip_on > meeting:
             raise ValidationError(
                 f"{field.label.text}: SIP-mötet ska ha hållits före mötet i BUS-individ."
             )
 
-    def validate_follow_up_date(self, field) -> None:
+    def validate_follow_up_date(self, field: Field) -> None:
         meeting = self.meeting_date.data
         if self.follow_up.data == "ja" and field.data and meeting and field.data < meeting:
             raise ValidationError(f"{field.label.text}: datumet ska vara efter mötesdatumet.")
 
-    def validate_agreements(self, field) -> None:
+    def validate_agreements(self, field: FieldList[FormField[AgreementRow]]) -> None:
         rows = self.agreement_rows()
-        if any((r.who.data or r.by_when.data) and not _text(r.what) for r in field.entries):
+        if any((r.who.data or r.by_when.data) and not text(r.what) for r in field.entries):
             raise ValidationError(f"{field.label.text}: skriv vad som överenskommits på varje rad.")
         if self.agreement_reached.data == "ja" and not rows:
             raise ValidationError(
@@ -197,12 +209,12 @@ class BusIndividForm(FlaskForm):
     def agreement_rows(self) -> list[dict]:
         return [
             {
-                "what": _text(row.what),
-                "who": _text(row.who),
+                "what": text(row.what),
+                "who": text(row.who),
                 "by_when": row.by_when.data.isoformat() if row.by_when.data else "",
             }
             for row in self.agreements.entries
-            if _text(row.what)
+            if text(row.what)
         ]
 
     def to_input(self) -> BusIndividInput:
@@ -211,20 +223,16 @@ class BusIndividForm(FlaskForm):
             raised_by_unit_id=self.raised_by_unit.data,
             child_gender=self.child_gender.data,
             consent=self.consent(),
-            participants=list(self.participants.data),
-            question=self.question.data.strip(),
-            meeting_date=self.meeting_date.data,
+            participants=list(self.participants.data or []),
+            question=text(self.question),
+            meeting_date=given(self.meeting_date.data),
             agreement_reached=self.agreement_reached.data == "ja",
             follow_up=follow_up,
             sip_id=int(self.sip_meeting.data) if self.sip_meeting.data else None,
             sip_date=self.sip_date.data,
-            child_name=_text(self.child_name) or None,
+            child_name=text(self.child_name) or None,
             agreements=self.agreement_rows(),
             follow_up_convener_unit_id=self.follow_up_convener.data if follow_up else None,
             follow_up_date=self.follow_up_date.data if follow_up else None,
             group_id=self.bus_group.data or None,
         )
-
-
-def _text(field) -> str:
-    return (field.data or "").strip()

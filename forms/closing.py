@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     FieldList,
@@ -23,10 +26,15 @@ from .fields import (
     DatumField,
     Deidentified,
     MaxLength,
+    Named,
     RadioChoiceField,
     Required,
     RequiredIf,
+    text,
 )
+
+if TYPE_CHECKING:
+    from formservice.models import GroupMeeting
 
 MEASURE_ROWS = 3
 
@@ -65,16 +73,22 @@ class ClosingForm(FlaskForm):
     )
     submit = SubmitField("Avsluta ärendet")
 
-    def __init__(self, *args, meetings=(), units=(), **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        meetings: Iterable[GroupMeeting] = (),
+        units: Iterable[Named] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.meeting.choices = [("", "Välj möte")] + [
             (str(m.id), f"{m.meeting_date.isoformat()} {m.place}".strip()) for m in meetings
         ]
         unit_choices = [("", "Välj verksamhet")] + [(u.id, u.name) for u in units]
         for row in self.measures:
-            row.unit.choices = unit_choices
+            row.form.unit.choices = unit_choices
 
-    def validate_measures(self, field) -> None:
+    def validate_measures(self, field: FieldList[FormField[DecidedMeasure]]) -> None:
         label = field.label.text
         rows = list(enumerate(field.entries, start=1))
         for number, row in rows:
@@ -88,7 +102,7 @@ class ClosingForm(FlaskForm):
     def to_input(self) -> ClosingInput:
         measures = [
             Measure(
-                action=row.action.data.strip(),
+                action=text(row.action),
                 unit_id=row.unit.data,
                 due=row.due.data.isoformat() if row.due.data else "",
             )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    Field,
     HiddenField,
     MultipleFileField,
     SubmitField,
@@ -25,13 +29,19 @@ from .fields import (
     ChoiceField,
     DatumField,
     Deidentified,
+    Named,
     NotInFuture,
     RadioChoiceField,
     Required,
     RequiredIf,
     allowed_email_domains,
+    given,
     selected,
+    text,
 )
+
+if TYPE_CHECKING:
+    from formservice.models import Deviation
 
 MAX_FILES = 10
 
@@ -98,7 +108,13 @@ class DeviationForm(FlaskForm):
     save_draft = SubmitField("Spara som utkast")
 
     def __init__(
-        self, *args, own_units=(), all_units=(), categories=(), retired=(), **kwargs
+        self,
+        *args: Any,
+        own_units: Iterable[Named] = (),
+        all_units: Iterable[Named] = (),
+        categories: Iterable[tuple[str, str]] = (),
+        retired: Iterable[tuple[str, str]] = (),
+        **kwargs: Any,
     ) -> None:
         """`categories`: (code, label) of the current form; `retired`: (code, label) of
         categories a draft has that the current form no longer offers (shown, not allowed)."""
@@ -123,13 +139,13 @@ class DeviationForm(FlaskForm):
         groups under "BUS-grupp")."""
         return selected(self.reporting_unit), selected(self.receiving_unit) or None
 
-    def validate_receiving_unit(self, field) -> None:
+    def validate_receiving_unit(self, field: Field) -> None:
         if field.data and field.data == self.reporting_unit.data:
             raise ValidationError(
                 f"{field.label.text}: välj en annan verksamhet än den rapporterande."
             )
 
-    def validate_categories(self, field) -> None:
+    def validate_categories(self, field: Field) -> None:
         gone = [self.retired[code] for code in field.data or [] if code in self.retired]
         if gone:
             raise ValidationError(
@@ -137,11 +153,11 @@ class DeviationForm(FlaskForm):
                 "Välj en annan kategori."
             )
 
-    def validate_attest(self, field) -> None:
+    def validate_attest(self, field: Field) -> None:
         if self.sending and not field.data:
             raise ValidationError(f"{field.label.text}: kryssa i rutan innan du skickar.")
 
-    def validate_attachments(self, field) -> None:
+    def validate_attachments(self, field: Field) -> None:
         files = [f for f in field.data or [] if f and f.filename]
         if len(files) > MAX_FILES:
             raise ValidationError(f"{field.label.text}: högst {MAX_FILES} filer.")
@@ -166,10 +182,10 @@ class DeviationForm(FlaskForm):
         return DeviationInput(
             reporting_unit_id=self.reporting_unit.data,
             receiving_unit_id=self.receiving_unit.data,
-            event_date=self.event_date.data,
-            categories=list(self.categories.data),
-            description=self.description.data.strip(),
-            actions_taken=self.actions_taken.data.strip(),
+            event_date=given(self.event_date.data),
+            categories=list(self.categories.data or []),
+            description=text(self.description),
+            actions_taken=text(self.actions_taken),
             bus_individ=self.bus_individ.data == "ja",
             bus_individ_date=self.bus_individ_date.data,
             proposal=(self.proposal.data or "").strip(),
@@ -181,7 +197,7 @@ class DeviationForm(FlaskForm):
             group_id=self.bus_group.data or None,
         )
 
-    def fill_from(self, deviation) -> None:
+    def fill_from(self, deviation: Deviation) -> None:
         """Pre-fill from a stored draft (GET of the edit page)."""
         self.reporting_unit.data = deviation.reporting_unit_id
         self.receiving_unit.data = deviation.receiving_unit_id
@@ -207,7 +223,12 @@ class ForwardForm(FlaskForm):
     forward = SubmitField("Skicka vidare")
 
     def __init__(
-        self, *args, units=(), current_unit_id: str = "", reporting_unit_id: str = "", **kwargs
+        self,
+        *args: Any,
+        units: Iterable[Named] = (),
+        current_unit_id: str = "",
+        reporting_unit_id: str = "",
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.reporting_unit_id = reporting_unit_id
@@ -215,9 +236,9 @@ class ForwardForm(FlaskForm):
             (u.id, u.name) for u in units if u.id not in (current_unit_id, reporting_unit_id)
         ]
 
-    def validate_to_unit(self, field) -> None:
+    def validate_to_unit(self, field: Field) -> None:
         if field.data and field.data == self.reporting_unit_id:
-            field.errors[:] = []  # instead of "välj ett av alternativen": say why
+            field.errors = []  # instead of "välj ett av alternativen": say why
             raise ValidationError(
                 f"{field.label.text}: avvikelsen kan inte skickas vidare till den "
                 "rapporterande verksamheten."

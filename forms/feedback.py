@@ -8,7 +8,7 @@ from wtforms import BooleanField, Field, StringField, SubmitField, TextAreaField
 from formservice.domain.feedback import INSUFFICIENT, SUFFICIENT, motivation_required
 from formservice.domain.inputs import FeedbackInput, SupplementInput
 
-from .fields import Deidentified, MaxLength, RadioChoiceField, Required
+from .fields import Deidentified, MaxLength, RadioChoiceField, Required, text
 
 VERDICT_CHOICES = [(SUFFICIENT, "Svaret räcker"), (INSUFFICIENT, "Svaret räcker inte")]
 
@@ -44,6 +44,4 @@ class SupplementForm(FlaskForm):
     submit = SubmitField("Skicka kompletterande svar")
 
     def to_input(self) -> SupplementInput:
-        return SupplementInput(
-            responder_name=self.responder_name.data.strip(), text=self.text.data.strip()
-        )
+        return SupplementInput(responder_name=text(self.responder_name), text=text(self.text))

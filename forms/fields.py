@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol, TypeVar
+
 from flask import current_app
 from markupsafe import Markup, escape
 from wtforms import (
@@ -15,6 +17,8 @@ from wtforms import (
     ValidationError,
     widgets,
 )
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
 
 from formservice import clock
@@ -23,6 +27,40 @@ from formservice.domain.groups import NeedsChoice, choose_among
 
 MAX_TEXT = 20_000
 YES_NO = [("ja", "Ja"), ("nej", "Nej")]
+
+T = TypeVar("T")
+
+
+class Named(Protocol):
+    """A unit (or a row of one) offered as a choice."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def text(field: Field) -> str:
+    """A text field's input without surrounding space ("" for none)."""
+    return (field.data or "").strip()
+
+
+def given(data: T | None) -> T:
+    """The value of a field its validators require, once the form has validated."""
+    if data is None:
+        raise ValueError("a required field is empty: the form was not validated")
+    return data
+
+
+def add_error(field: Field, *messages: str) -> None:
+    """Add messages to the field's errors (a check outside its validators)."""
+    field.errors = [*field.errors, *messages]
+
+
+def choice_values(field: SelectField | SelectMultipleField) -> list[Any]:
+    """The values of the field's choices (given here always as (value, label) pairs)."""
+    return [choice[0] for choice in field.choices or ()]
 
 
 class Required:
@@ -36,7 +74,7 @@ class Required:
         data = field.data
         empty = data is None or data == [] or (isinstance(data, str) and not data.strip())
         if empty or data is False:
-            field.errors[:] = []
+            field.errors = []
             raise StopValidation(f"{field.label.text}: fyll i uppgiften.")
 
 
@@ -45,7 +83,7 @@ class RequiredIf(Required):
 
     field_flags = {}
 
-    def __init__(self, other: str, value: str) -> None:
+    def __init__(self, other: str, value: object) -> None:
         self.other, self.value = other, value
 
     def __call__(self, form: Form, field: Field) -> None:
@@ -104,7 +142,7 @@ class OptionInput:
         self.fallback = fallback
         self.input_type = fallback.input_type
 
-    def __call__(self, field: Field, **kwargs) -> Markup:
+    def __call__(self, field: SelectFieldBase._Option, **kwargs: Any) -> Markup:
         flags = field.flags
         required, disabled = flags.required, flags.disabled
         if kwargs or field.render_kw or required not in (None, True) or disabled is not None:
@@ -113,7 +151,8 @@ class OptionInput:
         return Markup(
             f'<input{" checked" if checked else ""} id="{escape(field.id)}" '
             f'name="{escape(field.name)}"{" required" if required else ""} '
-            f'type="{self.input_type}" value="{escape(field._value())}">'
+            # An option has _value(), as every field with an input does; the stubs omit it.
+            f'type="{self.input_type}" value="{escape(field._value())}">'  # type: ignore[attr-defined]
         )
 
 
@@ -123,8 +162,8 @@ class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = OptionInput(widgets.CheckboxInput())
 
-    def pre_validate(self, form: Form) -> None:
-        values = dict(self.choices)
+    def pre_validate(self, form: BaseForm) -> None:
+        values = set(choice_values(self))
         for value in self.data or []:
             if value not in values:
                 raise ValidationError(f"{self.label.text}: ogiltigt val.")
@@ -157,16 +196,16 @@ class DatumField(_ParsedInput, DateField):
 class ChoiceField(SelectField):
     """A select whose invalid-choice error is Swedish and names the field."""
 
-    def pre_validate(self, form: Form) -> None:
-        if self.data not in {value for value, _ in self.choices}:
+    def pre_validate(self, form: BaseForm) -> None:
+        if self.data not in choice_values(self):
             raise ValidationError(f"{self.label.text}: välj ett av alternativen.")
 
 
 class RadioChoiceField(RadioField):
     option_widget = OptionInput(widgets.RadioInput())
 
-    def pre_validate(self, form: Form) -> None:
-        if self.data is not None and self.data not in {value for value, _ in self.choices}:
+    def pre_validate(self, form: BaseForm) -> None:
+        if self.data is not None and self.data not in choice_values(self):
             raise ValidationError(f"{self.label.text}: välj ett av alternativen.")
 
 
@@ -186,7 +225,14 @@ class BusGroupField(ChoiceField):
     impossible choice (`domain.groups`). The page shows the field only when there is more
     than one group, or an error. `case` names what is filed ("rapporten") in the errors."""
 
-    def __init__(self, label: str = "BUS-grupp", validators=None, *, case: str, **kwargs):
+    def __init__(
+        self,
+        label: str = "BUS-grupp",
+        validators: list[Any] | None = None,
+        *,
+        case: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(label, validators, default="", **kwargs)
         self.case = case
         self.offer([])
@@ -202,7 +248,7 @@ class BusGroupField(ChoiceField):
     def shown(self) -> bool:
         return len(self.possible) > 1 or bool(self.errors)
 
-    def pre_validate(self, form: Form) -> None:
+    def pre_validate(self, form: BaseForm) -> None:
         """Nothing here: see the class."""
 
     def check(self) -> None:
@@ -232,7 +278,7 @@ class BusGroupField(ChoiceField):
 def selected(field: SelectField) -> str | None:
     """What a select shows as chosen: its value when that is one of the choices, the first
     choice while it has no value (a new form), else None."""
-    values = [value for value, _ in field.choices]
+    values = choice_values(field)
     if field.data is None:
         return values[0] if values else None
     return field.data if field.data in values else None

@@ -63,7 +63,7 @@ class _ListForm(Form):
     def period(self) -> tuple[date | None, date | None]:
         return self.value("fran"), self.value("till")
 
-    def query_args(self) -> dict[str, str]:
+    def query_args(self) -> dict[str, Any]:  # url_for's values
         """The filters that are set, as the URL carries them (for the page links)."""
         args = {}
         for field in self:
@@ -103,8 +103,8 @@ class DeviationFilterForm(_ListForm):
             sortera=list(DEVIATION_SORT_LABELS.items()),
         )
 
-    def process(self, formdata: MultiDict | None = None, obj: Any = None, **kwargs: Any) -> None:
-        super().process(formdata, obj, **kwargs)
+    def process(self, *args: Any, **kwargs: Any) -> None:
+        super().process(*args, **kwargs)
         self.sortera.data = self.sortera.data or "skickad-fallande"
         for name in ("status", "verksamhet", "grupp", "kategori"):
             getattr(self, name).data = getattr(self, name).data or ""
@@ -150,8 +150,8 @@ class RecordFilterForm(_ListForm):
             sortera=list(DATE_SORT_LABELS.items()),
         )
 
-    def process(self, formdata: MultiDict | None = None, obj: Any = None, **kwargs: Any) -> None:
-        super().process(formdata, obj, **kwargs)
+    def process(self, *args: Any, **kwargs: Any) -> None:
+        super().process(*args, **kwargs)
         self.sortera.data = self.sortera.data or "datum-fallande"
         self.status.data = self.status.data or ""
         self.verksamhet.data = self.verksamhet.data or ""
@@ -175,8 +175,8 @@ class PeriodFilterForm(_ListForm):
     def __init__(self, formdata: MultiDict) -> None:
         super().__init__(formdata, sortera=list(DATE_SORT_LABELS.items()))
 
-    def process(self, formdata: MultiDict | None = None, obj: Any = None, **kwargs: Any) -> None:
-        super().process(formdata, obj, **kwargs)
+    def process(self, *args: Any, **kwargs: Any) -> None:
+        super().process(*args, **kwargs)
         self.sortera.data = self.sortera.data or "datum-fallande"
 
     def to_filter(self) -> RecordFilter:

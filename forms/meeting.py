@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, ValidationError
+from wtforms import Field, StringField, SubmitField, ValidationError
 from wtforms.validators import Optional
 
 from formservice import clock
 
-from .fields import DatumField, MaxLength, Required, TidField
+from .fields import DatumField, MaxLength, Required, TidField, add_error
 
 MAX_YEARS_AWAY = 2
 
@@ -32,7 +32,7 @@ class MeetingForm(FlaskForm):
     )
     submit = SubmitField("Spara mötet")
 
-    def validate_meeting_date(self, field) -> None:
+    def validate_meeting_date(self, field: Field) -> None:
         reach = timedelta(days=365 * MAX_YEARS_AWAY)
         if abs(field.data - clock.today()) > reach:
             raise ValidationError(
@@ -42,4 +42,4 @@ class MeetingForm(FlaskForm):
     def refuse_date(self) -> None:
         """The group already meets that day (the service's `MeetingExists`)."""
         label = self.meeting_date.label.text
-        self.meeting_date.errors.append(f"{label}: gruppen har redan ett möte det datumet.")
+        add_error(self.meeting_date, f"{label}: gruppen har redan ett möte det datumet.")

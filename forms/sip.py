@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -42,13 +45,20 @@ from .fields import (
     ChoiceField,
     DatumField,
     MaxLength,
+    Named,
     NotInFuture,
     RadioChoiceField,
     Required,
     RequiredIf,
     TidField,
+    add_error,
+    given,
     selected,
+    text,
 )
+
+if TYPE_CHECKING:
+    from formservice.models import SipMeeting
 
 ROWS = 2
 OVER_15 = f"Har barnet/ungdomen fyllt {OWN_CONSENT_AGE} år?"
@@ -60,7 +70,7 @@ class RequiredUnless(Required):
     def __init__(self, other: str) -> None:
         self.other = other
 
-    def __call__(self, form: Form, field) -> None:
+    def __call__(self, form: Form, field: Field) -> None:
         if not (form[self.other].data or "").strip():
             super().__call__(form, field)
 
@@ -69,11 +79,11 @@ class GuardianRow(Form):
     name = StringField("Namn", validators=[MaxLength(200)])
     contact = StringField("Kontaktuppgift", validators=[MaxLength(200)])
 
-    def validate_name(self, field) -> None:
+    def validate_name(self, field: Field) -> None:
         if _blank(field.data) and not _blank(self.contact.data):
             raise ValidationError(f"{field.label.text}: fyll i namnet eller töm raden.")
 
-    def validate_contact(self, field) -> None:
+    def validate_contact(self, field: Field) -> None:
         if _blank(field.data) and not _blank(self.name.data):
             raise ValidationError(f"{field.label.text}: fyll i hur vårdnadshavaren nås.")
 
@@ -83,11 +93,11 @@ class InviteeRow(Form):
     organisation = StringField("Organisation", validators=[Optional(), MaxLength(200)])
     email = StringField("E-post", validators=[Optional(), MaxLength(254)])
 
-    def validate_name(self, field) -> None:
+    def validate_name(self, field: Field) -> None:
         if _blank(field.data) and not (_blank(self.organisation.data) and _blank(self.email.data)):
             raise ValidationError(f"{field.label.text}: fyll i namnet eller töm raden.")
 
-    def validate_email(self, field) -> None:
+    def validate_email(self, field: StringField) -> None:
         if not _blank(field.data):
             try:
                 Email()(self, field)
@@ -185,7 +195,14 @@ class SipForm(FlaskForm):
     send = SubmitField("Skicka kallelsen")
     save_draft = SubmitField("Spara som utkast")
 
-    def __init__(self, *args, own_units=(), all_units=(), earlier=(), **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        own_units: Iterable[Named] = (),
+        all_units: Iterable[Named] = (),
+        earlier: Iterable[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         units = [(u.id, u.name) for u in all_units]
         self.initiator_unit.choices = [(u.id, u.name) for u in own_units]
@@ -195,7 +212,7 @@ class SipForm(FlaskForm):
         self.follows.choices = [("", "Inget tidigare möte valt"), *earlier]
         self.consent_date.flags.required = True
         self.guardians.flags.required = True
-        self._born = None
+        self._born: date | None = None
         _label_rows(self.guardians, "vårdnadshavare", {"name": "Namn", "contact": "Kontaktuppgift"})
         _label_rows(
             self.invitees,
@@ -211,7 +228,7 @@ class SipForm(FlaskForm):
         """The unit the meeting's group depends on, as chosen so far."""
         return selected(self.initiator_unit), None
 
-    def validate_child_personnummer(self, field) -> None:
+    def validate_child_personnummer(self, field: Field) -> None:
         if _blank(field.data):
             return
         try:
@@ -222,7 +239,7 @@ class SipForm(FlaskForm):
                 "(ÅÅÅÅMMDD-NNNN)."
             ) from None
 
-    def validate_child_over_15(self, field) -> None:
+    def validate_child_over_15(self, field: Field) -> None:
         if self._born is None:
             return
         derived = "ja" if has_turned(self._born, OWN_CONSENT_AGE, clock.today()) else "nej"
@@ -230,11 +247,11 @@ class SipForm(FlaskForm):
             raise ValidationError(f"{field.label.text}: svaret stämmer inte med personnumret.")
         field.data = derived
 
-    def validate_guardians(self, field) -> None:
+    def validate_guardians(self, field: FieldList[FormField[GuardianRow]]) -> None:
         if not any(not _blank(row.form.name.data) for row in field.entries):
             raise ValidationError(f"{field.label.text}: ange minst en vårdnadshavare.")
 
-    def validate_meeting_time(self, field) -> None:
+    def validate_meeting_time(self, field: Field) -> None:
         if self.meeting_date.data and field.data:
             try:
                 self.meeting_at()
@@ -243,11 +260,11 @@ class SipForm(FlaskForm):
                     f"{field.label.text}: tiden finns inte den dagen (klockan ställs om)."
                 ) from None
 
-    def validate_follows(self, field) -> None:
+    def validate_follows(self, field: Field) -> None:
         if field.data and self.meeting_type.data != "uppfoljning":
             raise ValidationError(f"{field.label.text}: välj bara ett möte vid uppföljning.")
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         """Field by field; when sending, also the consent and notice rules of SPEC §4."""
         if not super().validate(extra_validators):
             return False
@@ -256,19 +273,21 @@ class SipForm(FlaskForm):
         notice_days = current_app.config["FORMSERVICE_SIP_NOTICE_DAYS"]
         problems = send_problems(self.to_input(), clock.now(), clock.zone(), notice_days)
         for message in problems.get("consent", []):
-            self.consent_date.errors.append(f"Samtycke inhämtat: {message[0].lower()}{message[1:]}")
-        self.meeting_date.errors.extend(problems.get("meeting_at", []))
+            add_error(self.consent_date, f"Samtycke inhämtat: {message[0].lower()}{message[1:]}")
+        add_error(self.meeting_date, *problems.get("meeting_at", []))
         return not problems
 
     def meeting_at(self) -> datetime:
-        return local_moment(self.meeting_date.data, self.meeting_time.data, clock.zone())
+        return local_moment(
+            given(self.meeting_date.data), given(self.meeting_time.data), clock.zone()
+        )
 
     def to_input(self) -> SipInput:
         follow_up = self.meeting_type.data == "uppfoljning"
         return SipInput(
             meeting_type=self.meeting_type.data,
             follows_id=int(self.follows.data) if follow_up and self.follows.data else None,
-            child_name=self.child_name.data.strip(),
+            child_name=text(self.child_name),
             child_personnummer=self.child_personnummer.data or None,
             child_gender=self.child_gender.data,
             child_over_15=self.child_over_15.data == "ja",
@@ -278,22 +297,22 @@ class SipForm(FlaskForm):
                 "given_by": list(self.consent_from.data or []),
                 "form": self.consent_form.data or None,
             },
-            question=self.question.data.strip(),
+            question=text(self.question),
             meeting_at=self.meeting_at(),
-            place=self.place.data.strip(),
+            place=text(self.place),
             initiator_unit_id=self.initiator_unit.data,
-            chair_name=self.chair_name.data.strip(),
+            chair_name=text(self.chair_name),
             chair_unit_id=self.chair_unit.data,
-            secretary_name=self.secretary_name.data.strip(),
+            secretary_name=text(self.secretary_name),
             secretary_unit_id=self.secretary_unit.data,
-            called_unit_ids=list(self.called_units.data),
+            called_unit_ids=list(self.called_units.data or []),
             invitees=_rows(self.invitees, ("name", "organisation", "email")),
             short_notice=bool(self.short_notice.data),
             short_notice_reason=(self.short_notice_reason.data or "").strip() or None,
             group_id=self.bus_group.data or None,
         )
 
-    def fill_from(self, meeting, *, follow_up: bool = False) -> None:
+    def fill_from(self, meeting: SipMeeting, *, follow_up: bool = False) -> None:
         """Pre-fill from a stored draft, or from an earlier meeting for its follow-up."""
         self.meeting_type.data = "uppfoljning" if follow_up else meeting.meeting_type
         self.follows.data = str(meeting.id if follow_up else meeting.follows_id or "")
@@ -349,7 +368,7 @@ class AttendanceForm(FlaskForm):
         return [self[name] for name, _ in self.unit_fields]
 
 
-def attendance_form(meeting, **kwargs) -> AttendanceForm:
+def attendance_form(meeting: SipMeeting, **kwargs: Any) -> AttendanceForm:
     """The attendance form for this meeting's called units, pre-filled with what is known."""
     fields = [(f"unit_{index}", called) for index, called in enumerate(meeting.called)]
 
@@ -378,8 +397,8 @@ def attendance_form(meeting, **kwargs) -> AttendanceForm:
 def _label_rows(rows: FieldList, noun: str, labels: dict[str, str]) -> None:
     """Label each row's fields with the row's number, so errors say which row is meant."""
     for number, entry in enumerate(rows.entries, start=1):
-        for name, text in labels.items():
-            entry.form[name].label.text = f"{text}, {noun} {number}"
+        for name, label in labels.items():
+            entry.form[name].label.text = f"{label}, {noun} {number}"
 
 
 def _rows(rows: FieldList, keys: tuple[str, ...]) -> list[dict[str, str]]:

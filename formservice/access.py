@@ -3,7 +3,20 @@ units, groups and people grant anything, so a re-import that removes them remove
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, or_, select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    or_,
+    select,
+)
 
 from .domain.deviation import UTKAST
 from .domain.sip import UTKAST as SIP_UTKAST
@@ -13,6 +26,7 @@ from .models import (
     BusIndivid,
     Deviation,
     Measure,
+    OutboxMessage,
     SipCalledUnit,
     SipMeeting,
     Unit,
@@ -21,7 +35,7 @@ from .models import (
 from .models.directory import unit_deputies
 
 
-def _manages(user_id):
+def _manages(user_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """An active unit where the user is chef or deputy (an inactive unit grants nothing)."""
     deputy = select(unit_deputies.c.unit_id).where(unit_deputies.c.user_id == user_id)
     return and_(Unit.active, or_(Unit.chef_id == user_id, Unit.id.in_(deputy)))
@@ -41,14 +55,14 @@ _UNITS_AND_MANAGED = (
 )  # built once: the form page asks on every request
 
 
-def units_and_managed_ids(user: User) -> tuple[list, set[str]]:
+def units_and_managed_ids(user: User) -> tuple[Sequence[Row[*tuple[Any, ...]]], set[str]]:
     """The active units by name (rows with id and name), and `managed_unit_ids(user)`, in one
     query of three columns: the deviation form page's only directory lookup."""
     rows = db.session.execute(_UNITS_AND_MANAGED, {"user_id": user.id}).all()
     return rows, {r.id for r in rows if r.managed and user.active}
 
 
-def _led_group_ids(user: User, role) -> set[str]:
+def _led_group_ids(user: User, role: SQLColumnExpression[int | None]) -> set[str]:
     """Active groups where `role` (a BusGroup column) is the user; nothing for the inactive."""
     if not user.active:
         return set()
@@ -153,12 +167,12 @@ def can_edit(user: User, deviation: Deviation) -> bool:
     return deviation.reporting_unit_id in managed_unit_ids(user)
 
 
-def visible_deviations(user: User):
+def visible_deviations(user: User) -> Select[Deviation]:
     """A select() of the reports the user may list."""
     units = managed_unit_ids(user)
     groups = secretary_group_ids(user) | convener_group_ids(user)
     sent = Deviation.state != UTKAST
-    clauses = [Deviation.reporting_unit_id.in_(units)]
+    clauses: list[ColumnElement[bool]] = [Deviation.reporting_unit_id.in_(units)]
     if is_secretariat(user):
         clauses.append(sent)
     else:
@@ -167,7 +181,7 @@ def visible_deviations(user: User):
     return select(Deviation).where(or_(*clauses))
 
 
-def can_view_sip(user: User, meeting) -> bool:
+def can_view_sip(user: User, meeting: SipMeeting) -> bool:
     """Only the initiating unit's and the called units' chefs (and deputies) see the child;
     a draft only the initiating side. Access follows the directory: whoever initiated it
     sees it no more after leaving the unit."""
@@ -177,7 +191,7 @@ def can_view_sip(user: User, meeting) -> bool:
     return meeting.state != SIP_UTKAST and any(c.unit_id in units for c in meeting.called)
 
 
-def visible_sip_meetings(user: User):
+def visible_sip_meetings(user: User) -> Select[SipMeeting]:
     """A select() of the SIP meetings the user may list (the same rule as can_view_sip)."""
     units = managed_unit_ids(user)
     called = select(SipCalledUnit.meeting_id).where(SipCalledUnit.unit_id.in_(units))
@@ -189,23 +203,23 @@ def visible_sip_meetings(user: User):
     )
 
 
-def can_manage_sip(user: User, meeting) -> bool:
+def can_manage_sip(user: User, meeting: SipMeeting) -> bool:
     """The initiating side may edit, send and record attendance."""
     return meeting.initiator_unit_id in managed_unit_ids(user)
 
 
-def can_view_bus_individ(user: User, record) -> bool:
+def can_view_bus_individ(user: User, record: BusIndivid) -> bool:
     """The chefs and deputies of the units involved (not whoever wrote it, after leaving)."""
     units = managed_unit_ids(user)
     involved = {record.raised_by_unit_id, record.convener_unit_id, record.chair_unit_id}
     return bool(units & (involved | set(record.participants or [])))
 
 
-def can_manage_bus_individ(user: User, record) -> bool:
+def can_manage_bus_individ(user: User, record: BusIndivid) -> bool:
     return record.raised_by_unit_id in managed_unit_ids(user)
 
 
-def can_retry_delivery(user: User, message) -> bool:
+def can_retry_delivery(user: User, message: OutboxMessage) -> bool:
     """Who sees a delivery that gave up and may try it again: the secretary of the group of
     its deviation, SIP meeting or BUS-individ record; for a SIP meeting or a BUS-individ
     record also its initiating side (who may manage it). Never a called or informed unit."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, login_manager
@@ -49,7 +49,7 @@ def _load_user(user_id: str) -> User | None:
     return user
 
 
-def _leads(user_id):
+def _leads(user_id: int | BindParameter[int]) -> Select[str]:
     """Active groups the user is secretary or convener of (an inactive group shows nothing)."""
     return select(BusGroup.id).where(
         BusGroup.active, or_(BusGroup.secretary_id == user_id, BusGroup.convener_id == user_id)

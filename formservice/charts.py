@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from .domain.statistics import format_value
 
@@ -113,7 +114,7 @@ def bar_length(value: Value, top: float) -> float:
     return (WIDTH - VALUE_SPACE) * value / top
 
 
-def is_number(value: Value) -> bool:
+def is_number(value: Value) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

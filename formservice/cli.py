@@ -140,7 +140,7 @@ def check() -> None:
 
     from .health import readiness
 
-    checks = readiness(current_app._get_current_object())
+    checks = readiness(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     for part in checks:
         click.echo(f"{part.name:<12} {'ok' if part.ok else 'fail'}" + _reason(part.reason))
     if not all(part.ok for part in checks):

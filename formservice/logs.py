@@ -84,7 +84,7 @@ def configure(kind: str, level: int = logging.INFO) -> None:
     for handler in [h for h in root.handlers if getattr(h, "formservice", False)]:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.formservice = True  # type: ignore[attr-defined]
+    handler.formservice = True  # type: ignore[attr-defined]  # our mark, to replace it later
     handler.setFormatter(formatter(kind))
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > level:

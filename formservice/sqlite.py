@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import Engine, event
 
 
@@ -10,7 +12,7 @@ def tune(engine: Engine) -> None:
     event.listen(engine, "connect", _on_connect)
 
 
-def _on_connect(dbapi_connection, connection_record) -> None:
+def _on_connect(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -20,5 +22,5 @@ def _on_connect(dbapi_connection, connection_record) -> None:
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
 
-def _lower(value: object) -> object:
+def _lower(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
     return value.lower() if isinstance(value, str) else value

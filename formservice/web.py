@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,9 @@ from . import access, charts, clock
 from .auth import current, leads_a_group
 from .domain import deviation, measures, sip
 from .domain.meetings import ASSESSMENTS
+
+if TYPE_CHECKING:
+    from .models import User
 from .models import Deviation
 from .services.categories import labels_for
 from .services.closing import can_close
@@ -108,7 +111,7 @@ def _user_roles() -> frozenset[str]:
     return request.environ[key]
 
 
-def _account_status(person) -> dict:
+def _account_status(person: User) -> dict:
     """What the administrator sees of a person's account: password set, second factor,
     locked after failed logins."""
     from .ratelimit import is_locked

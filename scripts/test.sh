@@ -42,4 +42,5 @@ command -v npm >/dev/null 2>&1 || { echo "FEL: npm saknas (Debian-paketet npm)" 
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy  # [tool.mypy] in pyproject.toml: formservice/, forms/, worker/
 exec .venv/bin/pytest -p no:cacheprovider "$@"

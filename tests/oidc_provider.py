@@ -85,6 +85,8 @@ def running_provider(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()  # else its pipe is left to the garbage collector (ResourceWarning)
 
 
 def _wait_for(issuer: str) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
+from rq.executions import Execution
 from rq.job import Job
 
 from formservice import create_app, health, logs
@@ -37,17 +39,17 @@ class AppWorker(SimpleWorker):
     #: so deliveries resume soon after Redis is back.
     max_connection_wait_time = 10.0
 
-    def __init__(self, *args, app: Flask, **kwargs) -> None:
+    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
 
-    def perform_job(self, job: Job, *args, **kwargs) -> bool:
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         """Run the job with the request id of the request (or job) that queued it, or its
         own id, on every log line, and in the jobs it queues in turn."""
         request_id = job.meta.get("request_id") or job.id
         with self.app.app_context(), logs.bound(request_id):
             log.info("job %s %s started", job.func_name, job.id)
-            return super().perform_job(job, *args, **kwargs)
+            return super().perform_job(job, queue, execution)
 
 
 class Heartbeat(threading.Thread):

@@ -178,7 +178,7 @@ def county(groups: int, rng: random.Random) -> dict:
             }
         )
         for prefix, pattern, kind, deputy in LOCAL_UNITS:
-            unit = {
+            unit: dict[str, object] = {
                 "id": f"{prefix}-{slug}",
                 "name": pattern.format(p=place),
                 "huvudman": kommun,
@@ -239,7 +239,7 @@ QUESTIONS = (
 )
 CHILD_FIRST = ("Alex", "Billie", "Charlie", "Eli", "Kim", "Love", "Noa", "Sam", "Vide", "Ilo")
 CHILD_LAST = ("Testsson", "Exempeldotter", "Påhittsson", "Demoberg", "Provlund")
-GENDERS = (("flicka", 46), ("pojke", 50), ("annat", 4))
+GENDERS: tuple[tuple[str, int], ...] = (("flicka", 46), ("pojke", 50), ("annat", 4))
 AGE_GROUPS = ("0-5", "6-12", "13-17")
 CATEGORIES = [code for code, _ in rules.DEFAULT_CATEGORIES]
 
@@ -277,12 +277,15 @@ def _groups(group_ids: list[str] | None) -> list[_Group]:
         units = sorted((u for u in group.units if u.active and u.chef_id), key=lambda u: u.id)
         region = [u.id for u in units if u.huvudman.type == "region"]
         refusing = {d.email for u in units if u.id in region for d in u.deputies[:1]}
+        assert group.secretary_id is not None, (
+            "the demo plans each group's meetings as its secretary"
+        )
         found.append(
             _Group(
                 group.id,
                 group.secretary_id,
                 [u.id for u in units],
-                {u.id: u.chef_id for u in units},
+                {u.id: u.chef_id for u in units if u.chef_id is not None},
                 region,
                 refusing,
             )
@@ -396,7 +399,7 @@ class _Generator:
 
     def _user(self, user_id: int) -> User:
         """The person, loaded again after the last commit."""
-        return db.session.get(User, user_id)
+        return db.session.get_one(User, user_id)
 
     def _pair(self, group: _Group) -> tuple[str, str]:
         """A reporting and a receiving unit of the group."""
@@ -415,13 +418,15 @@ class _Generator:
         group: _Group,
         moment: datetime,
         pair: tuple[str, str] | None = None,
-        **links: object,
+        *,
+        categories: list[str] | None = None,
+        sip_id: int | None = None,
+        bus_individ_id: int | None = None,
+        bus_individ_date: date | None = None,
     ) -> None:
         """A report sent at `moment` and what becomes of it (answer, forward, withdrawal)."""
         reporting, receiving = pair or self._pair(group)
-        categories = links.pop("categories", None) or sorted(
-            self.rng.sample(CATEGORIES, self.rng.choice((1, 1, 2)))
-        )
+        categories = categories or sorted(self.rng.sample(CATEGORIES, self.rng.choice((1, 1, 2))))
         event_day = clock.local_date(moment) - timedelta(days=self.rng.randint(0, 20))
         data = DeviationInput(
             reporting_unit_id=reporting,
@@ -430,13 +435,14 @@ class _Generator:
             categories=categories,
             description=self.rng.choice(DESCRIPTIONS),
             actions_taken=self.rng.choice(TRIED),
-            bus_individ=bool(links.get("bus_individ_id")),
-            bus_individ_date=links.pop("bus_individ_date", None),
+            bus_individ=bool(bus_individ_id),
+            bus_individ_date=bus_individ_date,
             proposal=self.rng.choice(PROPOSALS),
             child_gender=self._gender(),
             age_group=self.rng.choice(AGE_GROUPS),
             group_id=group.id,
-            **links,
+            sip_id=sip_id,
+            bus_individ_id=bus_individ_id,
         )
         fate = self.rng.random()
         delay = timedelta(days=self.rng.randint(2, 40), hours=self.rng.randint(0, 6))
@@ -446,6 +452,7 @@ class _Generator:
             outcome = deviations.save(self._user(group.chefs[reporting]), data, send=True)
             self.summary.deviations += 1
             deviation_id = outcome.deviation_id
+            assert deviation_id is not None, "save() reads the id before its commit"
             if fate < 0.07:
                 self.at(moment + timedelta(days=self.rng.randint(1, 5)),
                         lambda: self._withdraw(deviation_id, group))  # fmt: skip
@@ -459,14 +466,14 @@ class _Generator:
 
     def _withdraw(self, deviation_id: int, group: _Group) -> None:
         """Chef A takes the report back if it is still unanswered."""
-        deviation = db.session.get(Deviation, deviation_id)
+        deviation = db.session.get_one(Deviation, deviation_id)
         if deviation.state == rules.SKICKAD:
             author = self._user(group.chefs[deviation.reporting_unit_id])
             deviations.withdraw(deviation, author)
 
     def _forward(self, deviation_id: int, group: _Group) -> None:
         """Chef B names another unit of the group; usually that unit answers later."""
-        deviation = db.session.get(Deviation, deviation_id)
+        deviation = db.session.get_one(Deviation, deviation_id)
         if deviation.state != rules.SKICKAD:
             return
         taken = {deviation.reporting_unit_id, deviation.receiving_unit_id}
@@ -474,7 +481,7 @@ class _Generator:
         if not candidates:
             self._answer(deviation_id, group)
             return
-        to_unit = db.session.get(Unit, self.rng.choice(candidates))
+        to_unit = db.session.get_one(Unit, self.rng.choice(candidates))
         by = self._user(group.chefs[deviation.receiving_unit_id])
         reason = "Frågan rör en insats som en annan verksamhet ansvarar för."
         deviations.forward(deviation, by, to_unit, reason)
@@ -484,7 +491,7 @@ class _Generator:
 
     def _answer(self, deviation_id: int, group: _Group) -> None:
         """The receiving unit's chef answers, with a planned measure."""
-        deviation = db.session.get(Deviation, deviation_id)
+        deviation = db.session.get_one(Deviation, deviation_id)
         if deviation.state != rules.SKICKAD:
             return
         responder = self._user(group.chefs[deviation.receiving_unit_id])
@@ -567,7 +574,7 @@ class _Generator:
 
     def _attendance(self, meeting_id: int, group: _Group, initiator: str, called: list) -> None:
         """Attendance after the meeting; an absence often leads to a deviation."""
-        meeting = db.session.get(SipMeeting, meeting_id)
+        meeting = db.session.get_one(SipMeeting, meeting_id)
         outcome = {}
         for unit_id in called:
             roll = self.rng.random()
@@ -668,7 +675,7 @@ class _Generator:
     def _decide(self, meeting_id: int, group: _Group, day: date) -> None:
         """After the meeting the secretary records the decisions on most answered cases and
         on some long overdue ones."""
-        meeting = db.session.get(GroupMeeting, meeting_id)
+        meeting = db.session.get_one(GroupMeeting, meeting_id)
         cutoff = meetings.day_start(day - timedelta(days=7))
         cases = db.session.scalars(
             select(Deviation)
@@ -730,7 +737,7 @@ def is_empty() -> bool:
 def has_cases() -> bool:
     """Whether the database holds any case: a report, a meeting or a record."""
     models = (Deviation, SipMeeting, BusIndivid, GroupMeeting)
-    return any(db.session.scalar(select(func.count()).select_from(m)) > 0 for m in models)
+    return any((db.session.scalar(select(func.count()).select_from(m)) or 0) > 0 for m in models)
 
 
 def generate(groups: int, years: int, seed: int = 1, volume: Volume | None = None) -> Summary:
@@ -770,7 +777,7 @@ def _request_digests(groups: list[_Group]) -> int:
     for group in groups:
         held = meetings.held_meetings(group.id)
         if held:
-            digest.request(held[0], db.session.get(User, group.secretary_id))
+            digest.request(held[0], db.session.get_one(User, group.secretary_id))
             requested += 1
     return requested
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 import yaml
@@ -27,7 +28,7 @@ class _Stop(Exception):
     """SIGTERM or SIGHUP reached the demo: stop as on Ctrl-C."""
 
 
-def _stop_signal(signum, frame) -> None:
+def _stop_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signum)
 
 
@@ -40,7 +41,7 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
     instance = Path(app.instance_path)
     passwords, loaded = _prepare(app)
     redis = embedded_redis(str(instance))
-    sink = Controller(Mailbox(str(instance / "mail")), hostname="127.0.0.1", port=mail_port)
+    sink = Controller(Mailbox(instance / "mail"), hostname="127.0.0.1", port=mail_port)
     sink.start()
     env = {
         **os.environ,
@@ -59,7 +60,9 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
         # (gunicorn's workers, the worker's scheduler); this process stops them all, whichever
         # way it is stopped.
         for command in (["worker"], ["web", "--host", host, "--port", str(port)]):
-            children.append(subprocess.Popen([*formservice, *command], env=env, **GROUP))
+            children.append(
+                subprocess.Popen([*formservice, *command], env=env, start_new_session=True)
+            )
         children[-1].wait()
     except (KeyboardInterrupt, _Stop):
         pass
@@ -71,7 +74,6 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-GROUP = {"start_new_session": True}
 STOP_SECONDS = 20
 
 

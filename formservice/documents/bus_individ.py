@@ -7,6 +7,7 @@ scripts/make_docx_templates.py generates; tests/unit/test_bus_individ_document.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ..domain.deviation import GENDERS
@@ -51,7 +52,7 @@ def bus_individ_context(
     }
 
 
-def preceding_sip(meeting: SipMeeting | None, sip_date, tz: str) -> str:
+def preceding_sip(meeting: SipMeeting | None, sip_date: date | None, tz: str) -> str:
     """The SIP meeting the case follows: a meeting in the service, or a date given by hand."""
     if meeting is not None:
         kind = MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from ..domain import deviation as rules
 from ..domain.meetings import ASSESSMENTS
 from .docx import answer_context, clean, day, feedback_context, supplement_context
 from .pdfjoin import Bookmark
+
+if TYPE_CHECKING:
+    from ..models import Deviation, DeviationClosing, GroupMeeting
 
 #: Sections of the digest, in order: (title, states).
 SECTIONS = (
@@ -76,12 +80,12 @@ def parts(sections: Sequence[tuple[str, list[int]]], size: int = PART_SIZE) -> l
 
 
 def context(
-    meeting,
+    meeting: GroupMeeting,
     part: Part,
     cases: Callable[[list[int]], Iterable[dict]],
     summary: dict,
     statistics: dict,
-    today,
+    today: date,
 ) -> dict:
     """The template context of one part; `cases(ids)` gives the case dicts (`case`) of a
     section, and may give them as they are read."""
@@ -130,7 +134,7 @@ def _measures(found: dict[str, list[dict]]) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
+def case(deviation: Deviation, today: date, tz: str, categories: list[str]) -> dict[str, Any]:
     """One case of the digest, ready for Word (`clean`); `categories`: its labels as filed."""
     overdue = deviation.state == rules.SKICKAD and deviation.deadline and today > deviation.deadline
     heading = f"{deviation.case_number}: {deviation.reporting_unit.name} till "
@@ -168,7 +172,7 @@ def case(deviation, today, tz: str, categories: list[str]) -> dict[str, Any]:
     )
 
 
-def _closing(closing) -> dict[str, Any]:
+def _closing(closing: DeviationClosing | None) -> dict[str, Any]:
     """The decision if the case is closed; otherwise empty lines to fill in at the meeting."""
     if closing is None:
         return {"assessment": " ", "measures": [], "escalate": "Ja / Nej"}

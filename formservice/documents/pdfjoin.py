@@ -70,8 +70,8 @@ def headings(parts: Sequence[Path]) -> list[tuple[str, int]]:
                 positions.setdefault(page.objgen, position)
             # Read only: used as a context manager, the outline would be written back.
             for item in _outline_items(pdf.open_outline().root):
-                page = _item_page(pdf, item, positions, len(pages))
-                result.append((item.title, offset + page))
+                target = _item_page(pdf, item, positions, len(pages))
+                result.append((item.title, offset + target))
             offset += len(pages)
     return result
 
@@ -116,7 +116,8 @@ class _Destinations:
 
     def __init__(self, pdf: pikepdf.Pdf) -> None:
         self._root = pdf.Root
-        self._tree: pikepdf.NameTree | None | bool = False
+        self._tree: pikepdf.NameTree | None = None
+        self._tree_read = False
 
     def lookup(self, name: Object) -> Object | None:
         """The explicit destination (an array) that `name` stands for, if any."""
@@ -133,11 +134,12 @@ class _Destinations:
         return found if isinstance(found, Array) else None
 
     def _names(self) -> pikepdf.NameTree | None:
-        if self._tree is False:
+        if not self._tree_read:
+            self._tree_read = True
             names = self._root.get("/Names")
             dests = names.get("/Dests") if isinstance(names, Dictionary) else None
             self._tree = pikepdf.NameTree(dests) if isinstance(dests, Dictionary) else None
-        return self._tree  # type: ignore[return-value]
+        return self._tree
 
 
 class _PartCopier(Copier):
@@ -215,7 +217,7 @@ class _Joiner:
         for (page, inherited), number in zip(pages, numbers, strict=True):
             self._copy_page(copier, page, inherited, number)
         self.pages.extend(numbers)
-        span = self._merge_tree(copier, root, tree) if tagged else 0
+        span = self._merge_tree(copier, root, tree) if isinstance(tree, Dictionary) else 0
         copier.drain()
         if tagged:
             self.struct_offset += max(span, copier.max_struct_parent + 1)
@@ -232,7 +234,7 @@ class _Joiner:
         items.append(("/Parent", b"%d 0 R" % self.pages_root))
         self.output.put(number, copier.dictionary(items, page))
 
-    def _merge_tree(self, copier: _PartCopier, catalog: Dictionary, tree: Dictionary) -> int:
+    def _merge_tree(self, copier: _PartCopier, catalog: Object, tree: Dictionary) -> int:
         """Copy a part's structure tree under the merged Document element; returns the
         part's span of parent-tree keys as far as its tree tells."""
         if self.struct_root is None:
@@ -395,7 +397,7 @@ class _Joiner:
 
 
 def _page_tree(
-    catalog: Dictionary,
+    catalog: Object,
 ) -> tuple[list[tuple[Dictionary, dict[str, object]]], list[Object]]:
     """The pages in order, each with what it inherits from the tree, and the tree's nodes."""
     pages: list[tuple[Dictionary, dict[str, object]]] = []
@@ -429,7 +431,7 @@ def _top_elements(tree: Dictionary) -> tuple[list[object], Dictionary | None]:
         document = kids[0]
         kind = document.get("/S")
         role_map = tree.get("/RoleMap")
-        if kind != Name.Document and isinstance(role_map, Dictionary) and kind is not None:
+        if kind != Name.Document and isinstance(role_map, Dictionary) and isinstance(kind, Name):
             kind = role_map.get(kind)
         if kind == Name.Document:
             return _as_list(document.get("/K")), document

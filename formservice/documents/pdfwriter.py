@@ -163,7 +163,9 @@ class Copier:
             number, obj = self.pending.pop()
             if isinstance(obj, Stream):
                 data = obj.read_raw_bytes()
-                items = [(key, value) for key, value in obj.items() if key != "/Length"]
+                items: list[tuple[str, object]] = [
+                    (key, value) for key, value in obj.items() if key != "/Length"
+                ]
                 items.append(("/Length", len(data)))
                 self.output.put_stream(number, self.dictionary(items, obj), data)
             else:

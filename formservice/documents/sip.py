@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..domain import deviation as deviation_rules
-from ..domain import sip as rules
+from ..domain import deviation as rules
+from ..domain import sip as sip_rules
 from .docx import render
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def kallelse_context(
     meeting's `follows`, initiating, chair and secretary units and called units."""
     consent = meeting.consent or {}
     return {
-        "meeting_type": rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type),
+        "meeting_type": sip_rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type),
         "follows": moment(meeting.follows.meeting_at, tz) if meeting.follows else "",
         "meeting_date": moment(meeting.meeting_at, tz)[:10],
         "meeting_time": moment(meeting.meeting_at, tz)[11:],
@@ -42,12 +42,12 @@ def kallelse_context(
         "short_notice_reason": meeting.short_notice_reason or "",
         "child_name": meeting.child_name or "",
         "child_personnummer": meeting.child_personnummer or "",
-        "child_gender": deviation_rules.GENDERS.get(meeting.child_gender, meeting.child_gender),
+        "child_gender": rules.GENDERS.get(meeting.child_gender, meeting.child_gender),
         "child_over_15": "Ja" if meeting.child_over_15 else "Nej",
         "guardians": [_row(g, ("name", "contact")) for g in meeting.guardians or []],
         "consent_date": consent.get("date") or "",
-        "consent_from": [rules.CONSENT_FROM.get(c, c) for c in consent.get("given_by") or []],
-        "consent_form": rules.CONSENT_FORMS.get(consent.get("form") or "", ""),
+        "consent_from": [sip_rules.CONSENT_FROM.get(c, c) for c in consent.get("given_by") or []],
+        "consent_form": sip_rules.CONSENT_FORMS.get(consent.get("form") or "", ""),
         "question": meeting.question or "",
         "initiator_unit": meeting.initiator_unit.name,
         "initiator_chef": person_name(meeting.initiator_user_id),

@@ -24,14 +24,15 @@ ANSWERS = (
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 Row = list[str]
+Cell = int | float | str | None  # a value as format_value writes it
 
 
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
     return b"".join(stream_csv(header, rows))
 
 
 def stream_csv(
-    header: Sequence[str], rows: Iterable[Sequence[object]], batch: int = 500
+    header: Sequence[str], rows: Iterable[Sequence[Cell]], batch: int = 500
 ) -> Iterator[bytes]:
     """The same CSV a few hundred rows at a time, for a download too large to build whole
     (the audit log's export): the BOM and header first, then the rows as they are read."""
@@ -53,7 +54,7 @@ def _drain(out: io.StringIO) -> bytes:
     return data
 
 
-def _cell(value: object) -> str:
+def _cell(value: Cell) -> str:
     text = format_value(value) if value is not None else ""
     return "'" + text if text.startswith(_FORMULA) else text
 
@@ -115,7 +116,7 @@ def _labelled(section: str, rows: list[dict]) -> list[Row]:
     return [[section, row["label"], row["count"]] for row in rows]
 
 
-def compilation_table(report: dict) -> tuple[list[tuple[str, str]], list[list[object]]]:
+def compilation_table(report: dict) -> tuple[list[tuple[str, str]], list[list[Cell]]]:
     """The BUS-sekretariat's compilation: columns as (group, heading), one row per BUS group
     and a total row."""
     lines = [*report["rows"], report["total"]]
@@ -148,7 +149,7 @@ def _columns(groups: Iterable[list[dict]]) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def _compiled_row(line: dict, sip_genders: list, bus_genders: list) -> list[object]:
+def _compiled_row(line: dict, sip_genders: list, bus_genders: list) -> list[Cell]:
     sip, bus, dev = line["sip"], line["bus_individ"], line["deviations"]
     sip_counts = {row["key"]: row["count"] for row in sip["by_gender"]}
     bus_counts = {row["key"]: row["count"] for row in bus["by_gender"]}

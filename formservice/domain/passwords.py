@@ -5,7 +5,9 @@ Pure: the caller turns a `Problem` into words (forms/accounts.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from zxcvbn import zxcvbn
 
@@ -59,7 +61,7 @@ def _inputs(personal: tuple[str, ...]) -> list[str]:
     return words
 
 
-def _reason(sequence: list[dict]) -> str:
+def _reason(sequence: Sequence[Mapping[str, Any]]) -> str:
     """The kind of the longest part zxcvbn matched (its own feedback picks it the same way)."""
     if not sequence:
         return GUESSABLE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -115,6 +115,10 @@ SMALL = "small"
 COMPLEMENT = "complement"
 _INF = math.inf
 
+Counts = Mapping[Hashable, int]
+Bounds = dict[Hashable, float]  # the lowest or highest value each count may have
+Rank = Callable[[Hashable], tuple[int, int, int]]  # which count to hide first: the least
+
 
 @dataclass(frozen=True)
 class Sum:
@@ -169,16 +173,24 @@ def protect(
     return hidden
 
 
-def _protect_table(counts, values, sums, threshold) -> dict[Hashable, str]:
+def _protect_table(
+    counts: Counts, values: Counts, sums: list[Sum], threshold: int
+) -> dict[Hashable, str]:
     """One table: with its small counts shown as "<3" if that can be made safe, else (or
     when that hides fewer counts) with them hidden like the complements."""
     unmarked = _hide(counts, values, sums, threshold, COMPLEMENT)
+    assert unmarked is not None, "with no budget, hiding complements always ends"
     marked = _hide(counts, values, sums, threshold, SMALL, budget=len(unmarked))
     return unmarked if marked is None else marked
 
 
 def _hide(
-    counts, values, sums, threshold, small_as: str, budget: float = _INF
+    counts: Counts,
+    values: Counts,
+    sums: list[Sum],
+    threshold: int,
+    small_as: str,
+    budget: float = _INF,
 ) -> dict[Hashable, str] | None:
     """Hide the small counts (as `small_as`) and complements until nothing is pinned; None
     when that needs more than `budget` counts, or when "<3" (small_as SMALL) says too much
@@ -186,7 +198,7 @@ def _hide(
     hidden = {k: small_as for k, n in counts.items() if 0 < n < threshold}
     rank = _ranking(counts, sums)
     _pair_up(hidden, counts, sums, rank)
-    known_anyway: set = set()
+    known_anyway: set[Hashable] = set()
     while len(hidden) <= budget:
         exposed = _exposed(values, sums, hidden, threshold) - known_anyway
         if not exposed:
@@ -201,7 +213,7 @@ def _hide(
     return None
 
 
-def _pair_up(hidden: dict, counts, sums, rank) -> None:
+def _pair_up(hidden: dict[Hashable, str], counts: Counts, sums: list[Sum], rank: Rank) -> None:
     """The quick rule first, which settles most tables: no sum may hold exactly one hidden
     count (a calculator finds it), so such a sum gets its best-ranked shown count hidden."""
     changed = True
@@ -217,7 +229,7 @@ def _pair_up(hidden: dict, counts, sums, rank) -> None:
                 changed = True
 
 
-def _ranking(counts, sums):
+def _ranking(counts: Counts, sums: list[Sum]) -> Rank:
     """Parts before subtotals before grand totals (a hidden total needs a partner among the
     totals too, and a grand total is the figure readers want most), the smallest first,
     then in the order of `counts`."""
@@ -227,16 +239,22 @@ def _ranking(counts, sums):
     return lambda k: ((k in wholes) + (k not in parts), counts[k], order[k])
 
 
-def _complements(exposed, counts, sums, hidden, rank) -> set:
+def _complements(
+    exposed: set[Hashable],
+    counts: Counts,
+    sums: list[Sum],
+    hidden: dict[Hashable, str],
+    rank: Rank,
+) -> set[Hashable]:
     """For each exposed count, the best-ranked shown nonzero count of the shortest sum that
     holds it and has one (one for all exposed counts of that sum); else the best of the
     whole table."""
 
-    def shown(keys):
+    def shown(keys: Iterable[Hashable]) -> list[Hashable]:
         return [k for k in keys if k in counts and k not in hidden and counts[k] > 0]
 
-    chosen: set = set()
-    settled: set = set()
+    chosen: set[Hashable] = set()
+    settled: set[Hashable] = set()
     for key in sorted(exposed, key=rank):
         if key in settled:
             continue
@@ -256,7 +274,7 @@ def _tables(values: Mapping[Hashable, int], sums: list[Sum]) -> dict[Hashable, f
     """Each count's table: the counts joined to it through sums."""
     parent = {k: k for k in values}
 
-    def root(k):
+    def root(k: Hashable) -> Hashable:
         while parent[k] != k:
             parent[k] = parent[parent[k]]
             k = parent[k]
@@ -271,7 +289,9 @@ def _tables(values: Mapping[Hashable, int], sums: list[Sum]) -> dict[Hashable, f
     return {k: frozenset(members[root(k)]) for k in values}
 
 
-def _attacker_range(mark: str | None, value: int, threshold: int, marked: bool):
+def _attacker_range(
+    mark: str | None, value: int, threshold: int, marked: bool
+) -> tuple[float, float]:
     """What the attacker knows of one count of a table from how it is shown: a hidden count
     beside a "<3" (`marked`) is not small, in a table without one it may be any count."""
     if mark is None:
@@ -281,7 +301,9 @@ def _attacker_range(mark: str | None, value: int, threshold: int, marked: bool):
     return (threshold if marked else 1), _INF
 
 
-def _exposed(values, sums, hidden, threshold) -> set:
+def _exposed(
+    values: Counts, sums: list[Sum], hidden: dict[Hashable, str], threshold: int
+) -> set[Hashable]:
     """Hidden counts the attacker pins to one value: by intervals first, else by algebra."""
     marked = SMALL in hidden.values()
     keys = {k for s in sums for k in (s.whole, *s.parts)} | set(hidden)
@@ -292,7 +314,9 @@ def _exposed(values, sums, hidden, threshold) -> set:
     return pinned or (_solved(sums, set(hidden)) & wide)
 
 
-def _narrowed(ranges: Mapping[Hashable, tuple[float, float]], sums: list[Sum]):
+def _narrowed(
+    ranges: Mapping[Hashable, tuple[float, float]], sums: list[Sum]
+) -> tuple[Bounds, Bounds, set[Hashable]]:
     """Interval propagation: each count's range narrowed by every sum until nothing changes;
     also the counts still narrowing after many rounds (to be treated as pinned)."""
     lo = {k: r[0] for k, r in ranges.items()}
@@ -325,7 +349,7 @@ def _narrow(s: Sum, lo: dict, hi: dict) -> bool:
     return moved
 
 
-def _tighten(key, low, high, lo: dict, hi: dict) -> bool:
+def _tighten(key: Hashable, low: float, high: float, lo: Bounds, hi: Bounds) -> bool:
     moved = False
     if low > lo[key]:
         lo[key], moved = low, True

@@ -8,11 +8,11 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -45,7 +45,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id}>"
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One of a person's recovery codes for the second factor, hashed; each works once."""
 
     __tablename__ = "recovery_codes"

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 from .directory import Unit
 from .files import StoredFile
 from .sip import SipMeeting
 
 
-class BusIndivid(db.Model):
+class BusIndivid(Model):
     __tablename__ = "bus_individ"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 from .directory import BusGroup, Unit
 from .files import Attachment
 from .meeting import DeviationClosing
 
 
-class CaseCounter(db.Model):
+class CaseCounter(Model):
     """The last case number handed out per year; bumped inside the sending transaction."""
 
     __tablename__ = "case_counters"
@@ -23,7 +23,7 @@ class CaseCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class FormVersion(db.Model):
+class FormVersion(Model):
     """One version of the deviation form: its categories ("Avvikelsen avser") in order, as
     [{code, label}]. A report keeps the version it was filed on, so it renders as filed."""
 
@@ -34,7 +34,7 @@ class FormVersion(db.Model):
     categories: Mapped[list] = mapped_column(JSON)
 
 
-class Deviation(db.Model):
+class Deviation(Model):
     __tablename__ = "deviations"
     __table_args__ = (
         Index("ix_deviations_sent_at_id", "sent_at", "id"),
@@ -85,7 +85,7 @@ class Deviation(db.Model):
     supplement: Mapped[AnswerSupplement | None] = relationship(back_populates="deviation")
 
 
-class DeviationAnswer(db.Model):
+class DeviationAnswer(Model):
     __tablename__ = "deviation_answers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,7 +102,7 @@ class DeviationAnswer(db.Model):
     deviation: Mapped[Deviation] = relationship(back_populates="answer")
 
 
-class Forwarding(db.Model):
+class Forwarding(Model):
     """Chef B said "wrong recipient" and named the right unit."""
 
     __tablename__ = "forwardings"
@@ -116,7 +116,7 @@ class Forwarding(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AnswerFeedback(db.Model):
+class AnswerFeedback(Model):
     """Chef A's "Återkoppling på svaret": once per answer (domain.feedback). With
     "räcker inte" it opens B's one supplement, due `supplement_deadline`."""
 
@@ -135,7 +135,7 @@ class AnswerFeedback(db.Model):
     deviation: Mapped[Deviation] = relationship(back_populates="feedback")
 
 
-class AnswerSupplement(db.Model):
+class AnswerSupplement(Model):
     """Chef B's one "Kompletterande svar" after "Svaret räcker inte"."""
 
     __tablename__ = "answer_supplements"

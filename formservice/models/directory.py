@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .accounts import User
 
 unit_groups = Table(
@@ -23,7 +23,7 @@ unit_deputies = Table(
 )
 
 
-class Huvudman(db.Model):
+class Huvudman(Model):
     __tablename__ = "huvudman"
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -32,7 +32,7 @@ class Huvudman(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class BusGroup(db.Model):
+class BusGroup(Model):
     __tablename__ = "bus_groups"
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -55,7 +55,7 @@ class BusGroup(db.Model):
     units: Mapped[list[Unit]] = relationship(secondary=unit_groups, back_populates="groups")
 
 
-class Unit(db.Model):
+class Unit(Model):
     __tablename__ = "units"
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)

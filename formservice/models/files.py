@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class StoredFile(db.Model):
+class StoredFile(Model):
     __tablename__ = "stored_files"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -24,7 +24,7 @@ class StoredFile(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StoredFileChunk(db.Model):
+class StoredFileChunk(Model):
     """A piece of a large stored file (a digest's PDF can be 100 MB): neither storing nor
     sending the file needs more than a piece of it in memory."""
 
@@ -35,7 +35,7 @@ class StoredFileChunk(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

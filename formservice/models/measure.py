@@ -8,13 +8,13 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.measures import OPEN
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 from .directory import Unit
 from .meeting import DeviationClosing
 
 
-class Measure(db.Model):
+class Measure(Model):
     """One row of "Beslutade åtgärder": åtgärd, ansvarig verksamhet, klart senast."""
 
     __tablename__ = "measures"

@@ -7,13 +7,13 @@ from datetime import date, datetime, time
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 from .directory import BusGroup
 from .files import StoredFile
 
 
-class GroupMeeting(db.Model):
+class GroupMeeting(Model):
     """A meeting of a local BUS steering group."""
 
     __tablename__ = "group_meetings"
@@ -39,7 +39,7 @@ class GroupMeeting(db.Model):
     )
 
 
-class Digest(db.Model):
+class Digest(Model):
     """One compilation ("Sammanställning av avvikelser") for a meeting, built by the worker."""
 
     __tablename__ = "digests"
@@ -66,7 +66,7 @@ class Digest(db.Model):
     pdf_file: Mapped[StoredFile | None] = relationship(foreign_keys=[pdf_file_id])
 
 
-class DeviationClosing(db.Model):
+class DeviationClosing(Model):
     """ "Avslutning av ärendet": the steering group's decision on one case."""
 
     __tablename__ = "deviation_closings"

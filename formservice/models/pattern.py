@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class PatternNotice(db.Model):
+class PatternNotice(Model):
     """A pattern (domain.patterns) the group's secretary and convener were told of, with the
     cases it held then: it is told again only when a case joins it."""
 

@@ -7,13 +7,13 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 from .directory import Unit
 from .files import StoredFile
 
 
-class SipMeeting(db.Model):
+class SipMeeting(Model):
     """One SIP meeting. The child's identity lives only in the `child_*`, `guardians`,
     `consent` and `invitees` columns and the kallelse files; retention empties them."""
 
@@ -71,7 +71,7 @@ class SipMeeting(db.Model):
     follows: Mapped[SipMeeting | None] = relationship(remote_side=[id])
 
 
-class SipCalledUnit(db.Model):
+class SipCalledUnit(Model):
     """A unit called to the meeting (obliged to attend), and how it attended."""
 
     __tablename__ = "sip_called_units"

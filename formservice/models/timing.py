@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class BuildTiming(db.Model):
+class BuildTiming(Model):
     """One finished build: a digest, a SIP kallelse or BUS-individ minutes. No content, no
     ids of the record: a kind, seconds and when. Never deleted, so the counts only grow."""
 

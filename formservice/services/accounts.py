@@ -20,7 +20,7 @@ from ..domain.passwords import Problem
 from ..extensions import db
 from ..models import User
 from ..tokens import INVITE, RESET, LinkError, make_account_token, read_account_token
-from . import audit, directory, outbox, second_factor
+from . import audit, directory, outbox, rows_changed, second_factor
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 #: Outbox kinds of account e-mail: the link is made when the worker renders the message.
@@ -270,12 +270,12 @@ def set_password_with_link(token: str, purpose: str, password: str) -> User:
     if problem is not None:
         raise WeakPassword(problem)
     version = user.token_version
-    changed = db.session.execute(
+    changed = rows_changed(
         update(User)
         .where(User.id == user.id, User.token_version == version, User.active)
         .values(password_hash=_hasher().hash(password), token_version=version + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed != 1:
         db.session.rollback()
         raise LinkDead("used")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, or_, select
 
 from .. import access, clock, queue
 from ..domain import sip as sip_rules
@@ -42,7 +42,7 @@ def roles_for(unit_id: str, choice: str | None = None) -> GroupRoles:
 
 def roles_by_group(unit_id: str) -> list[GroupRoles]:
     """The roles in each of the unit's groups, by group name, for the form to show."""
-    unit = db.session.get(Unit, unit_id)
+    unit = db.session.get_one(Unit, unit_id)
     groups = sorted((g for g in unit.groups if g.active), key=lambda g: (g.name, g.id))
     return [_roles(group) for group in groups] or [_roles(None)]
 
@@ -108,19 +108,19 @@ def recipients(record: BusIndivid) -> list[User]:
 
 def summary(record: BusIndivid) -> dict:
     """What an e-mail may say: the date, the unit names and the record id for the link."""
-    names = [db.session.get(Unit, i).name for i in involved_unit_ids(record)]
+    names = [db.session.get_one(Unit, i).name for i in involved_unit_ids(record)]
     return {
         "bus_individ_id": record.id,
         "meeting_date": record.meeting_date.isoformat(),
-        "raised_by_unit": db.session.get(Unit, record.raised_by_unit_id).name,
+        "raised_by_unit": db.session.get_one(Unit, record.raised_by_unit_id).name,
         "units": names,
     }
 
 
-def visible_records(user: User):
+def visible_records(user: User) -> Select[BusIndivid]:
     """A select() of the records the user may list (same rule as access.can_view_bus_individ)."""
     units = sorted(access.managed_unit_ids(user))
-    clauses = [
+    clauses: list[ColumnElement[bool]] = [
         BusIndivid.raised_by_unit_id.in_(units),
         BusIndivid.convener_unit_id.in_(units),
         BusIndivid.chair_unit_id.in_(units),

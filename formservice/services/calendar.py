@@ -12,24 +12,32 @@ from flask import current_app
 
 from .. import clock
 from ..documents import calendar as ics_file
-from ..domain import calendar as rules
+from ..domain import calendar as calendar_rules
 from ..models import BusIndivid, GroupMeeting, SipMeeting
 
 
 def sip_event(meeting: SipMeeting) -> dict:
     """The SIP meeting's event: its time, "SIP-möte"; CANCEL once it is withdrawn."""
     cancelled = meeting.cancelled_at is not None
-    return rules.event(
-        rules.SIP, meeting.id, meeting.meeting_at, meeting.calendar_sequence, cancelled=cancelled
+    return calendar_rules.event(
+        calendar_rules.SIP,
+        meeting.id,
+        meeting.meeting_at,
+        meeting.calendar_sequence,
+        cancelled=cancelled,
     )
 
 
 def steering_event(meeting: GroupMeeting) -> dict:
     """The steering-group meeting's event: its day and start time, "BUS-styrgrupp"."""
-    start = rules.local_start(meeting.meeting_date, meeting.start_time, clock.zone())
+    start = calendar_rules.local_start(meeting.meeting_date, meeting.start_time, clock.zone())
     cancelled = meeting.cancelled_at is not None
-    return rules.event(
-        rules.STEERING_GROUP, meeting.id, start, meeting.calendar_sequence, cancelled=cancelled
+    return calendar_rules.event(
+        calendar_rules.STEERING_GROUP,
+        meeting.id,
+        start,
+        meeting.calendar_sequence,
+        cancelled=cancelled,
     )
 
 
@@ -37,7 +45,7 @@ def follow_up_event(record: BusIndivid) -> dict | None:
     """The BUS-individ follow-up meeting decided in the minutes, as an all-day event."""
     if not record.follow_up or record.follow_up_date is None:
         return None
-    return rules.event(rules.BUS_INDIVID, record.id, record.follow_up_date, 0)
+    return calendar_rules.event(calendar_rules.BUS_INDIVID, record.id, record.follow_up_date, 0)
 
 
 def render(event: dict, stamp: datetime, method: str | None = None) -> bytes:
@@ -56,4 +64,4 @@ def render(event: dict, stamp: datetime, method: str | None = None) -> bytes:
 def download(event: dict) -> bytes:
     """The file "Lägg till i kalendern" gives: the same UID and SEQUENCE as the e-mails,
     published (METHOD:PUBLISH) for importing rather than answering."""
-    return render(event, clock.now(), rules.PUBLISH)
+    return render(event, clock.now(), calendar_rules.PUBLISH)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from .. import clock
 from ..domain.deviation import next_categories, statistics_categories
 from ..extensions import db
-from ..models import FormVersion, User
+from ..models import Deviation, FormVersion, User
 from . import audit
 
 
@@ -61,7 +61,7 @@ def labels_of(codes: Iterable[str], version: int) -> list[str]:
     return [own.get(code) or newest.get(code, code) for code in codes]
 
 
-def labels_for(deviation) -> list[str]:
+def labels_for(deviation: Deviation) -> list[str]:
     """A report's categories as it was filed: the labels of its own version of the form."""
     return labels_of(deviation.categories or [], deviation.form_version)
 

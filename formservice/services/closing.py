@@ -104,8 +104,8 @@ def _messages(deviation: Deviation, units: dict[str, Unit], escalate: bool) -> l
     """Step 7 to the units concerned; the complete copy (a login link) to the secretariat."""
     about = {k: v for k, v in summary(deviation).items() if k != "deadline"}
     concerned = [
-        db.session.get(Unit, deviation.reporting_unit_id),
-        db.session.get(Unit, deviation.receiving_unit_id),
+        db.session.get_one(Unit, deviation.reporting_unit_id),
+        db.session.get_one(Unit, deviation.receiving_unit_id),
         *units.values(),
     ]
     managers = [person for unit in concerned for person in unit.managers()]

@@ -45,11 +45,15 @@ def summarize(deviations: list[Deviation], today: date, tz: str) -> dict:
     states = Counter(rules.STATE_LABELS[d.state] for d in deviations)
     categories = Counter(c for d in deviations for c in d.categories or [])
     pairs = Counter((d.reporting_unit_id, d.receiving_unit_id) for d in deviations)
-    answered = [d for d in deviations if d.answered_at and d.sent_at]
-    days = [(local_date(d.answered_at, tz) - local_date(d.sent_at, tz)).days for d in answered]
-    in_time = sum(1 for d in answered if d.deadline and local_date(d.answered_at, tz) <= d.deadline)
+    days: list[int] = []  # answer times of the answered reports
+    in_time = 0
+    for d in deviations:
+        if d.answered_at and d.sent_at:
+            answered_on = local_date(d.answered_at, tz)
+            days.append((answered_on - local_date(d.sent_at, tz)).days)
+            in_time += bool(d.deadline and answered_on <= d.deadline)
     median = median_days(days)
-    share_in_time = share(in_time, len(answered))
+    share_in_time = share(in_time, len(days))
     return {
         "total": len(deviations),
         "overdue": sum(
@@ -64,7 +68,7 @@ def summarize(deviations: list[Deviation], today: date, tz: str) -> dict:
             for (a, b), n in pairs.most_common()
             if n > 1
         ],
-        "answered": len(answered),
+        "answered": len(days),
         "median_answer_days": median,
         "share_in_time": share_in_time,
     }

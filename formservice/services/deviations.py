@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, literal, null, select, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
@@ -29,8 +42,7 @@ from ..models import (
     User,
 )
 from ..models.directory import unit_deputies, unit_groups
-from . import audit, directory, outbox
-from . import categories as form
+from . import audit, categories, directory, outbox
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,9 @@ class Outcome:
     case_number: str | None = None
 
 
-def save(author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None):
+def save(
+    author: User, data: DeviationInput, *, send: bool, draft: Deviation | None = None
+) -> Outcome:
     """Store a new report or update a draft, and send it when asked; one transaction.
 
     A sent report is written once, as sent: five statements besides the commit (what it
@@ -122,7 +136,7 @@ def _facts(reporting_unit_id: str, receiving_unit_id: str) -> _Facts:
 
 
 @cache
-def _facts_query():
+def _facts_query() -> CompoundSelect[*tuple[Any, ...]]:
     """Built once: every sent report runs it."""
     secretary = aliased(User)
     units = (
@@ -142,12 +156,14 @@ def _facts_query():
         .where(Unit.id.in_([bindparam("reporting"), bindparam("receiving")]))
     )
 
-    def people(role: str, order: int, *criteria):
+    def people(
+        role: str, order: int, *criteria: SQLColumnExpression[bool]
+    ) -> Select[*tuple[Any, ...]]:
         nothing = (null(), null(), null(), null(), null())
         columns = (literal(role), *nothing, User.email, literal(order))
         return select(*columns).select_from(User).where(User.active, *criteria)
 
-    receiving = bindparam("receiving")
+    receiving: BindParameter[str] = bindparam("receiving")
     active = select(Unit.id).where(Unit.id == receiving, Unit.active)  # else no managers
     chef = select(Unit.chef_id).where(Unit.id == receiving, Unit.active).scalar_subquery()
     deputies = select(unit_deputies.c.user_id).where(unit_deputies.c.unit_id.in_(active))
@@ -194,8 +210,8 @@ def _group(
 def _form_version(codes: list[str]) -> int:
     """The version of the form the author filled in (the current one): the report's
     categories are codes on it."""
-    version = form.current_version()
-    unknown = sorted(set(codes) - set(form.labels(version)))
+    version = categories.current_version()
+    unknown = sorted(set(codes) - set(categories.labels(version)))
     if unknown:
         raise ValueError(f"not categories of form version {version}: {', '.join(unknown)}")
     return version
@@ -248,7 +264,7 @@ def _sent_messages(deviation: Deviation, facts: _Facts) -> list[dict]:
 
 
 def _notify_receiver(deviation: Deviation, kind: str) -> list[dict]:
-    managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
+    managers = db.session.get_one(Unit, deviation.receiving_unit_id).managers()
     context = {**summary(deviation), "link_version": deviation.link_version, "respond": True}
     return outbox.rows(kind, managers, deviation.id, **context)
 
@@ -258,7 +274,7 @@ def summary(deviation: Deviation, names: dict[str, str] | None = None) -> dict:
     names = names or {}
 
     def name(unit_id: str) -> str:
-        return names[unit_id] if unit_id in names else db.session.get(Unit, unit_id).name
+        return names[unit_id] if unit_id in names else db.session.get_one(Unit, unit_id).name
 
     return {
         "case_number": deviation.case_number,
@@ -329,7 +345,7 @@ def document(deviation: Deviation) -> bytes:
     names = directory.unit_names(unit_id for move in moves for unit_id in move)
     return render_deviation(
         loaded,
-        categories=form.labels_for(loaded),
+        categories=categories.labels_for(loaded),
         tz=clock.zone(),
         unit_name=lambda unit_id: names.get(unit_id, unit_id),
     )
@@ -378,7 +394,7 @@ def answer(
     deviation.link_version += 1
     audit.record(responder, "deviation.answered", "deviation", deviation.id)
     about = summary(deviation)
-    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()  # not who left
+    reporters = db.session.get_one(Unit, deviation.reporting_unit_id).managers()  # not who left
     convener = directory.group_people(deviation.group_id, "convener")
     messages = [
         *outbox.rows("answered", reporters, deviation.id, **about),
@@ -420,7 +436,7 @@ def forward(
     db.session.flush()
     db.session.expire(deviation, ["receiving_unit"])
     audit.record(by, "deviation.forwarded", "deviation", deviation.id, to_unit=to_unit.id)
-    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
+    reporters = db.session.get_one(Unit, deviation.reporting_unit_id).managers()
     messages = [
         *_notify_receiver(deviation, "new_report"),
         *outbox.rows("forwarded", reporters, deviation.id, **summary(deviation)),
@@ -438,7 +454,7 @@ def withdraw(deviation: Deviation, by: User) -> Outcome:
     audit.record(by, "deviation.withdrawn", "deviation", deviation.id)
     messages = []
     if was_sent:
-        managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
+        managers = db.session.get_one(Unit, deviation.receiving_unit_id).managers()
         messages = outbox.rows("withdrawn", managers, deviation.id, **summary(deviation))
     return _commit(deviation, messages)
 

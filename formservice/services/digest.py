@@ -28,7 +28,7 @@ from ..domain.deviation import GENDERS
 from ..domain.statistics import current_half
 from ..extensions import db
 from ..models import Attachment, Deviation, Digest, GroupMeeting, StoredFile, User
-from . import audit, categories, commit_keeping_loaded, measures, monitoring
+from . import audit, categories, commit_keeping_loaded, measures, monitoring, rows_changed
 from .deviation_statistics import category_counts, category_rows, summarize
 from .files import DOCX_TYPE, PDF_TYPE, store
 
@@ -228,6 +228,8 @@ def pdf_attachments(ids: list[int]) -> Iterator[tuple[str, str, bytes]]:
     found = sorted(db.session.execute(query).all(), key=lambda row: position[row[0]])
     for _, case_number, file_id, name in found:
         data = db.session.scalar(select(StoredFile.data).where(StoredFile.id == file_id))
+        # A digest's cases are sent (numbered); an attachment is stored whole (new_file).
+        assert case_number is not None and data is not None
         yield case_number, name, data
 
 
@@ -266,7 +268,7 @@ def finish(
     (with the build's duration, `seconds`, among the build timings)."""
     from .meetings import put_on_agenda
 
-    digest = db.session.get(Digest, digest_id)
+    digest = db.session.get_one(Digest, digest_id)
     name = f"sammanstallning-{digest.meeting.group_id}-{digest.meeting.meeting_date}"
     digest.docx_file = store(f"{name}.docx", DOCX_TYPE, docx)
     digest.pdf_file = store(f"{name}.pdf", PDF_TYPE, pdf)
@@ -338,11 +340,11 @@ def give_up_stale() -> int:
     """Mark every stale compilation failed ("abandoned"), so the secretary can ask again; the
     worker's periodic sweep runs it. How many."""
     cutoff = clock.now() - STALE_AFTER
-    given_up = db.session.execute(
+    given_up = rows_changed(
         update(Digest)
         .where(Digest.state.in_(UNSETTLED), Digest.requested_at < cutoff)
         .values(state="failed", error="abandoned", error_args=None, step="failed", step_args=None)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return given_up.rowcount
+    return given_up

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
@@ -51,6 +51,9 @@ from ..extensions import db
 from ..models import BusGroup, Huvudman, Unit, User
 from ..models.directory import unit_deputies, unit_groups
 from . import audit
+
+#: A directory model with an id, a name and an active flag.
+Named = TypeVar("Named", Huvudman, BusGroup, Unit)
 
 PAGE_SIZE = 50
 ADDED, CHANGED, ACTIVATED, DEACTIVATED = "added", "changed", "activated", "deactivated"
@@ -381,7 +384,7 @@ def _apply_unit(
     return unit
 
 
-def _new_id(model: type, name: str, fallback: str) -> str:
+def _new_id(model: type[Huvudman | BusGroup | Unit], name: str, fallback: str) -> str:
     """A slug of the name that no row (active or not) has had, and not "ny" (the admin
     pages' address for a new one)."""
     taken = {"ny", *db.session.scalars(select(model.id))}
@@ -595,7 +598,7 @@ def _list(data: dict, key: str) -> list:
     return items
 
 
-def _not_seen(model: type, seen: set[str]) -> list:
+def _not_seen(model: type[Named], seen: set[str]) -> list[Named]:
     return [o for o in db.session.scalars(select(model).where(model.active)) if o.id not in seen]
 
 
@@ -613,6 +616,10 @@ def _entries(items: Any, name: str) -> list[dict]:
     return items
 
 
+@overload
+def _integer(entry: dict, key: str, where: str) -> int | None: ...
+@overload
+def _integer(entry: dict, key: str, where: str, default: int) -> int: ...
 def _integer(entry: dict, key: str, where: str, default: int | None = None) -> int | None:
     value = entry.get(key)
     if value is None:
@@ -704,7 +711,7 @@ def export_directory() -> dict[str, Any]:
         named.add(user.id)
         return {"name": user.name, "email": user.email}
 
-    def by_name(model: type) -> list:
+    def by_name(model: type[Named]) -> list[Named]:
         return list(
             db.session.scalars(select(model).where(model.active).order_by(model.name, model.id))
         )
@@ -842,7 +849,7 @@ def mailboxes() -> list[User]:
     return list(db.session.scalars(query))
 
 
-def choices(model: type) -> list[tuple[str, str]]:
+def choices(model: type[Huvudman | BusGroup | Unit]) -> list[tuple[str, str]]:
     """(id, name) of the active huvudman, groups or units, by name."""
     query = select(model.id, model.name).where(model.active).order_by(model.name, model.id)
     return [(row.id, row.name) for row in db.session.execute(query)]

@@ -69,6 +69,7 @@ def cases_in_period(group_id: str, period: Period) -> list[Deviation]:
 
 
 def row(deviation: Deviation, on: date) -> EvaluationRow:
+    assert deviation.sent_at is not None, "only sent reports are evaluated"
     sent_on = clock.local_date(deviation.sent_at)
     answered_on = clock.local_date(deviation.answered_at) if deviation.answered_at else None
     answer, closing = deviation.answer, deviation.closing
@@ -100,7 +101,7 @@ def totals(rows: list[EvaluationRow]) -> Totals:
         answered=len(answered),
         in_time=timely,
         share_in_time=share(timely, len(answered)),
-        median_answer_days=median_days(r.answer_days for r in answered),
+        median_answer_days=median_days(r.answer_days for r in rows if r.answer_days is not None),
         overdue=sum(1 for r in rows if r.overdue),
         forwarded_cases=sum(1 for r in rows if r.forwarded),
         forwardings=sum(r.forwarded for r in rows),

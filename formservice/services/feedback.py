@@ -11,14 +11,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, queue
-from ..domain import feedback as rules
+from ..domain import feedback as feedback_rules
 from ..domain.inputs import FeedbackInput, SupplementInput
 from ..extensions import db
 from ..models import AnswerFeedback, AnswerSupplement, Deviation, DeviationAnswer, Unit, User
 from . import audit, directory, outbox
 from .deviations import Outcome, StaleVersion, summary
 
-FeedbackRefused = rules.FeedbackRefused
+FeedbackRefused = feedback_rules.FeedbackRefused
 
 
 def give(deviation: Deviation, by: User, data: FeedbackInput) -> Outcome:
@@ -26,20 +26,22 @@ def give(deviation: Deviation, by: User, data: FeedbackInput) -> Outcome:
     supplement's deadline, opens a new link generation (the supplement link; every earlier
     link is dead) and tells chef B and deputies (with the link) and the group's secretary."""
     _lock(deviation)
-    problem = rules.feedback_problem(
+    problem = feedback_rules.feedback_problem(
         deviation.state, _has(deviation, "answer"), _has(deviation, "feedback")
     )
     try:
         if problem:
             raise FeedbackRefused(problem)
-        rules.check_feedback(data.verdict, data.motivation)
+        feedback_rules.check_feedback(data.verdict, data.motivation)
     except FeedbackRefused:
         db.session.rollback()
         raise
-    insufficient = data.verdict == rules.INSUFFICIENT
+    insufficient = data.verdict == feedback_rules.INSUFFICIENT
     days = current_app.config["FORMSERVICE_SUPPLEMENT_DAYS"]
     moment = clock.now()
-    due = rules.supplement_deadline(clock.local_date(moment), days) if insufficient else None
+    due = (
+        feedback_rules.supplement_deadline(clock.local_date(moment), days) if insufficient else None
+    )
     db.session.add(
         AnswerFeedback(
             deviation_id=deviation.id,
@@ -52,7 +54,7 @@ def give(deviation: Deviation, by: User, data: FeedbackInput) -> Outcome:
     )
     audit.record(by, "deviation.feedback_given", "deviation", deviation.id, verdict=data.verdict)
     messages: list[dict] = []
-    if insufficient:
+    if due is not None:  # insufficient: a supplement is asked for by the deadline
         deviation.link_version += 1
         about = {**summary(deviation), "supplement_deadline": due.isoformat()}
         link = {"link_version": deviation.link_version, "supplement": True}
@@ -79,7 +81,9 @@ def supplement(
     verdict = db.session.scalar(
         select(AnswerFeedback.verdict).where(AnswerFeedback.deviation_id == deviation.id)
     )
-    problem = rules.supplement_problem(deviation.state, verdict, _has(deviation, "supplement"))
+    problem = feedback_rules.supplement_problem(
+        deviation.state, verdict, _has(deviation, "supplement")
+    )
     if problem:
         db.session.rollback()
         raise FeedbackRefused(problem)
@@ -96,7 +100,7 @@ def supplement(
     deviation.link_version += 1
     audit.record(responder, "deviation.supplemented", "deviation", deviation.id)
     about = summary(deviation)
-    reporters = db.session.get(Unit, deviation.reporting_unit_id).managers()
+    reporters = db.session.get_one(Unit, deviation.reporting_unit_id).managers()
     people = [
         *reporters,
         *directory.group_people(deviation.group_id, "secretary"),
@@ -108,14 +112,14 @@ def supplement(
 def can_give(deviation: Deviation) -> bool:
     """Whether the report takes feedback now (the asker's side is the caller's to check)."""
     answered, given = deviation.answer is not None, deviation.feedback is not None
-    return rules.feedback_problem(deviation.state, answered, given) is None
+    return feedback_rules.feedback_problem(deviation.state, answered, given) is None
 
 
 def can_supplement(deviation: Deviation) -> bool:
     """Whether B may give the supplementary answer now (the side is the caller's to check)."""
     verdict = deviation.feedback.verdict if deviation.feedback else None
     given = deviation.supplement is not None
-    return rules.supplement_problem(deviation.state, verdict, given) is None
+    return feedback_rules.supplement_problem(deviation.state, verdict, given) is None
 
 
 def send_due_reminders(today: date | None = None) -> int:
@@ -129,8 +133,8 @@ def send_due_reminders(today: date | None = None) -> int:
         select(AnswerFeedback)
         .join(Deviation, Deviation.id == AnswerFeedback.deviation_id)
         .where(
-            AnswerFeedback.verdict == rules.INSUFFICIENT,
-            Deviation.state.in_(rules.OPEN_STATES),
+            AnswerFeedback.verdict == feedback_rules.INSUFFICIENT,
+            Deviation.state.in_(feedback_rules.OPEN_STATES),
             ~supplemented,
         )
         .with_for_update(skip_locked=True, of=AnswerFeedback)
@@ -138,12 +142,13 @@ def send_due_reminders(today: date | None = None) -> int:
     messages: list[dict] = []
     touched = 0
     for row in waiting:
-        state = rules.SupplementReminders(
+        assert row.supplement_deadline is not None, "an insufficient verdict has its deadline"
+        state = feedback_rules.SupplementReminders(
             row.supplement_deadline,
             reminded_before=row.reminded_before_at is not None,
             reminded_due=row.reminded_due_at is not None,
         )
-        for step in rules.due_supplement_reminders(state, today, days_before):
+        for step in feedback_rules.due_supplement_reminders(state, today, days_before):
             messages += _remind(row, step, moment)
             touched += 1
     ids = outbox.write(messages)
@@ -157,6 +162,7 @@ def _remind(row: AnswerFeedback, step: str, moment: datetime) -> list[dict]:
     deviation = row.deviation
     setattr(row, f"reminded_{step}_at", moment)
     audit.record(None, f"deviation.supplement_reminder_{step}", "deviation", deviation.id)
+    assert row.supplement_deadline is not None, "an insufficient verdict has its deadline"
     about = {**summary(deviation), "supplement_deadline": row.supplement_deadline.isoformat()}
     link = {"link_version": deviation.link_version, "supplement": True}
     kind = f"supplement_reminder_{step}"
@@ -165,10 +171,14 @@ def _remind(row: AnswerFeedback, step: str, moment: datetime) -> list[dict]:
 
 def _managers(deviation: Deviation) -> list[User]:
     """Chef B and deputies who are active (none for a unit no longer in the directory)."""
-    return db.session.get(Unit, deviation.receiving_unit_id).managers()
+    return db.session.get_one(Unit, deviation.receiving_unit_id).managers()
 
 
-_ROWS = {"answer": DeviationAnswer, "feedback": AnswerFeedback, "supplement": AnswerSupplement}
+_ROWS: dict[str, type[DeviationAnswer] | type[AnswerFeedback] | type[AnswerSupplement]] = {
+    "answer": DeviationAnswer,
+    "feedback": AnswerFeedback,
+    "supplement": AnswerSupplement,
+}
 
 
 def _has(deviation: Deviation, what: str) -> bool:

@@ -161,7 +161,7 @@ def paginate(
             return paginate(rows, where, key, number - 1, None, size)
     shown = fetched[:size]
     cursor = format_cursor(shown[-1].sort_value, shown[-1].sort_id) if shown else None
-    return Page(shown, number, total, capped, len(fetched) > size, size, cursor)
+    return Page(list(shown), number, total, capped, len(fetched) > size, size, cursor)
 
 
 def day_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
@@ -202,9 +202,16 @@ def to_answer_clause(units: set[str]) -> ColumnElement[bool]:
     return and_(Deviation.state == rules.SKICKAD, Deviation.receiving_unit_id.in_(sorted(units)))
 
 
+def _condition(visible: Select[Any]) -> ColumnElement[bool]:
+    """The WHERE of an access query (`access.visible_*`, each of which has one)."""
+    clause = visible.whereclause
+    assert clause is not None, "an access query says who may see what"
+    return clause
+
+
 def deviation_conditions(user: User, f: DeviationFilter) -> list[ColumnElement[bool]]:
     """What the user may list (access.visible_deviations, unchanged) and the filters."""
-    where: list[ColumnElement[bool]] = [access.visible_deviations(user).whereclause]
+    where: list[ColumnElement[bool]] = [_condition(access.visible_deviations(user))]
     if f.case_number:
         numbers = case_numbers(f.case_number, clock.today().year) or []
         where.append(Deviation.case_number.in_(numbers) if numbers else false())
@@ -270,7 +277,7 @@ def deviation_page(
         if number <= 1:
             soonest = _deviation_key("svarsfrist-stigande").order()
             query = _deviation_rows([*where, mine]).order_by(*soonest).limit(PAGE_SIZE + 1)
-            found = db.session.execute(query).all()
+            found = list(db.session.execute(query).all())
             to_answer, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
         where = [*where, ~mine]
     page = paginate(_deviation_rows(where), where, _deviation_key(f.sort), number, after)
@@ -351,7 +358,7 @@ def unit_choices() -> list[tuple[str, str]]:
 
 def sip_page(user: User, f: RecordFilter, number: int, after: str | None = None) -> Page:
     """A page of the SIP meetings the user may list (access.visible_sip_meetings)."""
-    where: list[ColumnElement[bool]] = [access.visible_sip_meetings(user).whereclause]
+    where: list[ColumnElement[bool]] = [_condition(access.visible_sip_meetings(user))]
     if f.state:
         where.append(SipMeeting.state == f.state)
     if f.unit_id:
@@ -378,7 +385,7 @@ def bus_individ_page(user: User, f: RecordFilter, number: int, after: str | None
     """A page of the BUS-individ records the user may list (bus_individ.visible_records)."""
     from .bus_individ import visible_records
 
-    where: list[ColumnElement[bool]] = [visible_records(user).whereclause]
+    where: list[ColumnElement[bool]] = [_condition(visible_records(user))]
     if f.state:
         where.append(BusIndivid.state == f.state)
     if f.unit_id:

@@ -15,17 +15,23 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..domain import measures as rules
+from ..domain import measures as measure_rules
 from ..domain.inputs import Measure as MeasureInput
 from ..domain.statistics import Period
 from ..extensions import db
 from ..models import Deviation, DeviationClosing, Measure, Unit, User
-from . import audit, outbox
+from . import audit, outbox, rows_changed
 
 #: Outbox kinds of the reminders, by step.
-REMINDER_KINDS = {rules.BEFORE: "measure_reminder_before", rules.DUE: "measure_reminder_due"}
+REMINDER_KINDS = {
+    measure_rules.BEFORE: "measure_reminder_before",
+    measure_rules.DUE: "measure_reminder_due",
+}
 #: The flag each step sets.
-_FLAGS = {rules.BEFORE: Measure.reminded_before_at, rules.DUE: Measure.reminded_due_at}
+_FLAGS = {
+    measure_rules.BEFORE: Measure.reminded_before_at,
+    measure_rules.DUE: Measure.reminded_due_at,
+}
 
 
 def record(closing: DeviationClosing, measures: list[MeasureInput]) -> list[Measure]:
@@ -38,7 +44,7 @@ def record(closing: DeviationClosing, measures: list[MeasureInput]) -> list[Meas
             action=item.action,
             unit_id=item.unit_id,
             due=date.fromisoformat(item.due) if item.due else None,
-            state=rules.OPEN,
+            state=measure_rules.OPEN,
             comment="",
         )
         for position, item in enumerate(measures, start=1)
@@ -55,15 +61,15 @@ def reminder_messages(today: date, moment: datetime) -> list[dict]:
     """The reminders due today, their steps taken (flag set, audited) in the caller's
     transaction: outbox rows for the responsible unit's active chef and deputies. A step
     another run took meanwhile is skipped; an inactive unit's measure is taken, unmailed."""
-    first, last = rules.reminder_window(today)
+    first, last = measure_rules.reminder_window(today)
     candidates = db.session.execute(
         select(Measure.id, Measure.due, Measure.reminded_before_at, Measure.reminded_due_at)
-        .where(Measure.state == rules.OPEN, Measure.due >= first, Measure.due <= last)
+        .where(Measure.state == measure_rules.OPEN, Measure.due >= first, Measure.due <= last)
         .order_by(Measure.due, Measure.id)
     ).all()
     messages: list[dict] = []
     for row in candidates:
-        step = rules.due_reminder(
+        step = measure_rules.due_reminder(
             row.due, today, row.reminded_before_at is not None, row.reminded_due_at is not None
         )
         if step is not None and _take(row.id, step, moment):
@@ -74,19 +80,20 @@ def reminder_messages(today: date, moment: datetime) -> list[dict]:
 def _take(measure_id: int, step: str, moment: datetime) -> bool:
     """Set the step's flag if no run has: the one guard against sending it twice."""
     flag = _FLAGS[step]
-    taken = db.session.execute(
+    taken = rows_changed(
         update(Measure)
-        .where(Measure.id == measure_id, Measure.state == rules.OPEN, flag.is_(None))
+        .where(Measure.id == measure_id, Measure.state == measure_rules.OPEN, flag.is_(None))
         .values({flag.key: moment})
         .execution_options(synchronize_session=False)
     )
-    return taken.rowcount == 1
+    return taken == 1
 
 
 def _remind(measure_id: int, step: str) -> list[dict]:
     """The step's audit event and its messages to the unit's active chef and deputies."""
-    measure = db.session.get(Measure, measure_id, populate_existing=True)
-    action = "measure.reminder_before" if step == rules.BEFORE else "measure.reminder_due"
+    measure = db.session.get_one(Measure, measure_id, populate_existing=True)
+    assert measure.due is not None, "only a measure with a due date is reminded of"
+    action = "measure.reminder_before" if step == measure_rules.BEFORE else "measure.reminder_due"
     audit.record(None, action, "measure", measure.id)
     context = {"measure_id": measure.id, "due": measure.due.isoformat()}
     return outbox.rows(
@@ -101,18 +108,18 @@ def report_done(measure: Measure, reporter: User | str, comment: str) -> None:
     """ "Genomförd" with "Kommentar": once; one transaction with its audit event. Raises
     `domain.measures.MeasureStateError` when the measure is done already (also when another
     request reported it a moment ago)."""
-    rules.report_done(measure.state)
+    measure_rules.report_done(measure.state)
     email = reporter.email if isinstance(reporter, User) else reporter
     moment = clock.now()
-    done = db.session.execute(
+    done = rows_changed(
         update(Measure)
-        .where(Measure.id == measure.id, Measure.state == rules.OPEN)
-        .values(state=rules.DONE, done_at=moment, done_by=email.lower(), comment=comment)
+        .where(Measure.id == measure.id, Measure.state == measure_rules.OPEN)
+        .values(state=measure_rules.DONE, done_at=moment, done_by=email.lower(), comment=comment)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if done != 1:
         db.session.rollback()
-        raise rules.MeasureStateError(rules.DONE)
+        raise measure_rules.MeasureStateError(measure_rules.DONE)
     audit.record(reporter, "measure.done", "measure", measure.id, deviation=measure.deviation_id)
     db.session.commit()
     db.session.refresh(measure)
@@ -148,7 +155,7 @@ class Listed:
     """A measure with its case number, for the lists."""
 
     measure: Measure
-    case_number: str
+    case_number: str | None  # a measure is decided on a sent report, which has its number
     overdue: bool
 
 
@@ -165,19 +172,25 @@ def for_units(unit_ids: Iterable[str], today: date | None = None) -> list[Listed
         .options(*_LOADS)
     )
     found = [
-        Listed(m, number, rules.is_overdue(m.due, today, m.state == rules.DONE))
+        Listed(m, number, measure_rules.is_overdue(m.due, today, m.state == measure_rules.DONE))
         for m, number in db.session.execute(query).all()
     ]
     open_ = sorted(
-        (x for x in found if x.measure.state == rules.OPEN),
+        (x for x in found if x.measure.state == measure_rules.OPEN),
         key=lambda x: (x.measure.due is None, x.measure.due or today, x.measure.id),
     )
     done = sorted(
-        (x for x in found if x.measure.state != rules.OPEN),
-        key=lambda x: x.measure.done_at,
+        (x for x in found if x.measure.state != measure_rules.OPEN),
+        key=_done_at,
         reverse=True,
     )
     return open_ + done
+
+
+def _done_at(listed: Listed) -> datetime:
+    done_at = listed.measure.done_at
+    assert done_at is not None, "a measure that is not open is done"
+    return done_at
 
 
 def case_number(measure: Measure) -> str:
@@ -201,10 +214,12 @@ def for_digest(group_id: str, since: datetime | None, today: date) -> dict[str, 
     """What the meeting's digest lists of the group's measures: those reported done since
     `since` (the start of the previous meeting's day; all when there was none), and those
     still open after their date, oldest date first. Plain values: the document renders them."""
-    done_query = _of_group(group_id).where(Measure.state == rules.DONE)
+    done_query = _of_group(group_id).where(Measure.state == measure_rules.DONE)
     if since is not None:
         done_query = done_query.where(Measure.done_at >= since)
-    overdue_query = _of_group(group_id).where(Measure.state == rules.OPEN, Measure.due < today)
+    overdue_query = _of_group(group_id).where(
+        Measure.state == measure_rules.OPEN, Measure.due < today
+    )
     done = db.session.execute(done_query.order_by(Measure.done_at, Measure.id)).all()
     overdue = db.session.execute(overdue_query.order_by(Measure.due, Measure.id)).all()
     return {
@@ -222,12 +237,12 @@ def _digest_row(measure: Measure, case: str, unit: str) -> dict:
         "unit": unit,
         "due": measure.due,
         "done_on": done_on,
-        "in_time": rules.done_in_time(measure.due, done_on),
+        "in_time": measure_rules.done_in_time(measure.due, done_on),
         "comment": measure.comment,
     }
 
 
-def follow_up(group_id: str, period: Period, today: date) -> rules.FollowUp:
+def follow_up(group_id: str, period: Period, today: date) -> measure_rules.FollowUp:
     """The evaluation's figures: the group's measures whose date falls in the period."""
     query = (
         select(Measure.due, Measure.done_at)
@@ -239,7 +254,7 @@ def follow_up(group_id: str, period: Period, today: date) -> rules.FollowUp:
         )
     )
     facts = [
-        rules.MeasureFacts(due, clock.local_date(done_at) if done_at else None)
+        measure_rules.MeasureFacts(due, clock.local_date(done_at) if done_at else None)
         for due, done_at in db.session.execute(query).all()
     ]
-    return rules.follow_up(facts, today)
+    return measure_rules.follow_up(facts, today)

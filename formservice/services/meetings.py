@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy.sql.base import ExecutableOption
 
 from .. import clock, queue
 from ..domain import deviation as rules
@@ -126,7 +129,7 @@ def _notify(meeting: GroupMeeting, kind: str) -> None:
         "meeting_id": meeting.id,
         "meeting_date": meeting.meeting_date.isoformat(),
         "start_time": meeting.start_time.strftime("%H:%M") if meeting.start_time else None,
-        "group_name": db.session.get(BusGroup, meeting.group_id).name,
+        "group_name": db.session.get_one(BusGroup, meeting.group_id).name,
         "calendar": calendar.steering_event(meeting),
     }
     ids = outbox.write(outbox.rows(kind, people, None, **about))
@@ -218,7 +221,7 @@ def previous_meeting(meeting: GroupMeeting) -> GroupMeeting | None:
     return db.session.scalar(query)
 
 
-def cases_for_meeting(meeting: GroupMeeting, *options) -> list[Deviation]:
+def cases_for_meeting(meeting: GroupMeeting, *options: ExecutableOption) -> list[Deviation]:
     """The group's open reports (skickad, besvarad, behandlad) plus those closed since the
     previous meeting (or decided at this one), ordered by state, then case number.
     `options`: loader options for what the caller will read of each report."""
@@ -228,7 +231,9 @@ def cases_for_meeting(meeting: GroupMeeting, *options) -> list[Deviation]:
 
 def count_cases(meeting: GroupMeeting) -> int:
     """How many cases `cases_for_meeting` gives, counted by the database."""
-    return db.session.scalar(select(func.count()).select_from(Deviation).where(_covered(meeting)))
+    return db.session.scalars(
+        select(func.count()).select_from(Deviation).where(_covered(meeting))
+    ).one()
 
 
 #: What the digest's summary reads of each case (`case_rows_for_meeting`).
@@ -252,7 +257,7 @@ def case_rows_for_meeting(meeting: GroupMeeting) -> list:
     return sorted(rows, key=_digest_order)
 
 
-def _covered(meeting: GroupMeeting):
+def _covered(meeting: GroupMeeting) -> ColumnElement[bool]:
     closed = Deviation.state == rules.AVSLUTAD
     previous = previous_meeting(meeting)
     since = Deviation.closed_at >= day_start(previous.meeting_date) if previous else closed
@@ -270,7 +275,7 @@ def _covered(meeting: GroupMeeting):
     )
 
 
-def _digest_order(case) -> tuple[int, str]:
+def _digest_order(case: Deviation | Row[Any]) -> tuple[int, str]:
     return STATE_ORDER[case.state], case.case_number or ""
 
 
@@ -280,7 +285,7 @@ def is_case_overdue(deviation: Deviation, on: date | None = None) -> bool:
 
 
 def put_on_agenda(
-    meeting: GroupMeeting, deviations: list[Deviation], actor: User | str | None = None
+    meeting: GroupMeeting, deviations: Iterable[Deviation], actor: User | str | None = None
 ) -> list[Deviation]:
     """Mark the reports as on the meeting's agenda: besvarad → behandlad.
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from .. import clock
 from ..extensions import db
@@ -37,7 +48,12 @@ def _row(kind: str, to: User | str, deviation_id: int | None, context: dict) -> 
     }
 
 
-def rows(kind: str, recipients, deviation_id: int | None = None, **context) -> list[dict]:
+def rows(
+    kind: str,
+    recipients: Iterable[User | str],
+    deviation_id: int | None = None,
+    **context: Any,
+) -> list[dict]:
     """One message per distinct address, in the order given, as rows for `write` (no case
     content in `context`). A person no longer active in the directory gets none."""
     seen: set[str] = set()
@@ -102,7 +118,7 @@ def claim(message_ids: Sequence[int], hold_seconds: int = 300) -> list[OutboxMes
     return sorted(claimed, key=lambda message: order[message.id])
 
 
-def _forget_account_mail(unsent) -> None:
+def _forget_account_mail(unsent: Iterable[OutboxMessage]) -> None:
     """Delete unsent account e-mail to an address that is no active person's: a reset asked
     for an unknown address leaves no trace of the address."""
     ids = [message.id for message in unsent if message.kind in ACCOUNT_KINDS]
@@ -133,7 +149,7 @@ def mark_all_sent(messages: Sequence[OutboxMessage]) -> None:
 
 def mark_failed(
     message: OutboxMessage, error: str, *, permanent: bool, attempts: int, backoff: int
-):
+) -> None:
     """Schedule a retry with exponential backoff, or give up after the last attempt."""
     message.last_error = error[:500]
     if permanent or message.attempts >= attempts:
@@ -189,7 +205,7 @@ def due_ids(min_age_seconds: int = 0) -> list[int]:
     return [row.id for row in rows]
 
 
-def _about(kind: str, record_id):
+def _about(kind: str, record_id: int | SQLColumnExpression[int]) -> ColumnElement[bool]:
     """Messages of `kind` about the SIP meeting or BUS-individ record `record_id` (a value or
     a column), which their context names (`RECORD_KEYS`)."""
     return (OutboxMessage.kind == kind) & (

@@ -25,7 +25,7 @@ from ..documents.pdf import ConversionError, convert
 from ..documents.sip import render_kallelse
 from ..extensions import db
 from ..models import BusIndivid, SipCalledUnit, SipMeeting, User
-from . import audit, directory, monitoring
+from . import audit, directory, monitoring, rows_changed
 from .files import DOCX_TYPE, PDF_TYPE, new_file
 
 DRAFT = "utkast"
@@ -37,7 +37,7 @@ class Kind:
     audit object type and the prefix of the audit events."""
 
     name: str
-    model: type[SipMeeting] | type[BusIndivid]
+    model: type[SipMeeting | BusIndivid]
     since: Any  # the column saying since when the documents are due
     render: Callable[[Any, str], bytes]  # (record loaded with `loads`, time zone) -> DOCX
     file_name: Callable[[Any], str]
@@ -90,7 +90,11 @@ def build(kind_name: str, record_id: int) -> str:
     the child's identity has been removed)."""
     kind = KINDS[kind_name]
     record = db.session.get(kind.model, record_id, options=kind.loads)
-    if record is None or record.state == DRAFT or record.identity_removed_at is not None:
+    if (
+        not isinstance(record, SipMeeting | BusIndivid)
+        or record.state == DRAFT
+        or record.identity_removed_at is not None
+    ):
         return "skipped"
     if record.pdf_file_id is not None:
         return "exists"
@@ -126,7 +130,7 @@ def _store(
     files = [new_file(f"{name}.docx", DOCX_TYPE, docx), new_file(f"{name}.pdf", PDF_TYPE, pdf)]
     db.session.add_all(files)
     db.session.flush()
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(kind.model)
         .where(*_claimable(kind, record_id))
         .values(
@@ -137,7 +141,7 @@ def _store(
         )
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if claimed != 1:
         db.session.rollback()  # keep neither of our files
         removed = select(kind.model.identity_removed_at).where(kind.model.id == record_id)
         return "exists" if db.session.scalar(removed) is None else "skipped"
@@ -165,13 +169,13 @@ def retry(author: User, kind_name: str, record: SipMeeting | BusIndivid) -> bool
     """Clear a failed build and queue it again; False when the queue is down (the sweep
     queues it later). Nothing happens once the documents exist or the identity is gone."""
     kind = KINDS[kind_name]
-    cleared = db.session.execute(
+    cleared = rows_changed(
         update(kind.model)
         .where(*_claimable(kind, record.id))
         .values(document_error=None, document_error_args=None)
         .execution_options(synchronize_session=False)
     )
-    if cleared.rowcount != 1:
+    if cleared != 1:
         db.session.rollback()
         return True
     audit.record(author, f"{kind.name}.documents_retried", kind.name, record.id)

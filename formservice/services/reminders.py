@@ -44,6 +44,7 @@ def send_due(today: date | None = None) -> int:
 
 def _state(deviation: Deviation, day_kind: str) -> ReminderState:
     """The report's reminders so far; the "before" reminder counted in the group's days."""
+    assert deviation.deadline is not None, "a sent report has its deadline"
     return ReminderState(
         deadline=deviation.deadline,
         reminded_before=deviation.reminded_before_at is not None,
@@ -64,6 +65,6 @@ def _remind(deviation: Deviation, step: str, moment: datetime) -> list:
         ]
         return outbox.rows("overdue", people, deviation.id, **about)
     setattr(deviation, "reminded_before_at" if step == "before" else "reminded_due_at", moment)
-    managers = db.session.get(Unit, deviation.receiving_unit_id).managers()
+    managers = db.session.get_one(Unit, deviation.receiving_unit_id).managers()
     context = {**about, "link_version": deviation.link_version, "respond": True}
     return outbox.rows(f"reminder_{step}", managers, deviation.id, **context)

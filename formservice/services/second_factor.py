@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from .. import clock
 from ..extensions import db
 from ..models import RecoveryCode, User
-from . import audit
+from . import audit, rows_changed
 
 ISSUER = "BUS-formservice"
 RECOVERY_CODES = 10
@@ -164,7 +164,7 @@ def _accept_totp(user: User, secret: str, code: str) -> bool:
     current = totp.timecode(clock.now())
     for step in (current - 1, current, current + 1):
         if hmac.compare_digest(totp.generate_otp(step), typed):
-            used = db.session.execute(
+            used = rows_changed(
                 update(User)
                 .where(
                     User.id == user.id,
@@ -172,7 +172,7 @@ def _accept_totp(user: User, secret: str, code: str) -> bool:
                 )
                 .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if used == 1:
                 user.totp_last_step = step
             return used == 1
@@ -204,7 +204,7 @@ def _random_code() -> str:
 def _use_recovery_code(user: User, code: str) -> bool:
     if len(_normalise(code)) != _CODE_LENGTH:
         return False
-    used = db.session.execute(
+    used = rows_changed(
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
@@ -213,5 +213,5 @@ def _use_recovery_code(user: User, code: str) -> bool:
         )
         .values(used_at=clock.now())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return used == 1

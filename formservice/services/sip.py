@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from .. import access, clock, queue
-from ..domain import sip as rules
+from ..domain import sip as sip_rules
 from ..domain.inputs import AttendanceInput, SipInput
 from ..extensions import db
 from ..models import SipCalledUnit, SipMeeting, Unit, User
@@ -34,9 +34,9 @@ def _notice_days() -> int:
     return current_app.config["FORMSERVICE_SIP_NOTICE_DAYS"]
 
 
-def send_problems(meeting: rules.Sendable, now: datetime) -> dict[str, list[str]]:
+def send_problems(meeting: sip_rules.Sendable, now: datetime) -> dict[str, list[str]]:
     """What stops sending (`domain.sip.send_problems` with the settings)."""
-    return rules.send_problems(meeting, now, clock.zone(), _notice_days())
+    return sip_rules.send_problems(meeting, now, clock.zone(), _notice_days())
 
 
 def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None = None) -> Outcome:
@@ -45,8 +45,8 @@ def save(author: User, data: SipInput, *, send: bool, draft: SipMeeting | None =
     groups and `data.group_id` is not one of them."""
     if draft is not None:
         db.session.refresh(draft, with_for_update=True)  # two clicks on "Skicka" send once
-    meeting = draft or SipMeeting(state=rules.UTKAST, initiator_user_id=author.id)
-    if meeting.state != rules.UTKAST:
+    meeting = draft or SipMeeting(state=sip_rules.UTKAST, initiator_user_id=author.id)
+    if meeting.state != sip_rules.UTKAST:
         raise ValueError(f"SIP meeting {meeting.id} is {meeting.state}, not a draft")
     group_id = directory.group_of(data.initiator_unit_id, data.group_id)
     _apply(meeting, data)
@@ -97,10 +97,10 @@ def _send(author: User, meeting: SipMeeting) -> list:
     problems = send_problems(meeting, now)
     if problems:
         raise SendRefused(problems)
-    needed = not rules.notice_ok(meeting.meeting_at, now, _notice_days(), clock.zone())
+    needed = not sip_rules.notice_ok(meeting.meeting_at, now, _notice_days(), clock.zone())
     meeting.short_notice = needed
     meeting.short_notice_reason = meeting.short_notice_reason if needed else None
-    meeting.state = rules.SKICKAD
+    meeting.state = sip_rules.SKICKAD
     meeting.sent_at = now
     audit.record(author, "sip.sent", "sip", meeting.id, short_notice=needed)
     about = {**summary(meeting), "calendar": calendar.sip_event(meeting)}
@@ -113,7 +113,7 @@ class NotCancellable(ValueError):
 
 def can_cancel(meeting: SipMeeting) -> bool:
     """ "Ställ in mötet" is offered for a sent meeting that has not begun."""
-    return meeting.state == rules.SKICKAD and not is_over(meeting)
+    return meeting.state == sip_rules.SKICKAD and not is_over(meeting)
 
 
 def cancel(author: User, meeting: SipMeeting) -> bool:
@@ -124,7 +124,7 @@ def cancel(author: User, meeting: SipMeeting) -> bool:
     if not can_cancel(meeting):
         db.session.rollback()
         raise NotCancellable(f"SIP meeting {meeting.id} is {meeting.state}")
-    meeting.state = rules.INSTALLT
+    meeting.state = sip_rules.INSTALLT
     meeting.cancelled_at = clock.now()
     meeting.calendar_sequence += 1
     audit.record(author, "sip.cancelled", "sip", meeting.id)
@@ -144,19 +144,19 @@ def summary(meeting: SipMeeting) -> dict:
     return {
         "sip_id": meeting.id,
         "meeting_date": clock.local_date(meeting.meeting_at).isoformat(),
-        "initiating_unit": db.session.get(Unit, meeting.initiator_unit_id).name,
+        "initiating_unit": db.session.get_one(Unit, meeting.initiator_unit_id).name,
     }
 
 
 def record_attendance(author: User, meeting: SipMeeting, data: AttendanceInput) -> SipMeeting:
     """Who came, and the plan; the meeting counts as held from the first save."""
-    if meeting.state not in (rules.SKICKAD, rules.GENOMFORD):
+    if meeting.state not in (sip_rules.SKICKAD, sip_rules.GENOMFORD):
         raise ValueError(f"SIP meeting {meeting.id} is {meeting.state}")
     for called in meeting.called:
         called.attendance = data.attendance[called.unit_id]
     meeting.plan_drawn_up = data.plan_drawn_up
     meeting.plan_date = data.plan_date if data.plan_drawn_up else None
-    meeting.state = rules.GENOMFORD
+    meeting.state = sip_rules.GENOMFORD
     meeting.held_at = meeting.held_at or clock.now()
     absent = sorted(u for u, a in data.attendance.items() if a == "franvarande")
     audit.record(author, "sip.attendance_recorded", "sip", meeting.id, absent=absent)
@@ -180,12 +180,12 @@ def visible(user: User) -> list[SipMeeting]:
 
 def earlier_choices(user: User) -> list[tuple[str, str]]:
     """Sent meetings the user may see, for "Följer SIP-möte"; labels without the child."""
-    return [(str(m.id), label(m)) for m in visible(user) if m.state != rules.UTKAST]
+    return [(str(m.id), label(m)) for m in visible(user) if m.state != sip_rules.UTKAST]
 
 
 def label(meeting: SipMeeting) -> str:
     moment = meeting.meeting_at.astimezone(ZoneInfo(clock.zone()))
-    kind = rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
+    kind = sip_rules.MEETING_TYPES.get(meeting.meeting_type, meeting.meeting_type)
     return f"{moment:%Y-%m-%d %H:%M}, {meeting.initiator_unit.name}, {kind} (nr {meeting.id})"
 
 

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -312,7 +312,7 @@ def _deviations_by_group(period: Period, tz: str, today: date) -> dict[str | Non
     ).where(*where, Deviation.answered_at.is_not(None))
     for group_id, *times in db.session.execute(query):
         answered[group_id].append(times)
-    result = {
+    result: dict[str | None, dict] = {
         gid: _deviation_totals(n, answered[gid], overdue.get(gid, 0), tz)
         for gid, n in totals.items()
         if gid is not None
@@ -322,7 +322,7 @@ def _deviations_by_group(period: Period, tz: str, today: date) -> dict[str | Non
     return result
 
 
-def _by_group(where: list):
+def _by_group(where: list[ColumnElement[bool]]) -> Select[str | None, int]:
     return select(Deviation.group_id, func.count()).where(*where).group_by(Deviation.group_id)
 
 
@@ -369,7 +369,7 @@ def _shown(value: Any, path: tuple, marks: dict, threshold: int) -> Any:
         return [_shown(v, (*path, i), marks, threshold) for i, v in enumerate(value)]
     if not isinstance(value, dict):
         return value
-    result = {}
+    result: dict[str, Any] = {}
     for key, v in value.items():
         if key in COUNT_KEYS and _is_count(v):
             result[key] = _mark_text(marks.get((*path, key)), v, threshold)
@@ -526,7 +526,7 @@ def _compilation_structure(report: dict, counts: dict) -> tuple[dict, list[Sum],
 
 def _compilation_figures(report: dict) -> list[tuple]:
     """The figures of a compilation row: (section, key), the genders by their key."""
-    figures = [("sip", "total"), ("bus_individ", "total"), ("deviations", "total")]
+    figures: list[tuple] = [("sip", "total"), ("bus_individ", "total"), ("deviations", "total")]
     figures += [("deviations", key) for key in ("answered", "in_time", "overdue")]
     for section in ("sip", "bus_individ"):
         lines = [*report["rows"], report["total"]]

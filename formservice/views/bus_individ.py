@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from forms.bus_individ import BusIndividForm
 from forms.lists import BUS_INDIVID_STATES, RecordFilterForm
@@ -15,7 +18,7 @@ from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import BusIndivid
 from ..services import audit, calendar, directory, lists, outbox
-from ..services import bus_individ as service
+from ..services import bus_individ as bus_individ_service
 from . import get_allowed, ics_response
 from .files import send_audited
 
@@ -44,7 +47,7 @@ def list_records() -> tuple[str, int]:
 
 @bp.route("/ny", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     own = directory.active_units(access.managed_unit_ids(current()))
     if not own:
         abort(403)
@@ -53,7 +56,7 @@ def new():
     )
     if form.validate_on_submit():
         try:
-            outcome = service.record_minutes(current(), form.to_input())
+            outcome = bus_individ_service.record_minutes(current(), form.to_input())
         except GroupNotChosen as refused:
             db.session.rollback()
             _offer_groups(form)
@@ -63,7 +66,7 @@ def new():
             return redirect(url_for("bus_individ.show", record_id=outcome.record.id))
     else:
         _offer_groups(form, check=form.is_submitted())
-    roles = [(unit, service.roles_by_group(unit.id)) for unit in own]
+    roles = [(unit, bus_individ_service.roles_by_group(unit.id)) for unit in own]
     return render_template("html/bus_individ/form.html", form=form, roles=roles), (
         422 if form.errors else 200
     )
@@ -71,20 +74,22 @@ def new():
 
 def _offer_groups(form: BusIndividForm, *, check: bool = False) -> None:
     """Offer the raising unit's groups under "BUS-grupp" (asked when there are several); a
-    valid form needs no lookup here: `service.record_minutes` decides the group."""
+    valid form needs no lookup here: `bus_individ_service.record_minutes` decides the group."""
     form.bus_group.offer(directory.group_choices(*form.group_units()))
     if check:
         form.bus_group.check()
 
 
-def _sip_meetings() -> list[tuple[int, str, object]]:
+def _sip_meetings() -> list[tuple[int, str, date]]:
     return [
-        (m.id, service.sip_label(m, identity=True), clock.local_date(m.meeting_at))
-        for m in service.preceding_sip_meetings(current())  # only meetings the user may see
+        (m.id, bus_individ_service.sip_label(m, identity=True), clock.local_date(m.meeting_at))
+        for m in bus_individ_service.preceding_sip_meetings(
+            current()
+        )  # only meetings the user may see
     ]
 
 
-def _flash_saved(outcome: service.Outcome) -> None:
+def _flash_saved(outcome: bus_individ_service.Outcome) -> None:
     if outcome.queued:
         flash("Protokollet är sparat och de berörda cheferna får ett meddelande.", "success")
     else:
@@ -97,7 +102,7 @@ def _flash_saved(outcome: service.Outcome) -> None:
 
 @bp.route("/<int:record_id>")
 @login_required
-def show(record_id: int):
+def show(record_id: int) -> str:
     record = get_allowed(BusIndivid, record_id, access.can_view_bus_individ)
     audit.record_now(current(), "bus_individ.viewed", "bus_individ", record.id)
     manage = access.can_manage_bus_individ(current(), record)
@@ -116,7 +121,7 @@ def _sip_label(record: BusIndivid) -> str | None:
     if record.sip is None:
         return None
     identity = access.can_view_sip(current(), record.sip)
-    return service.sip_label(record.sip, identity=identity)
+    return bus_individ_service.sip_label(record.sip, identity=identity)
 
 
 @bp.route("/<int:record_id>/kalender.ics")
@@ -131,7 +136,7 @@ def calendar_file(record_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:record_id>/protokoll.<any(pdf, docx):kind>")
 @login_required
-def download(record_id: int, kind: str):
+def download(record_id: int, kind: str) -> ResponseReturnValue:
     record = get_allowed(BusIndivid, record_id, access.can_view_bus_individ)
     file_id = record.pdf_file_id if kind == "pdf" else record.docx_file_id
     return send_audited(file_id, "bus_individ.downloaded", "bus_individ", record.id, format=kind)
@@ -139,11 +144,11 @@ def download(record_id: int, kind: str):
 
 @bp.route("/<int:record_id>/skapa-dokument", methods=["POST"])
 @login_required
-def rebuild(record_id: int):
+def rebuild(record_id: int) -> WerkzeugResponse:
     """Queue the minutes' documents again (after a LibreOffice failure or a queue outage)."""
     record = get_allowed(BusIndivid, record_id, access.can_manage_bus_individ)
     if record.pdf_file_id is None and record.identity_removed_at is None:
-        if service.retry_documents(current(), record):
+        if bus_individ_service.retry_documents(current(), record):
             flash("Protokollets dokument skapas. Ladda om sidan om en stund.", "success")
         else:
             flash(

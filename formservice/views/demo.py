@@ -24,14 +24,14 @@ def _maildir() -> mailbox.Maildir:
 
 
 @bp.route("/epost")
-def inbox():
+def inbox() -> str:
     box = _maildir()
     messages = sorted(box.items(), key=lambda kv: kv[1].get_date(), reverse=True)
     return render_template("html/demo/inbox.html", messages=messages)
 
 
 @bp.route("/epost/<key>")
-def message(key: str):
+def message(key: str) -> str:
     box = _maildir()
     try:
         raw = box.get_bytes(key)

@@ -16,11 +16,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from forms.answer import AnswerForm
 from forms.deviation import DeviationForm, ForwardForm
 from forms.feedback import FeedbackForm
+from forms.fields import choice_values, given
 from forms.lists import DeviationFilterForm
 from forms.measure import MeasureDoneForm
 
@@ -31,11 +34,10 @@ from ..domain import measures as measure_rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import Attachment, BusIndivid, Deviation, OutboxMessage, SipMeeting, Unit, User
-from ..services import audit, directory, lists, outbox
-from ..services import categories as form_categories
-from ..services import deviations as service
+from ..services import audit, categories, directory, lists, outbox
+from ..services import deviations as deviations_service
 from ..services import feedback as feedback_service
-from ..services import measures as measure_service
+from ..services import measures as measures_service
 from ..services.meetings import is_case_overdue
 from . import get_allowed, prefill
 from .files import send_stored
@@ -45,7 +47,7 @@ bp = Blueprint("deviations", __name__)
 
 @bp.route("/")
 @login_required
-def index():
+def index() -> WerkzeugResponse:
     """Where the user works (views/auth: landing_url): never a 403."""
     from .auth import landing_url
 
@@ -68,12 +70,12 @@ def list_reports() -> tuple[str, int] | str:
         found=found,
         form=form,
         is_chef=bool(units),
-        several_groups=len(form.grupp.choices) > 2,
+        several_groups=len(choice_values(form.grupp)) > 2,
         csv_url=url_for("deviations.export_reports", **args),
         page_url=lambda number, after=None: url_for(
             "deviations.list_reports", **args, sida=number, efter=after
         ),
-        category_labels=form_categories.labels_of,
+        category_labels=categories.labels_of,
     )
     return (page, 200) if form.valid else (page, 422)
 
@@ -111,13 +113,13 @@ def _filter_form(user: User) -> DeviationFilterForm:
         request.args,
         units=lists.unit_choices(),
         groups=groups if len(groups) > 1 else [],
-        categories=form_categories.choices(),
+        categories=categories.choices(),
     )
 
 
 @bp.route("/utskick/<int:message_id>/forsok-igen", methods=["POST"])
 @login_required
-def retry_delivery(message_id: int):
+def retry_delivery(message_id: int) -> WerkzeugResponse:
     """Try a delivery that gave up again ("Försök igen"): about a deviation, a SIP meeting or
     a BUS-individ record (`access.can_retry_delivery`); back to the page it was shown on."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
@@ -136,18 +138,18 @@ def _page_of(message: OutboxMessage) -> str:
     initiating side), else the report list (the secretary's failed deliveries)."""
     if message.kind == "sip_invitation":
         meeting = db.session.get(SipMeeting, message.record_id)
-        if access.can_view_sip(current(), meeting):
+        if meeting is not None and access.can_view_sip(current(), meeting):
             return url_for("sip.show", sip_id=meeting.id)
     elif message.kind == "bus_individ_minutes":
         record = db.session.get(BusIndivid, message.record_id)
-        if access.can_view_bus_individ(current(), record):
+        if record is not None and access.can_view_bus_individ(current(), record):
             return url_for("bus_individ.show", record_id=record.id)
     return url_for("deviations.list_reports")
 
 
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     units, own_ids = access.units_and_managed_ids(current())  # one query, not three
     if not own_ids:
         abort(403)
@@ -165,7 +167,7 @@ def new():
 
 @bp.route("/avvikelser/<int:deviation_id>/redigera", methods=["GET", "POST"])
 @login_required
-def edit(deviation_id: int):
+def edit(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         flash("Avvikelsen är redan skickad och kan inte ändras.", "info")
@@ -187,18 +189,18 @@ def edit(deviation_id: int):
 def _offer_groups(form: DeviationForm, *, check: bool = False) -> None:
     """Offer the groups the units chosen so far allow under "BUS-grupp"; before the receiving
     unit is known, those of the reporting unit (a choice in advance, not yet required). A
-    valid form needs no lookup here: `service.save` decides the group."""
+    valid form needs no lookup here: `deviations_service.save` decides the group."""
     reporting, receiving = form.group_units()
     form.bus_group.offer(directory.group_choices(reporting, receiving), certain=bool(receiving))
     if check:
         form.bus_group.check()
 
 
-def _save(form: DeviationForm, draft: Deviation | None):
+def _save(form: DeviationForm, draft: Deviation | None) -> ResponseReturnValue:
     data = form.to_input()
     prefill.check_links(current(), data)
     try:
-        outcome = service.save(current(), data, send=form.sending, draft=draft)
+        outcome = deviations_service.save(current(), data, send=form.sending, draft=draft)
     except GroupNotChosen as refused:
         db.session.rollback()
         _offer_groups(form)
@@ -210,20 +212,20 @@ def _save(form: DeviationForm, draft: Deviation | None):
 def _category_choices(draft: Deviation | None = None) -> dict:
     """The current form's categories; for a draft also those it has that the form no longer
     offers, under the labels of the draft's own version (shown, so nothing is lost)."""
-    current = form_categories.choices()
+    current = categories.choices()
     if draft is None:
         return {"categories": current}
     offered = dict(current)
-    filed = zip(draft.categories, form_categories.labels_for(draft), strict=True)
+    filed = zip(draft.categories, categories.labels_for(draft), strict=True)
     return {"categories": current, "retired": [(c, lb) for c, lb in filed if c not in offered]}
 
 
-def _form_page(form: DeviationForm, draft: Deviation | None):
+def _form_page(form: DeviationForm, draft: Deviation | None) -> tuple[str, int]:
     status = 422 if form.errors else 200
     return render_template("html/deviations/form.html", form=form, draft=draft), status
 
 
-def _after_save(outcome: service.Outcome, sent: bool):
+def _after_save(outcome: deviations_service.Outcome, sent: bool) -> WerkzeugResponse:
     case_number = outcome.case_number  # read before the commit: no query to reload the report
     if not sent:
         flash("Utkastet är sparat. Bara du och din verksamhets chefer ser det.", "success")
@@ -241,7 +243,7 @@ def _after_save(outcome: service.Outcome, sent: bool):
 
 @bp.route("/avvikelser/<int:deviation_id>")
 @login_required
-def show(deviation_id: int):
+def show(deviation_id: int) -> tuple[str, int]:
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     audit.record_now(current(), "deviation.viewed", "deviation", deviation.id)
     return show_page(deviation)
@@ -274,7 +276,7 @@ def _measures(user: User, deviation: Deviation) -> dict:
     """The closing's tracked measures, with a "Genomförd" form for each the user reports."""
     if deviation.closing is None:
         return {}
-    found = measure_service.for_case(deviation.id)
+    found = measures_service.for_case(deviation.id)
     units = access.managed_unit_ids(user)
     forms = {
         m.id: MeasureDoneForm(prefix=f"m{m.id}")
@@ -286,7 +288,7 @@ def _measures(user: User, deviation: Deviation) -> dict:
 
 @bp.route("/avvikelser/<int:deviation_id>/skicka", methods=["POST"])
 @login_required
-def send(deviation_id: int):
+def send(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if deviation.state != rules.UTKAST:
         abort(409)
@@ -297,7 +299,7 @@ def send(deviation_id: int):
         )
         return redirect(url_for("deviations.edit", deviation_id=deviation.id))
     try:
-        outcome = service.send_draft(current(), deviation)
+        outcome = deviations_service.send_draft(current(), deviation)
     except GroupNotChosen:
         db.session.rollback()
         flash("BUS-grupp: välj vilken BUS-grupp rapporten gäller innan du skickar.", "error")
@@ -307,19 +309,19 @@ def send(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/aterkalla", methods=["POST"])
 @login_required
-def withdraw(deviation_id: int):
+def withdraw(deviation_id: int) -> WerkzeugResponse:
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     if not rules.can(deviation.state, "withdraw"):
         flash("Avvikelsen är redan besvarad och kan inte återkallas.", "error")
     else:
-        service.withdraw(deviation, current())
+        deviations_service.withdraw(deviation, current())
         flash("Avvikelsen är återkallad.", "success")
     return redirect(url_for("deviations.show", deviation_id=deviation.id))
 
 
 @bp.route("/avvikelser/<int:deviation_id>/svara", methods=["GET", "POST"])
 @login_required
-def answer(deviation_id: int):
+def answer(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     if deviation.state != rules.SKICKAD:
         flash("Avvikelsen kan inte besvaras i sitt nuvarande läge.", "info")
@@ -330,8 +332,10 @@ def answer(deviation_id: int):
         form.responder_name.data = current().name
     elif form.validate_on_submit():
         try:
-            service.answer(deviation, current(), form.to_input(), expected_version=version)
-        except service.StaleVersion:
+            deviations_service.answer(
+                deviation, current(), form.to_input(), expected_version=version
+            )
+        except deviations_service.StaleVersion:
             return _changed_meanwhile()
         flash("Svaret är skickat.", "success")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
@@ -347,7 +351,7 @@ def answer(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/vidarebefordra", methods=["POST"])
 @login_required
-def forward(deviation_id: int):
+def forward(deviation_id: int) -> ResponseReturnValue:
     deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     version = deviation.link_version  # what the check above saw
     form = _forward_form(deviation)
@@ -361,10 +365,12 @@ def forward(deviation_id: int):
             forward_form=form,
             forward_action=url_for("deviations.forward", deviation_id=deviation.id),
         ), 422
-    to_unit = db.session.get(Unit, form.to_unit.data)
+    to_unit = db.session.get_one(Unit, form.to_unit.data)  # one of the form's choices
     try:
-        service.forward(deviation, current(), to_unit, form.reason.data, expected_version=version)
-    except service.StaleVersion:
+        deviations_service.forward(
+            deviation, current(), to_unit, given(form.reason.data), expected_version=version
+        )
+    except deviations_service.StaleVersion:
         return _changed_meanwhile()
     flash("Avvikelsen är vidareskickad till rätt verksamhet.", "success")
     return redirect(url_for("deviations.list_reports"))
@@ -378,7 +384,7 @@ def _forward_form(deviation: Deviation) -> ForwardForm:
     )
 
 
-def _changed_meanwhile():
+def _changed_meanwhile() -> WerkzeugResponse:
     """Another request answered, forwarded or withdrawn the report while this one was made."""
     flash(
         "Avvikelsen hann ändras medan du fyllde i formuläret (den har besvarats, skickats "
@@ -390,12 +396,12 @@ def _changed_meanwhile():
 
 @bp.route("/avvikelser/<int:deviation_id>/avvikelse.docx")
 @login_required
-def document(deviation_id: int):
+def document(deviation_id: int) -> Response:
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     audit.record_now(current(), "deviation.downloaded", "deviation", deviation.id)
     name = f"{deviation.case_number or 'utkast-' + str(deviation.id)}.docx"
     return send_file(
-        io.BytesIO(service.document(deviation)),
+        io.BytesIO(deviations_service.document(deviation)),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
         download_name=name,
@@ -404,7 +410,7 @@ def document(deviation_id: int):
 
 @bp.route("/avvikelser/<int:deviation_id>/bilagor/<int:attachment_id>")
 @login_required
-def attachment(deviation_id: int, attachment_id: int):
+def attachment(deviation_id: int, attachment_id: int) -> Response:
     deviation = get_allowed(Deviation, deviation_id, access.can_view)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.deviation_id != deviation.id:

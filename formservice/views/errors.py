@@ -38,25 +38,25 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
     title, text = MESSAGES.get(code, MESSAGES[400])
     return render_template("html/error.html", code=code, title=title, text=detail or text), code
 
 
-def _http(exc: HTTPException):
+def _http(exc: HTTPException) -> HTTPException | tuple[str, int]:
     if exc.code is None or exc.code < 400:
         return exc
     return render_error(exc.code)
 
 
-def _csrf(exc: CSRFError):
+def _csrf(exc: CSRFError) -> tuple[str, int]:
     return render_error(
         400,
         "Formuläret hade gått ut eller saknade sin säkerhetskod. Ladda om sidan och skicka igen.",
     )
 
 
-def _database_down(exc: OperationalError):
+def _database_down(exc: OperationalError) -> tuple[str, int]:
     db.session.rollback()
     log.error("database unavailable: %s", type(exc.orig).__name__)
     # The page must not need the database: the header's user and menu come from it, so the
@@ -65,7 +65,7 @@ def _database_down(exc: OperationalError):
     return render_error(ServiceUnavailable.code)
 
 
-def _unexpected(exc: Exception):
+def _unexpected(exc: Exception) -> tuple[str, int]:
     db.session.rollback()
     log.exception("unexpected error: %s", type(exc).__name__)
     return render_error(InternalServerError.code)

@@ -14,8 +14,8 @@ from ..auth import current
 from ..extensions import db
 from ..models import Attachment, Deviation
 from ..services import audit
-from ..services import deviations as deviation_service
-from ..services import feedback as service
+from ..services import deviations as deviations_service
+from ..services import feedback as feedback_service
 from ..tokens import LinkError, ResponderLink, read_supplement_token
 from . import get_allowed
 from .deviations import show_page
@@ -53,15 +53,15 @@ def give(deviation_id: int) -> Response | tuple[str, int]:
     """Chef A's side sends "Återkoppling på svaret" from the report's page."""
     deviation = get_allowed(Deviation, deviation_id, access.can_edit)
     back = redirect(url_for("deviations.show", deviation_id=deviation.id))
-    if not service.can_give(deviation):
+    if not feedback_service.can_give(deviation):
         flash(_refused_text(deviation), "error")
         return back
     form = FeedbackForm()
     if not form.validate_on_submit():
         return show_page(deviation, feedback_form=form, status=422)
     try:
-        outcome = service.give(deviation, current(), form.to_input())
-    except service.FeedbackRefused as refused:
+        outcome = feedback_service.give(deviation, current(), form.to_input())
+    except feedback_service.FeedbackRefused as refused:
         flash(REFUSED_TEXTS.get(refused.reason, REFUSED_TEXTS["already_given"]), "error")
         return back
     if form.verdict.data == "insufficient":
@@ -93,7 +93,7 @@ def supplement(deviation_id: int) -> Response | tuple[str, int]:
     """Chef B's side, logged in, gives the one supplementary answer."""
     deviation = get_allowed(Deviation, deviation_id, access.can_answer)
     back = redirect(url_for("deviations.show", deviation_id=deviation.id))
-    if not service.can_supplement(deviation):
+    if not feedback_service.can_supplement(deviation):
         flash(_supplement_refused_text(deviation), "info")
         return back
     version = deviation.link_version
@@ -102,8 +102,10 @@ def supplement(deviation_id: int) -> Response | tuple[str, int]:
         form.responder_name.data = current().name
     elif form.validate_on_submit():
         try:
-            service.supplement(deviation, current(), form.to_input(), expected_version=version)
-        except (service.FeedbackRefused, deviation_service.StaleVersion):
+            feedback_service.supplement(
+                deviation, current(), form.to_input(), expected_version=version
+            )
+        except (feedback_service.FeedbackRefused, deviations_service.StaleVersion):
             flash(SUPPLEMENT_REFUSED["already_given"], "error")
             return back
         flash("Det kompletterande svaret är skickat.", "success")
@@ -156,7 +158,7 @@ def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
     deviation = db.session.get(Deviation, link.deviation_id)
     if deviation is None:
         raise StaleSupplementLink("invalid")
-    if not service.can_supplement(deviation):
+    if not feedback_service.can_supplement(deviation):
         raise StaleSupplementLink(_supplement_reason(deviation))
     if link.version != deviation.link_version:
         raise StaleSupplementLink("moved")
@@ -193,8 +195,10 @@ def link_submit(token: str) -> tuple[str, int]:
     if not form.validate_on_submit():
         return _supplement_page(deviation, form, token)
     try:
-        service.supplement(deviation, link.email, form.to_input(), expected_version=link.version)
-    except (service.FeedbackRefused, deviation_service.StaleVersion):
+        feedback_service.supplement(
+            deviation, link.email, form.to_input(), expected_version=link.version
+        )
+    except (feedback_service.FeedbackRefused, deviations_service.StaleVersion):
         db.session.rollback()
         raise StaleSupplementLink("already_given") from None
     page = render_template("html/respond/supplemented.html", deviation=deviation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 from urllib.parse import quote
 
 from flask import Response, abort, stream_with_context
@@ -33,7 +34,9 @@ def _file_names(name: str) -> dict[str, str]:
     return {"filename": name}
 
 
-def send_audited(file_id: int | None, action: str, object_type: str, object_id: object, **detail):
+def send_audited(
+    file_id: int | None, action: str, object_type: str, object_id: object, **detail: Any
+) -> Response:
     """Send a stored document (404 if there is none yet) and log who downloaded it."""
     stored = db.session.get(StoredFile, file_id) if file_id else None
     if stored is None:

@@ -10,11 +10,11 @@ from forms.measure import MeasureDoneForm
 
 from .. import access
 from ..auth import current
-from ..domain import measures as rules
+from ..domain import measures as measure_rules
 from ..extensions import db
 from ..models import Measure
 from ..services import audit
-from ..services import measures as service
+from ..services import measures as measures_service
 from ..tokens import LinkError, MeasureLink, read_measure_token
 from . import get_allowed
 from .errors import render_error
@@ -49,8 +49,8 @@ def index() -> ResponseReturnValue:
     units = access.managed_unit_ids(current())
     if not units:
         abort(403)
-    rows = service.for_units(units)
-    forms = {x.measure.id: _form(x.measure) for x in rows if x.measure.state == rules.OPEN}
+    rows = measures_service.for_units(units)
+    forms = {x.measure.id: _form(x.measure) for x in rows if x.measure.state == measure_rules.OPEN}
     return render_template("html/measures/index.html", rows=rows, forms=forms)
 
 
@@ -66,13 +66,13 @@ def _page(
     measure: Measure, form: MeasureDoneForm | None, status: int = 200, **extra: object
 ) -> ResponseReturnValue:
     """The measure's page; the form only while it is open and the viewer may report it."""
-    reportable = measure.state == rules.OPEN and (
+    reportable = measure.state == measure_rules.OPEN and (
         "token" in extra or access.can_report_measure(current(), measure)
     )
     return render_template(
         "html/measures/show.html",
         measure=measure,
-        case_number=service.case_number(measure),
+        case_number=measures_service.case_number(measure),
         form=form if reportable else None,
         **extra,
     ), status
@@ -83,14 +83,14 @@ def _page(
 def report(measure_id: int) -> ResponseReturnValue:
     """ "Genomförd" from the list, the case page or the measure's own page."""
     measure = get_allowed(Measure, measure_id, access.can_report_measure)
-    if measure.state != rules.OPEN:
+    if measure.state != measure_rules.OPEN:
         return render_error(409, ALREADY_DONE)
     form = _form(measure)
     if not form.validate_on_submit():
         return _page(measure, form, 422)
     try:
-        service.report_done(measure, current(), form.text())
-    except rules.MeasureStateError:
+        measures_service.report_done(measure, current(), form.text())
+    except measure_rules.MeasureStateError:
         return render_error(409, ALREADY_DONE)
     flash("Åtgärden är rapporterad som genomförd.", "success")
     return redirect(_back(measure))
@@ -132,9 +132,9 @@ def _resolve(token: str) -> tuple[Measure, MeasureLink]:
     measure = db.session.get(Measure, link.measure_id)
     if measure is None:
         raise StaleLink("invalid")
-    if measure.state != rules.OPEN:
+    if measure.state != measure_rules.OPEN:
         raise StaleLink("done")
-    if not service.responsible(measure, link.email):
+    if not measures_service.responsible(measure, link.email):
         raise StaleLink("removed")
     return measure, link
 
@@ -155,7 +155,7 @@ def report_by_link(token: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(measure, form, 422, token=token)
     try:
-        service.report_done(measure, link.email, form.text())
-    except rules.MeasureStateError:
+        measures_service.report_done(measure, link.email, form.text())
+    except measure_rules.MeasureStateError:
         raise StaleLink("done") from None
     return render_template("html/measures/thanks.html"), 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -10,6 +11,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from forms.closing import ClosingForm
+from forms.fields import given
 from forms.lists import GroupFilterForm, PeriodFilterForm
 from forms.meeting import MeetingForm
 
@@ -21,7 +23,7 @@ from ..extensions import db
 from ..models import BusGroup, Deviation, GroupMeeting
 from ..services import calendar, directory, evaluation, lists
 from ..services import closing as closing_service
-from ..services import meetings as service
+from ..services import meetings as meetings_service
 from . import ics_response
 from .errors import render_error
 
@@ -60,8 +62,8 @@ def index() -> tuple[str, int]:
     secretary_of = access.secretary_group_ids(current())
     sections = []
     for group in page.rows:
-        overview = service.overview(group.id)
-        counts = {m.id: service.count_cases(m) for m in overview.upcoming}
+        overview = meetings_service.overview(group.id)
+        counts = {m.id: meetings_service.count_cases(m) for m in overview.upcoming}
         sections.append(
             {
                 "group": group,
@@ -70,7 +72,7 @@ def index() -> tuple[str, int]:
                 "counts": counts,
             }
         )
-    args = {"grupp": form.group_id()} if form.group_id() else {}
+    args: dict[str, Any] = {"grupp": form.group_id()} if form.group_id() else {}
     html = render_template(
         "html/meetings/index.html",
         sections=sections,
@@ -105,7 +107,7 @@ def all_meetings(group_id: str) -> tuple[str, int]:
 
 @bp.route("/styrgrupp/<group_id>/nytt-mote", methods=["GET", "POST"])
 @login_required
-def plan(group_id: str):
+def plan(group_id: str) -> ResponseReturnValue:
     if not _secretary_of(group_id):
         abort(403)
     group = db.session.get(BusGroup, group_id) or abort(404)
@@ -116,8 +118,10 @@ def plan(group_id: str):
         try:
             place = form.place.data or ""
             start = form.start_time.data
-            meeting = service.plan(current(), group.id, form.meeting_date.data, place, start)
-        except service.MeetingExists:
+            meeting = meetings_service.plan(
+                current(), group.id, given(form.meeting_date.data), place, start
+            )
+        except meetings_service.MeetingExists:
             form.refuse_date()
         else:
             flash(f"Mötet {meeting.meeting_date.isoformat()} är planerat.", "success")
@@ -135,18 +139,18 @@ def _suggested(text: str | None) -> date | None:
 
 @bp.route("/styrgrupp/moten/<int:meeting_id>")
 @login_required
-def show(meeting_id: int):
+def show(meeting_id: int) -> str:
     meeting = db.session.get(GroupMeeting, meeting_id) or abort(404)
     _require_reader(meeting.group_id)
-    cases = service.cases_for_meeting(meeting)
+    cases = meetings_service.cases_for_meeting(meeting)
     return render_template(
         "html/meetings/show.html",
         meeting=meeting,
         by_state=_by_state(cases),
         total=len(cases),
-        previous=service.previous_meeting(meeting),
+        previous=meetings_service.previous_meeting(meeting),
         is_secretary=_secretary_of(meeting.group_id),
-        can_change=service.can_change(meeting),
+        can_change=meetings_service.can_change(meeting),
         closable={d.id for d in cases if closing_service.can_close(d)},
     )
 
@@ -155,21 +159,21 @@ def show(meeting_id: int):
 @login_required
 def change(meeting_id: int) -> ResponseReturnValue:
     meeting = _own_meeting(meeting_id)
-    if not service.can_change(meeting):
+    if not meetings_service.can_change(meeting):
         flash("Mötet kan inte längre ändras.", "info")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     form = MeetingForm(obj=meeting if request.method == "GET" else None)
     form.submit.label.text = "Spara ändringen"
     if form.validate_on_submit():
         try:
-            changed = service.change(
+            changed = meetings_service.change(
                 current(),
                 meeting,
-                form.meeting_date.data,
+                given(form.meeting_date.data),
                 form.start_time.data,
                 form.place.data or "",
             )
-        except service.MeetingExists:
+        except meetings_service.MeetingExists:
             form.refuse_date()
         else:
             text = "Mötet är ändrat. Kallelsen med den nya tiden skickas." if changed else None
@@ -184,8 +188,8 @@ def change(meeting_id: int) -> ResponseReturnValue:
 def cancel(meeting_id: int) -> ResponseReturnValue:
     meeting = _own_meeting(meeting_id)
     try:
-        service.cancel(current(), meeting)
-    except service.NotChangeable:
+        meetings_service.cancel(current(), meeting)
+    except meetings_service.NotChangeable:
         return render_error(409, "Mötet kan inte ställas in: det är redan inställt eller hållet.")
     flash("Mötet är inställt. De som fått kallelsen får besked.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
@@ -210,19 +214,20 @@ def _own_meeting(meeting_id: int) -> GroupMeeting:
 
 
 def _by_state(cases: list[Deviation]) -> list[tuple[str, list[Deviation]]]:
-    states = sorted({d.state for d in cases}, key=service.STATE_ORDER.__getitem__)
+    states = sorted({d.state for d in cases}, key=meetings_service.STATE_ORDER.__getitem__)
     return [(state, [d for d in cases if d.state == state]) for state in states]
 
 
 @bp.route("/avvikelser/<int:deviation_id>/avsluta", methods=["GET", "POST"])
 @login_required
-def close_case(deviation_id: int):
+def close_case(deviation_id: int) -> ResponseReturnValue:
     deviation = db.session.get(Deviation, deviation_id) or abort(404)
     if not _secretary_of(deviation.group_id):
         abort(403)
     if not closing_service.can_close(deviation):
         return _not_closable(deviation)
-    meetings = service.held_meetings(deviation.group_id)
+    group_id = deviation.group_id  # a case without a group has had no meeting
+    meetings = meetings_service.held_meetings(group_id) if group_id else []
     form = ClosingForm(meetings=meetings, units=directory.active_units())
     if request.method == "GET":
         form.meeting.data = _default_meeting(deviation, meetings)
@@ -231,7 +236,7 @@ def close_case(deviation_id: int):
     return _closing_page(deviation, form, meetings)
 
 
-def _close(deviation: Deviation, form: ClosingForm):
+def _close(deviation: Deviation, form: ClosingForm) -> ResponseReturnValue:
     try:
         closing_service.close(deviation, current(), form.to_input())
     except rules.TransitionError:
@@ -240,7 +245,7 @@ def _close(deviation: Deviation, form: ClosingForm):
     return redirect(url_for("deviations.show", deviation_id=deviation.id))
 
 
-def _not_closable(deviation: Deviation):
+def _not_closable(deviation: Deviation) -> ResponseReturnValue:
     if request.method == "GET":
         flash("Ärendet kan inte avslutas i sitt nuvarande läge.", "info")
         return redirect(url_for("deviations.show", deviation_id=deviation.id))
@@ -249,13 +254,15 @@ def _not_closable(deviation: Deviation):
     return render_error(409, "Ärendet kan inte avslutas i sitt nuvarande läge.")
 
 
-def _closing_page(deviation: Deviation, form: ClosingForm, meetings: list[GroupMeeting]):
+def _closing_page(
+    deviation: Deviation, form: ClosingForm, meetings: list[GroupMeeting]
+) -> ResponseReturnValue:
     page = render_template(
         "html/meetings/close.html",
         deviation=deviation,
         form=form,
         meetings=meetings,
-        overdue=service.is_case_overdue(deviation),
+        overdue=meetings_service.is_case_overdue(deviation),
     )
     return page, (422 if form.errors else 200)
 
@@ -269,7 +276,7 @@ def _default_meeting(deviation: Deviation, meetings: list[GroupMeeting]) -> str:
 
 @bp.route("/styrgrupp/utvardering")
 @login_required
-def evaluate():
+def evaluate() -> str:
     groups = _groups(_readable_group_ids())
     if not groups:
         abort(403)

@@ -24,7 +24,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    checks = health.readiness(current_app._get_current_object())
+    checks = health.readiness(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     answer = health.report(checks)
     return jsonify(answer), 200 if answer["status"] == "ok" else 503
 

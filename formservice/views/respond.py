@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -18,12 +21,13 @@ from flask_login import current_user
 
 from forms.answer import AnswerForm
 from forms.deviation import ForwardForm
+from forms.fields import given
 
 from ..domain import deviation as rules
 from ..extensions import db
 from ..models import Attachment, Deviation, Unit
 from ..services import audit, directory
-from ..services import deviations as service
+from ..services import deviations as deviations_service
 from ..tokens import LinkError, ResponderLink, read_token
 from .auth import RESUME
 from .files import send_stored
@@ -57,7 +61,7 @@ class StaleLink(Exception):
 
 
 @bp.errorhandler(StaleLink)
-def _stale(exc: StaleLink):
+def _stale(exc: StaleLink) -> tuple[str, int]:
     status = {"invalid": 400, "other_person": 403}.get(exc.reason, 410)
     return render_template(
         "html/respond/stale.html", text=STALE_TEXTS[exc.reason], reason=exc.reason
@@ -123,7 +127,9 @@ def _changed_meanwhile(deviation: Deviation) -> StaleLink:
     return StaleLink("moved")
 
 
-def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardForm, status=200):
+def _page(
+    token: str, deviation: Deviation, form: AnswerForm, forward: ForwardForm, status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "html/deviations/answer.html",
         deviation=deviation,
@@ -135,7 +141,7 @@ def _page(token: str, deviation: Deviation, form: AnswerForm, forward: ForwardFo
 
 
 @bp.route("/<token>", methods=["GET"])
-def show(token: str):
+def show(token: str) -> ResponseReturnValue:
     """Opening the link shows the report and the form; it changes nothing but the audit log."""
     deviation, link = _resolve(token)
     audit.record_now(link.email, "deviation.viewed_by_link", "deviation", deviation.id)
@@ -146,7 +152,7 @@ def show(token: str):
     return _page(token, deviation, form, _forward_form(deviation))
 
 
-def _forward_form(deviation: Deviation, **kwargs) -> ForwardForm:
+def _forward_form(deviation: Deviation, **kwargs: Any) -> ForwardForm:
     return ForwardForm(
         units=directory.active_units(),
         current_unit_id=deviation.receiving_unit_id,
@@ -156,36 +162,38 @@ def _forward_form(deviation: Deviation, **kwargs) -> ForwardForm:
 
 
 @bp.route("/<token>", methods=["POST"])
-def submit(token: str):
+def submit(token: str) -> ResponseReturnValue:
     deviation, link = _resolve(token)
     form = AnswerForm()
     if not form.validate_on_submit():
         return _page(token, deviation, form, _forward_form(deviation, formdata=None), 422)
     try:
-        service.answer(deviation, link.email, form.to_input(), expected_version=link.version)
-    except service.StaleVersion:
+        deviations_service.answer(
+            deviation, link.email, form.to_input(), expected_version=link.version
+        )
+    except deviations_service.StaleVersion:
         raise _changed_meanwhile(deviation) from None
     return render_template("html/respond/thanks.html", deviation=deviation)
 
 
 @bp.route("/<token>/vidare", methods=["POST"])
-def forward(token: str):
+def forward(token: str) -> ResponseReturnValue:
     deviation, link = _resolve(token)
     form = _forward_form(deviation)
     if not form.validate_on_submit():
         return _page(token, deviation, AnswerForm(formdata=None), form, 422)
-    to_unit = db.session.get(Unit, form.to_unit.data)
+    to_unit = db.session.get_one(Unit, form.to_unit.data)  # one of the form's choices
     try:
-        service.forward(
-            deviation, link.email, to_unit, form.reason.data, expected_version=link.version
+        deviations_service.forward(
+            deviation, link.email, to_unit, given(form.reason.data), expected_version=link.version
         )
-    except service.StaleVersion:
+    except deviations_service.StaleVersion:
         raise _changed_meanwhile(deviation) from None
     return render_template("html/respond/forwarded.html", deviation=deviation, unit=to_unit)
 
 
 @bp.route("/<token>/bilagor/<int:attachment_id>")
-def attachment(token: str, attachment_id: int):
+def attachment(token: str, attachment_id: int) -> Response:
     deviation, link = _resolve(token)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.deviation_id != deviation.id:

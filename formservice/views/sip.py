@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from forms.lists import RecordFilterForm
 from forms.sip import SipForm, attendance_form
 
 from .. import access
 from ..auth import current
-from ..domain import sip as rules
+from ..domain import sip as sip_rules
 from ..domain.groups import GroupNotChosen
 from ..extensions import db
 from ..models import SipMeeting, User
 from ..services import audit, calendar, directory, lists, outbox
-from ..services import sip as service
+from ..services import sip as sip_service
 from . import get_allowed, ics_response
 from .errors import render_error
 from .files import send_audited
@@ -24,25 +27,25 @@ from .files import send_audited
 bp = Blueprint("sip", __name__, url_prefix="/sip")
 
 
-def _form(**kwargs) -> SipForm:
+def _form(**kwargs: Any) -> SipForm:
     own = directory.active_units(access.managed_unit_ids(current()))
     if not own:
         abort(403)
-    earlier = service.earlier_choices(current())
+    earlier = sip_service.earlier_choices(current())
     return SipForm(own_units=own, all_units=directory.active_units(), earlier=earlier, **kwargs)
 
 
 def _offer_groups(form: SipForm, *, check: bool = False) -> None:
     """Offer the initiating unit's groups under "BUS-grupp" (asked when there are several);
-    a valid form needs no lookup here: `service.save` decides the group."""
+    a valid form needs no lookup here: `sip_service.save` decides the group."""
     form.bus_group.offer(directory.group_choices(*form.group_units()))
     if check:
         form.bus_group.check()
 
 
-def _save(form: SipForm, draft: SipMeeting | None):
+def _save(form: SipForm, draft: SipMeeting | None) -> ResponseReturnValue:
     try:
-        outcome = service.save(current(), form.to_input(), send=form.sending, draft=draft)
+        outcome = sip_service.save(current(), form.to_input(), send=form.sending, draft=draft)
     except GroupNotChosen as refused:
         db.session.rollback()
         _offer_groups(form)
@@ -55,7 +58,7 @@ def _save(form: SipForm, draft: SipMeeting | None):
 @login_required
 def index() -> tuple[str, int]:
     """The SIP meetings the user may see, 50 a page, filtered as the URL says."""
-    form = RecordFilterForm(request.args, states=rules.STATE_LABELS, units=lists.unit_choices())
+    form = RecordFilterForm(request.args, states=sip_rules.STATE_LABELS, units=lists.unit_choices())
     number = lists.page_number(request.args.get("sida"))
     page = lists.sip_page(current(), form.to_filter(), number, request.args.get("efter"))
     args = form.query_args()
@@ -71,7 +74,7 @@ def index() -> tuple[str, int]:
 
 @bp.route("/ny", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     form = _form()
     if request.method == "GET":
         if earlier_id := request.args.get("foljer", type=int):
@@ -90,9 +93,9 @@ def new():
 
 @bp.route("/<int:sip_id>/redigera", methods=["GET", "POST"])
 @login_required
-def edit(sip_id: int):
+def edit(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
-    if meeting.state != rules.UTKAST:
+    if meeting.state != sip_rules.UTKAST:
         flash("Kallelsen är redan skickad och kan inte ändras.", "info")
         return redirect(url_for("sip.show", sip_id=meeting.id))
     form = _form()
@@ -106,12 +109,12 @@ def edit(sip_id: int):
     return _form_page(form, meeting)
 
 
-def _form_page(form: SipForm, draft: SipMeeting | None):
+def _form_page(form: SipForm, draft: SipMeeting | None) -> tuple[str, int]:
     status = 422 if form.errors else 200
     return render_template("html/sip/form.html", form=form, draft=draft), status
 
 
-def _after_save(outcome: service.Outcome, sent: bool):
+def _after_save(outcome: sip_service.Outcome, sent: bool) -> WerkzeugResponse:
     if not sent:
         flash("Utkastet är sparat. Bara din verksamhet ser det.", "success")
     elif outcome.queued:
@@ -127,7 +130,7 @@ def _after_save(outcome: service.Outcome, sent: bool):
 
 @bp.route("/<int:sip_id>")
 @login_required
-def show(sip_id: int):
+def show(sip_id: int) -> str:
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
     audit.record_now(current(), "sip.viewed", "sip", meeting.id)
     manage = access.can_manage_sip(current(), meeting)
@@ -136,19 +139,20 @@ def show(sip_id: int):
         meeting=meeting,
         can_manage=manage,
         initiator=db.session.get(User, meeting.initiator_user_id),
-        follows_visible=bool(meeting.follows) and access.can_view_sip(current(), meeting.follows),
+        follows_visible=meeting.follows is not None
+        and access.can_view_sip(current(), meeting.follows),
         can_record=manage
-        and meeting.state in (rules.SKICKAD, rules.GENOMFORD)
-        and service.is_over(meeting),
-        can_cancel=manage and service.can_cancel(meeting),
-        absent=service.absent_units(meeting) if manage else [],
+        and meeting.state in (sip_rules.SKICKAD, sip_rules.GENOMFORD)
+        and sip_service.is_over(meeting),
+        can_cancel=manage and sip_service.can_cancel(meeting),
+        absent=sip_service.absent_units(meeting) if manage else [],
         failed=outbox.failed_for_record("sip_invitation", meeting.id) if manage else [],
     )
 
 
 @bp.route("/<int:sip_id>/kallelse.<any(docx, pdf):kind>")
 @login_required
-def download(sip_id: int, kind: str):
+def download(sip_id: int, kind: str) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
     file_id = meeting.docx_file_id if kind == "docx" else meeting.pdf_file_id
     return send_audited(file_id, "sip.downloaded", "sip", meeting.id, format=kind)
@@ -158,7 +162,7 @@ def download(sip_id: int, kind: str):
 @login_required
 def calendar_file(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_view_sip)
-    if meeting.state not in (rules.SKICKAD, rules.GENOMFORD):
+    if meeting.state not in (sip_rules.SKICKAD, sip_rules.GENOMFORD):
         abort(404)  # a draft has no event yet; a withdrawn one has none any more
     return ics_response(calendar.download(calendar.sip_event(meeting)))
 
@@ -168,8 +172,8 @@ def calendar_file(sip_id: int) -> ResponseReturnValue:
 def cancel(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
     try:
-        queued = service.cancel(current(), meeting)
-    except service.NotCancellable:
+        queued = sip_service.cancel(current(), meeting)
+    except sip_service.NotCancellable:
         return render_error(
             409, "Mötet kan inte ställas in: det är inte skickat eller har redan börjat."
         )
@@ -180,25 +184,25 @@ def cancel(sip_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:sip_id>/dokument", methods=["POST"])
 @login_required
-def retry_documents(sip_id: int):
+def retry_documents(sip_id: int) -> WerkzeugResponse:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
-    if meeting.state == rules.UTKAST or meeting.pdf_file_id is not None:
+    if meeting.state == sip_rules.UTKAST or meeting.pdf_file_id is not None:
         abort(409)
-    service.retry_documents(current(), meeting)
+    sip_service.retry_documents(current(), meeting)
     flash("Dokumentet skapas på nytt.", "success")
     return redirect(url_for("sip.show", sip_id=meeting.id))
 
 
 @bp.route("/<int:sip_id>/narvaro", methods=["GET", "POST"])
 @login_required
-def attendance(sip_id: int):
+def attendance(sip_id: int) -> ResponseReturnValue:
     meeting = get_allowed(SipMeeting, sip_id, access.can_manage_sip)
-    if meeting.state == rules.UTKAST or not service.is_over(meeting):
+    if meeting.state == sip_rules.UTKAST or not sip_service.is_over(meeting):
         flash("Närvaron kan registreras när mötet har börjat.", "info")
         return redirect(url_for("sip.show", sip_id=meeting.id))
     form = attendance_form(meeting)
     if form.validate_on_submit():
-        service.record_attendance(current(), meeting, form.to_input())
+        sip_service.record_attendance(current(), meeting, form.to_input())
         flash("Närvaron är sparad.", "success")
         return redirect(url_for("sip.show", sip_id=meeting.id))
     status = 422 if form.errors else 200

@@ -11,10 +11,12 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from forms.fields import given
 from forms.statistics import FIRST_YEAR, LAST_YEAR, StatisticsForm, YearForm
 
 from .. import access, clock
@@ -94,13 +96,13 @@ def _period_form(reader: Reader) -> StatisticsForm:
 
 @bp.route("/statistik")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     reader = _reader()
     form = _period_form(reader)
     if not form.validate():
         return _page(reader, form, None), 422
     group = form.grupp.data
-    report = reports.group_report(_group_id(group), form.chosen)
+    report = reports.group_report(_group_id(group), given(form.chosen))
     return _page(reader, form, _shown(report, _threshold_for(reader, group)))
 
 
@@ -141,12 +143,12 @@ def _yearly_url(form: StatisticsForm) -> str | None:
 
 @bp.route("/statistik.csv")
 @login_required
-def export():
+def export() -> ResponseReturnValue:
     reader = _reader()
     form = _period_form(reader)
     if not form.validate():
         return _page(reader, form, None), 422
-    group, period = form.grupp.data, form.chosen
+    group, period = form.grupp.data, given(form.chosen)
     report = reports.suppressed(reports.group_report(_group_id(group), period), reports.threshold())
     rows = statistics_csv.period_rows(reader.label(group), report)
     name = f"statistik-{group}-{_period_args(form).get('period') or _range(period)}.csv"
@@ -185,7 +187,7 @@ def _year_form(reader: Reader, year: str | None) -> YearForm:
 
 @bp.route("/statistik/ar")
 @login_required
-def choose_year():
+def choose_year() -> ResponseReturnValue:
     reader = _reader()
     form = _year_form(reader, request.args.get("ar", ""))
     if not form.validate():
@@ -195,7 +197,7 @@ def choose_year():
 
 @bp.route("/statistik/ar/<int:year>")
 @login_required
-def yearly(year: int):
+def yearly(year: int) -> ResponseReturnValue:
     reader = _reader()
     form = _year_form(reader, str(year))
     if not form.validate():
@@ -223,7 +225,7 @@ def _yearly_page(reader: Reader, form: YearForm, report: dict | None) -> str:
 
 @bp.route("/statistik/ar/<int:year>.csv")
 @login_required
-def yearly_csv(year: int):
+def yearly_csv(year: int) -> ResponseReturnValue:
     reader = _reader()
     form = _year_form(reader, str(year))
     if not form.validate():
@@ -250,13 +252,13 @@ def _compilation(year: int) -> dict | None:
     return reports.suppressed(report, reports.threshold())
 
 
-def _bad_year():
+def _bad_year() -> tuple[str, int]:
     return render_error(422, f"År: ange ett år mellan {FIRST_YEAR} och {LAST_YEAR}.")
 
 
 @bp.route("/statistik/ar/<int:year>/alla")
 @login_required
-def compilation(year: int):
+def compilation(year: int) -> ResponseReturnValue:
     report = _compilation(year)
     if report is None:
         return _bad_year()
@@ -284,7 +286,7 @@ def _column_groups(columns: list[tuple[str, str]]) -> list[tuple[str, int]]:
 
 @bp.route("/statistik/ar/<int:year>/alla.csv")
 @login_required
-def compilation_csv(year: int):
+def compilation_csv(year: int) -> ResponseReturnValue:
     report = _compilation(year)
     if report is None:
         return _bad_year()

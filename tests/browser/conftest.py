@@ -137,17 +137,17 @@ def _start(args: list[str], env: dict, log_dir: Path, name: str) -> subprocess.P
 
 
 def _spawn(command: list[str], env: dict, log_dir: Path, name: str) -> subprocess.Popen:
-    log = (log_dir / f"{name}.log").open("w")
-    return subprocess.Popen(
-        command,
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: the worker's cron child goes with it
-        preexec_fn=_die_with_parent,
-    )
+    with (log_dir / f"{name}.log").open("w") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the worker's cron child goes too
+            preexec_fn=_die_with_parent,
+        )
 
 
 def _die_with_parent() -> None:

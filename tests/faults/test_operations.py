@@ -313,10 +313,10 @@ def test_backup_and_restore_drill(stack, tmp_path):
     """docs/operations.md, "Backup and restore": everything is in PostgreSQL, one pg_dump."""
     pdf = _one_page_pdf()
     with stack.app.app_context():
-        from formservice.services import deviations as service
+        from formservice.services import deviations as deviations_service
         from tests.integration.helpers import send_report
 
-        upload = service.Upload("underlag.pdf", "application/pdf", _sha(pdf), pdf, 1)
+        upload = deviations_service.Upload("underlag.pdf", "application/pdf", _sha(pdf), pdf, 1)
         report = send_report(uploads=[upload])
         attachment_id = report.attachments[0].id
         report_id = report.id

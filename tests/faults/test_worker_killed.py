@@ -55,12 +55,12 @@ def _meeting_with_cases(stack) -> int:
     """A steering-group meeting of Skarpnäck with two sent reports, made in-process."""
     from formservice.extensions import db
     from formservice.models import GroupMeeting
-    from formservice.services import deviations as service
+    from formservice.services import deviations as deviations_service
     from tests.integration.helpers import CHEF_A, SECRETARY, report_input, user
 
     with stack.app.app_context():
         for _ in range(2):
-            service.save(user(CHEF_A), report_input(event_date=date.today()), send=True)
+            deviations_service.save(user(CHEF_A), report_input(event_date=date.today()), send=True)
         meeting = GroupMeeting(
             group_id="skarpnack",
             meeting_date=date.today() + timedelta(days=7),
@@ -78,11 +78,11 @@ def request_digest(stack, meeting_id: int) -> int:
     """What the secretary's button does: a new Digest row and its job on the queue."""
     from formservice.extensions import db
     from formservice.models import GroupMeeting
-    from formservice.services import digest as service
+    from formservice.services import digest as digest_service
     from tests.integration.helpers import SECRETARY, user
 
     with stack.app.app_context():
-        digest = service.request(db.session.get(GroupMeeting, meeting_id), user(SECRETARY))
+        digest = digest_service.request(db.session.get(GroupMeeting, meeting_id), user(SECRETARY))
         digest_id = digest.id
         db.session.remove()
     return digest_id

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from formservice.extensions import db
 from formservice.models import User
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 
 CHEF_A = "fia.familj@stad.example"  # familjeenheten-skarpnack
 CHEF_B = "ines.sved@region.example"  # bup-farsta
@@ -33,7 +33,7 @@ def user(email: str) -> User:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def report_input(**overrides) -> service.DeviationInput:
+def report_input(**overrides) -> deviations_service.DeviationInput:
     values = dict(
         reporting_unit_id="familjeenheten-skarpnack",
         receiving_unit_id="bup-farsta",
@@ -48,7 +48,7 @@ def report_input(**overrides) -> service.DeviationInput:
         age_group="6-12",
     )
     values.update(overrides)
-    return service.DeviationInput(**values)
+    return deviations_service.DeviationInput(**values)
 
 
 def form_data(**overrides) -> dict:
@@ -72,7 +72,7 @@ def form_data(**overrides) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def answer_input(**overrides) -> service.AnswerInput:
+def answer_input(**overrides) -> deviations_service.AnswerInput:
     values = dict(
         responder_name="Ines Sved",
         assessment="Remissen hade hamnat fel hos oss.",
@@ -82,8 +82,8 @@ def answer_input(**overrides) -> service.AnswerInput:
         raise_regional=False,
     )
     values.update(overrides)
-    return service.AnswerInput(**values)
+    return deviations_service.AnswerInput(**values)
 
 
 def send_report(**overrides):
-    return service.save(user(CHEF_A), report_input(**overrides), send=True).deviation
+    return deviations_service.save(user(CHEF_A), report_input(**overrides), send=True).deviation

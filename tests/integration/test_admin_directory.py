@@ -14,7 +14,7 @@ from formservice import access
 from formservice.domain.directory import GroupInput, HuvudmanInput, PersonInput, UnitInput
 from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, Huvudman, Unit, User
-from formservice.services import directory as service
+from formservice.services import directory as directory_service
 from formservice.services import meetings as meetings_service
 from formservice.services.accounts import authenticate
 from formservice.services.directory import DirectoryError
@@ -50,7 +50,7 @@ def new_unit(**overrides) -> UnitInput:
 
 
 def test_adding_a_unit_is_one_transaction_with_its_audit_event(directory):
-    saved = service.save_unit(user(ADMIN), None, new_unit())
+    saved = directory_service.save_unit(user(ADMIN), None, new_unit())
     unit = db.session.get(Unit, "fritidsgarden-skarpnack")
     assert unit is saved.object and unit.active and unit.chef.email == CHEF_A
     assert [g.id for g in unit.groups] == ["skarpnack"]
@@ -58,18 +58,18 @@ def test_adding_a_unit_is_one_transaction_with_its_audit_event(directory):
     assert (event.actor, event.object_type, event.object_id) == (ADMIN, "unit", unit.id)
     assert "fritidsgarden-skarpnack" in access.managed_unit_ids(user(CHEF_A))
     # a second unit of the same name gets an id of its own
-    again = service.save_unit(user(ADMIN), None, new_unit())
+    again = directory_service.save_unit(user(ADMIN), None, new_unit())
     assert again.object.id == "fritidsgarden-skarpnack-2"
 
 
 def test_changing_a_unit_names_the_changed_fields_and_no_change_writes_nothing(directory):
-    unit_input = service.unit_input(db.session.get(Unit, "bup-farsta"))
+    unit_input = directory_service.unit_input(db.session.get(Unit, "bup-farsta"))
     before = len(events())
-    unchanged = service.save_unit(user(ADMIN), "bup-farsta", unit_input)
+    unchanged = directory_service.save_unit(user(ADMIN), "bup-farsta", unit_input)
     assert unchanged.changes == [] and len(events()) == before
 
     changed = UnitInput(**(vars(unit_input) | {"chef": DEPUTY_B, "deputies": (CHEF_B,)}))
-    saved = service.save_unit(user(ADMIN), "bup-farsta", changed)
+    saved = directory_service.save_unit(user(ADMIN), "bup-farsta", changed)
     assert [(c.kind, c.fields) for c in saved.changes] == [("changed", ("chef", "deputies"))]
     (event,) = events("unit.changed")
     assert event.object_id == "bup-farsta" and event.detail == {"fields": ["chef", "deputies"]}
@@ -80,8 +80,8 @@ def test_changing_a_unit_names_the_changed_fields_and_no_change_writes_nothing(d
 def test_a_deactivated_unit_stays_but_gives_no_access(directory, client):
     login(client, CHEF_B)  # chef of BUP Farsta only
     assert client.get("/avvikelser/ny").status_code == 200
-    unit_input = service.unit_input(db.session.get(Unit, "bup-farsta"))
-    saved = service.save_unit(
+    unit_input = directory_service.unit_input(db.session.get(Unit, "bup-farsta"))
+    saved = directory_service.save_unit(
         user(ADMIN), "bup-farsta", UnitInput(**(vars(unit_input) | {"active": False}))
     )
     assert [c.kind for c in saved.changes] == ["deactivated"]
@@ -108,31 +108,35 @@ def test_a_deactivated_unit_stays_but_gives_no_access(directory, client):
 def test_a_refused_unit_writes_nothing(directory, overrides, field, message):
     before = (count(Unit), len(events()))
     with pytest.raises(DirectoryError) as refused:
-        service.save_unit(user(ADMIN), None, new_unit(**overrides))
+        directory_service.save_unit(user(ADMIN), None, new_unit(**overrides))
     assert refused.value.field == field and message in str(refused.value)
     assert (count(Unit), len(events())) == before
 
 
 def test_adding_changing_and_refusing_people(directory):
-    saved = service.add_person(user(ADMIN), PersonInput("Nora Ny", " Nora.Ny@Stad.Example "))
+    saved = directory_service.add_person(
+        user(ADMIN), PersonInput("Nora Ny", " Nora.Ny@Stad.Example ")
+    )
     nora = saved.object
     assert (nora.email, nora.name, nora.active) == (NEW_CHEF, "Nora Ny", True)
     assert nora.password_hash is None and not nora.is_admin and not nora.is_secretariat
     assert events("user.added")[0].object_id == str(nora.id)
 
     with pytest.raises(DirectoryError) as taken:
-        service.add_person(user(ADMIN), PersonInput("Nora Igen", NEW_CHEF))
+        directory_service.add_person(user(ADMIN), PersonInput("Nora Igen", NEW_CHEF))
     assert taken.value.field == "email" and "finns redan" in str(taken.value)
     with pytest.raises(DirectoryError) as invalid:
-        service.add_person(user(ADMIN), PersonInput("Utan Adress", "nora(at)stad"))
+        directory_service.add_person(user(ADMIN), PersonInput("Utan Adress", "nora(at)stad"))
     assert invalid.value.field == "email"
 
-    renamed = service.update_person(user(ADMIN), nora.id, PersonInput("Nora Nyström", NEW_CHEF))
+    renamed = directory_service.update_person(
+        user(ADMIN), nora.id, PersonInput("Nora Nyström", NEW_CHEF)
+    )
     assert renamed.changes[0].fields == ("name",)
     with pytest.raises(DirectoryError) as other:
-        service.update_person(user(ADMIN), nora.id, PersonInput("Nora Nyström", CHEF_A))
+        directory_service.update_person(user(ADMIN), nora.id, PersonInput("Nora Nyström", CHEF_A))
     assert other.value.field == "email" and "en annan person" in str(other.value)
-    moved = service.update_person(
+    moved = directory_service.update_person(
         user(ADMIN), nora.id, PersonInput("Nora Nyström", "nora.nystrom@stad.example")
     )
     assert moved.changes[0].fields == ("email",)
@@ -147,17 +151,17 @@ def test_deactivating_a_person_ends_every_role_and_the_open_session(directory, c
     login(client, CHEF_B)
     assert client.get("/avvikelser/ny").status_code == 200
     chef_b = user(CHEF_B)
-    service.save_group(
+    directory_service.save_group(
         user(ADMIN),
         "skarpnack",
         GroupInput(
             **(
-                vars(service.group_input(db.session.get(BusGroup, "skarpnack")))
+                vars(directory_service.group_input(db.session.get(BusGroup, "skarpnack")))
                 | {"secretary": CHEF_B}
             )
         ),
     )
-    saved = service.deactivate_person(user(ADMIN), chef_b.id)
+    saved = directory_service.deactivate_person(user(ADMIN), chef_b.id)
     kinds = {(c.entity, c.kind, c.object_id) for c in saved.changes}
     assert ("user", "deactivated", str(chef_b.id)) in kinds
     assert ("unit", "changed", "bup-farsta") in kinds and (
@@ -177,7 +181,7 @@ def test_deactivating_a_person_ends_every_role_and_the_open_session(directory, c
     assert response.status_code == 302 and "/logga-in" in response.headers["Location"]
     assert authenticate(CHEF_B, PASSWORD) is None  # and no new one
 
-    activated = service.activate_person(user(ADMIN), chef_b.id)
+    activated = directory_service.activate_person(user(ADMIN), chef_b.id)
     assert [c.kind for c in activated.changes] == ["activated"]
     assert user(CHEF_B).active and access.managed_unit_ids(user(CHEF_B)) == set()  # no roles
 
@@ -185,7 +189,7 @@ def test_deactivating_a_person_ends_every_role_and_the_open_session(directory, c
 def test_an_administrator_cannot_deactivate_themselves(directory):
     admin = user(ADMIN)
     with pytest.raises(DirectoryError):
-        service.deactivate_person(admin, admin.id)
+        directory_service.deactivate_person(admin, admin.id)
     assert user(ADMIN).active and not events("user.deactivated")
 
 
@@ -199,7 +203,7 @@ def test_a_group_and_its_settings(directory):
         answer_days=45,
         meetings_per_term=3,
     )
-    group = service.save_group(user(ADMIN), None, data).object
+    group = directory_service.save_group(user(ADMIN), None, data).object
     assert (group.id, group.answer_days, group.meetings_per_term) == ("lokal-bus-farsta", 45, 3)
     assert group.secretary.email == CHEF_A and events("bus_group.added")
     assert "lokal-bus-farsta" in access.secretary_group_ids(user(CHEF_A))
@@ -215,14 +219,16 @@ def test_a_group_and_its_settings(directory):
         ({"meetings_per_term": 9}, "meetings_per_term"),
     ):
         with pytest.raises(DirectoryError) as refused:
-            service.save_group(user(ADMIN), "lokal-bus-farsta", GroupInput(**(vars(data) | bad)))
+            directory_service.save_group(
+                user(ADMIN), "lokal-bus-farsta", GroupInput(**(vars(data) | bad))
+            )
         assert refused.value.field == field
 
 
 def test_a_deactivated_group_leaves_its_units_and_gives_no_access(directory):
     assert access.secretary_group_ids(user(SECRETARY)) == {"skarpnack"}
-    current = service.group_input(db.session.get(BusGroup, "skarpnack"))
-    saved = service.save_group(
+    current = directory_service.group_input(db.session.get(BusGroup, "skarpnack"))
+    saved = directory_service.save_group(
         user(ADMIN), "skarpnack", GroupInput(**(vars(current) | {"active": False}))
     )
     assert ("bus_group", "deactivated") in {(c.entity, c.kind) for c in saved.changes}
@@ -233,28 +239,30 @@ def test_a_deactivated_group_leaves_its_units_and_gives_no_access(directory):
 
 
 def test_huvudman_add_change_and_deactivate_only_without_active_units(directory):
-    added = service.save_huvudman(user(ADMIN), None, HuvudmanInput("Friskolan AB", "fristaende"))
+    added = directory_service.save_huvudman(
+        user(ADMIN), None, HuvudmanInput("Friskolan AB", "fristaende")
+    )
     assert added.object.id == "friskolan-ab" and events("huvudman.added")
     with pytest.raises(DirectoryError) as refused:
-        service.save_huvudman(
+        directory_service.save_huvudman(
             user(ADMIN),
             "region-stockholm",
             HuvudmanInput("Region Stockholm", "region", active=False),
         )
     assert refused.value.field == "active" and "2 aktiva verksamheter" in str(refused.value)
     assert db.session.get(Huvudman, "region-stockholm").active
-    done = service.save_huvudman(
+    done = directory_service.save_huvudman(
         user(ADMIN), "friskolan-ab", HuvudmanInput("Friskolan i Skarpnäck AB", "fristaende", False)
     )
     assert [(c.kind, c.fields) for c in done.changes] == [("deactivated", ("name",))]
 
 
 def test_a_mailbox_of_the_secretariat(directory):
-    box = service.add_person(
+    box = directory_service.add_person(
         user(ADMIN), PersonInput("BUS-avvikelser Syd", "bus-syd@storsthlm.example"), mailbox=True
     ).object
-    assert access.is_secretariat(box) and box in service.mailboxes()
-    service.deactivate_person(user(ADMIN), box.id)
+    assert access.is_secretariat(box) and box in directory_service.mailboxes()
+    directory_service.deactivate_person(user(ADMIN), box.id)
     box = db.session.get(User, box.id)
     assert not access.is_secretariat(box) and not box.is_secretariat
-    assert box not in service.mailboxes()
+    assert box not in directory_service.mailboxes()

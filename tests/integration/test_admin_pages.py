@@ -19,7 +19,7 @@ from formservice.domain.statistics import half_year
 from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, Deviation, FormVersion, Huvudman, Unit, User
 from formservice.services import categories, statistics_report
-from formservice.services import directory as service
+from formservice.services import directory as directory_service
 from formservice.services.digest import case_dicts
 from tests.conftest import DEMO_DIRECTORY, login
 
@@ -222,10 +222,10 @@ def test_a_group_page_sets_the_bus_individ_units_and_the_meeting_rhythm(director
 def test_search_and_pages(directory, client):
     as_admin(client)
     for n in range(55):
-        service.save_unit(
+        directory_service.save_unit(
             user(ADMIN),
             None,
-            service.UnitInput(f"Testskola {n:02}", "stockholms-stad", "grundskola"),
+            directory_service.UnitInput(f"Testskola {n:02}", "stockholms-stad", "grundskola"),
         )
     first = text_of(client.get("/admin/verksamheter?q=testskola"))
     assert "55 verksamheter" in first and "Testskola 00" in first and "Testskola 50" not in first
@@ -235,9 +235,9 @@ def test_search_and_pages(directory, client):
     people = text_of(client.get("/admin/personer?q=ines"))
     assert "1 person" in people and CHEF_B in people and CHEF_A not in people
     assert "0 personer" in text_of(client.get("/admin/personer?q=%25"))  # "%" is no wildcard
-    bup = service.unit_input(db.session.get(Unit, "bup-farsta"))
-    service.save_unit(
-        user(ADMIN), "bup-farsta", service.UnitInput(**(vars(bup) | {"active": False}))
+    bup = directory_service.unit_input(db.session.get(Unit, "bup-farsta"))
+    directory_service.save_unit(
+        user(ADMIN), "bup-farsta", directory_service.UnitInput(**(vars(bup) | {"active": False}))
     )
     assert "BUP Farsta" not in text_of(client.get("/admin/verksamheter?q=bup"))
     shown = text_of(client.get("/admin/verksamheter?q=bup&inaktiva=y"))
@@ -294,7 +294,7 @@ def test_download_upload_preview_and_apply(directory, client):
     assert download.status_code == 200
     assert download.headers["Content-Disposition"].startswith('attachment; filename="katalog-')
     exported = yaml.safe_load(download.data)
-    assert exported == service.export_directory()
+    assert exported == directory_service.export_directory()
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "directory.exported"))
 
     same = upload(client, download.data.decode())
@@ -304,7 +304,7 @@ def test_download_upload_preview_and_apply(directory, client):
     changed["units"] = [u for u in changed["units"] if u["id"] != "hc-soderstaden"]
     next(u for u in changed["units"] if u["id"] == "bup-farsta")["name"] = "BUP Farsta-Skarpnäck"
     changed["people"] = [{"name": "Nora Ny", "email": "nora.ny@stad.example"}]
-    before = service.export_directory()
+    before = directory_service.export_directory()
     preview = upload(client, yaml.safe_dump(changed, allow_unicode=True))
     page = text_of(preview)
     assert preview.status_code == 200
@@ -316,12 +316,12 @@ def test_download_upload_preview_and_apply(directory, client):
         and "Verksamhet: <strong>BUP Farsta-Skarpnäck</strong> – ändras: Namn" in page
     )
     assert "Inaktiveras" in page and "Verksamhet: <strong>HC Söderstaden</strong>" in page
-    assert service.export_directory() == before  # the preview changed nothing
+    assert directory_service.export_directory() == before  # the preview changed nothing
 
     token = token_of(page)
     tampered = client.post("/admin/katalog/genomfor", data={"token": token[:-2] + "xx"})
     assert tampered.status_code == 422 and "Ladda upp filen igen" in text_of(tampered)
-    assert service.export_directory() == before
+    assert directory_service.export_directory() == before
 
     applied = client.post("/admin/katalog/genomfor", data={"token": token}, follow_redirects=True)
     assert "Katalogen är inläst:" in text_of(applied)
@@ -337,7 +337,7 @@ def test_download_upload_preview_and_apply(directory, client):
 
 def test_a_bad_file_is_refused_with_the_reason(directory, client):
     as_admin(client)
-    before = service.export_directory()
+    before = directory_service.export_directory()
     cases = [
         (
             "huvudman:\n  - {id: x, name: [\nunits: []\n",
@@ -364,7 +364,7 @@ def test_a_bad_file_is_refused_with_the_reason(directory, client):
     without_me["admins"] = []
     refused = upload(client, yaml.safe_dump(without_me, allow_unicode=True))
     assert refused.status_code == 422 and "din egen behörighet" in text_of(refused)
-    assert service.export_directory() == before
+    assert directory_service.export_directory() == before
 
 
 # --- Kategorier --------------------------------------------------------------------------------

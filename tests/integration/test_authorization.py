@@ -18,7 +18,7 @@ from formservice.extensions import db
 from formservice.models import Digest, GroupMeeting, Measure, OutboxMessage, User
 from formservice.services import bus_individ as bus_individ_service
 from formservice.services import closing as closing_service
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import feedback as feedback_service
 from formservice.services import reminders
 from formservice.services import sip as sip_service
@@ -352,9 +352,11 @@ def reorganised(keep_deputy: bool = True) -> dict:
     return data
 
 
-def pdf_upload(name: str) -> service.Upload:
+def pdf_upload(name: str) -> deviations_service.Upload:
     data = b"%PDF-1.4 test " + name.encode()
-    return service.Upload(name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 1)
+    return deviations_service.Upload(
+        name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 1
+    )
 
 
 @pytest.fixture
@@ -363,9 +365,9 @@ def world(directory):
     deviation = send_report(uploads=[pdf_upload("underlag.pdf")])
     other = send_report(uploads=[pdf_upload("bilaga.pdf")])
     answered = send_report()
-    service.answer(answered, CHEF_B, answer_input())
+    deviations_service.answer(answered, CHEF_B, answer_input())
     insufficient = send_report(uploads=[pdf_upload("underlag-b.pdf")])
-    service.answer(insufficient, CHEF_B, answer_input())
+    deviations_service.answer(insufficient, CHEF_B, answer_input())
     verdict = FeedbackInput("insufficient", "Svaret saknar en plan.")
     feedback_service.give(insufficient, user(CHEF_A), verdict)
     past = datetime.now(UTC) - timedelta(days=2)
@@ -525,6 +527,9 @@ def test_the_demo_matrix(world, app, db_url, smtp_sink, tmp_path, demo):
                 want = outcomes[role] if demo else "404"
                 if got != want:
                     failures.append(f"{role:12} {method} {url}: expected {want}, got {got}")
+        if walked is not app:  # the demo app's own engine: its pooled connections closed now
+            db.session.remove()
+            db.engine.dispose()
     assert not failures, "\n".join(failures)
 
 
@@ -561,8 +566,8 @@ def test_no_mail_or_reminder_for_what_left_the_directory(directory):
     deadline = to_bup.deadline
     for day in (deadline - timedelta(days=7), deadline, deadline + timedelta(days=1)):
         reminders.send_due(day)
-    service.answer(to_hab, HANNA, answer_input())
-    service.withdraw(to_bup, user(CHEF_A))
+    deviations_service.answer(to_hab, HANNA, answer_input())
+    deviations_service.withdraw(to_bup, user(CHEF_A))
 
     sent = _addresses_after(first)
     everyone = set().union(*sent.values())
@@ -621,7 +626,7 @@ def test_the_secretary_sees_why_and_cannot_retry(directory, app, client, smtp_si
 
 def test_a_draft_to_a_removed_unit_is_not_sent(directory, client):
     with_second_group()
-    draft = service.save(user(CHEF_A), report_input(), send=False).deviation
+    draft = deviations_service.save(user(CHEF_A), report_input(), send=False).deviation
     import_directory(reorganised())
     login(client, CHEF_A)
     response = client.post(f"/avvikelser/{draft.id}/skicka", follow_redirects=True)

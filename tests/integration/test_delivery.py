@@ -138,9 +138,12 @@ def test_temporary_refusal_is_retried_until_the_last_attempt(directory, app):
 def test_sweep_enqueues_rows_left_pending_while_redis_was_down(directory, app, smtp_sink):
     app.config["FORMSERVICE_REDIS_URL"] = "redis://127.0.0.1:1/0"
     app.extensions.pop("formservice.redis", None)
-    from formservice.services import deviations as service
+    from formservice.services import deviations as deviations_service
 
-    assert service.save(user("fia.familj@stad.example"), report_input(), send=True).queued is False
+    assert (
+        deviations_service.save(user("fia.familj@stad.example"), report_input(), send=True).queued
+        is False
+    )
     app.config["FORMSERVICE_REDIS_URL"] = __import__("tests.conftest").conftest.redis_url()
     app.extensions.pop("formservice.redis", None)
     assert get_queue().count == 0

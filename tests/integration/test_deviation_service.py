@@ -11,7 +11,7 @@ from formservice.domain.deviation import TransitionError
 from formservice.extensions import db
 from formservice.models import AuditEvent, CaseCounter, Deviation, OutboxMessage, Unit
 from formservice.queue import get_queue
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 
 from .helpers import (
     CHEF_A,
@@ -36,7 +36,7 @@ def recipients(deviation, kind=None):
 
 
 def test_draft_is_stored_without_case_number_or_messages(directory):
-    outcome = service.save(user(CHEF_A), report_input(), send=False)
+    outcome = deviations_service.save(user(CHEF_A), report_input(), send=False)
     deviation = outcome.deviation
     assert deviation.state == "utkast"
     assert deviation.case_number is None
@@ -71,7 +71,7 @@ def test_rolled_back_send_does_not_use_up_a_number(directory, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service.outbox, "rows", broken)
+    monkeypatch.setattr(deviations_service.outbox, "rows", broken)
     with pytest.raises(RuntimeError):
         send_report()
     db.session.rollback()
@@ -92,7 +92,7 @@ def test_group_answer_days_override_the_default(directory):
 
 def test_answer_moves_to_besvarad_and_tells_a_convener_and_secretariat(directory):
     deviation = send_report()
-    service.answer(deviation, user(CHEF_B), answer_input())
+    deviations_service.answer(deviation, user(CHEF_B), answer_input())
     assert deviation.state == "besvarad"
     assert deviation.answer.agrees == "ja"
     assert deviation.answer.planned_measures[0]["action"] == "Ny rutin"
@@ -102,9 +102,9 @@ def test_answer_moves_to_besvarad_and_tells_a_convener_and_secretariat(directory
 
 def test_answer_twice_is_refused(directory):
     deviation = send_report()
-    service.answer(deviation, CHEF_B, answer_input())
+    deviations_service.answer(deviation, CHEF_B, answer_input())
     with pytest.raises(TransitionError):
-        service.answer(deviation, CHEF_B, answer_input())
+        deviations_service.answer(deviation, CHEF_B, answer_input())
     db.session.rollback()
     assert db.session.get(Deviation, deviation.id).answer.responder_email == CHEF_B
 
@@ -115,7 +115,7 @@ def test_forward_changes_receiver_restarts_deadline_and_invalidates_links(direct
     deviation.deadline = deviation.deadline - timedelta(days=20)
     db.session.commit()
     hab = db.session.get(Unit, "hc-soderstaden")
-    service.forward(deviation, CHEF_B, hab, "Barnet har insatser från habiliteringen.")
+    deviations_service.forward(deviation, CHEF_B, hab, "Barnet har insatser från habiliteringen.")
     assert deviation.receiving_unit_id == "hc-soderstaden"
     assert deviation.state == "skickad"
     assert deviation.link_version == old_version + 1
@@ -127,19 +127,19 @@ def test_forward_changes_receiver_restarts_deadline_and_invalidates_links(direct
 
 def test_withdraw_before_answer_tells_b_and_after_answer_is_refused(directory):
     deviation = send_report()
-    service.withdraw(deviation, user(CHEF_A))
+    deviations_service.withdraw(deviation, user(CHEF_A))
     assert deviation.state == "återkallad"
     assert recipients(deviation, "withdrawn") == sorted([CHEF_B, DEPUTY_B])
     other = send_report()
-    service.answer(other, CHEF_B, answer_input())
+    deviations_service.answer(other, CHEF_B, answer_input())
     with pytest.raises(TransitionError):
-        service.withdraw(other, user(CHEF_A))
+        deviations_service.withdraw(other, user(CHEF_A))
 
 
 def test_sending_while_redis_is_down_keeps_everything(directory, app):
     app.config["FORMSERVICE_REDIS_URL"] = "redis://127.0.0.1:1/0"
     app.extensions.pop("formservice.redis", None)
-    outcome = service.save(user(CHEF_A), report_input(), send=True)
+    outcome = deviations_service.save(user(CHEF_A), report_input(), send=True)
     assert outcome.queued is False
     db.session.expire_all()
     stored = db.session.get(Deviation, outcome.deviation.id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from formservice.extensions import db
 from formservice.models import Deviation, DeviationClosing, Digest, GroupMeeting
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import digest as digest_service
 from formservice.services import files
 from tests.conftest import run_worker
@@ -40,8 +40,10 @@ def pdf_bytes(pages: int) -> bytes:
     return out.getvalue()
 
 
-def upload(name: str, data: bytes) -> service.Upload:
-    return service.Upload(name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 2)
+def upload(name: str, data: bytes) -> deviations_service.Upload:
+    return deviations_service.Upload(
+        name, "application/pdf", hashlib.sha256(data).hexdigest(), data, 2
+    )
 
 
 def make_cases():
@@ -62,21 +64,23 @@ def make_cases():
     db.session.add_all([previous, meeting])
     db.session.commit()
 
-    draft = service.save(user("fia.familj@stad.example"), report_input(), send=False).deviation
+    draft = deviations_service.save(
+        user("fia.familj@stad.example"), report_input(), send=False
+    ).deviation
     overdue = send_report(categories=["vantetid-eller-tillganglighet"])
     overdue.deadline = date.today() - timedelta(days=3)
     waiting = send_report(uploads=[upload("utredning.pdf", pdf_bytes(2))])
     answered = send_report()
-    service.answer(answered, CHEF_B, answer_input())
+    deviations_service.answer(answered, CHEF_B, answer_input())
     handled = send_report()
-    service.answer(handled, CHEF_B, answer_input())
+    deviations_service.answer(handled, CHEF_B, answer_input())
     handled.state, handled.agenda_meeting_id = "behandlad", previous.id
     closed_recently = send_report()
     _close(closed_recently, previous, datetime.now(UTC) - timedelta(days=10))
     closed_long_ago = send_report()
     _close(closed_long_ago, previous, long_ago)
     withdrawn = send_report()
-    service.withdraw(withdrawn, user("fia.familj@stad.example"))
+    deviations_service.withdraw(withdrawn, user("fia.familj@stad.example"))
     db.session.commit()
     included = [overdue, waiting, answered, handled, closed_recently]
     excluded = [closed_long_ago, withdrawn]

@@ -23,7 +23,7 @@ from formservice.domain.directory import (
 )
 from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, Unit
-from formservice.services import directory as service
+from formservice.services import directory as directory_service
 from formservice.services.directory import DirectoryError, import_directory
 from tests.conftest import DEMO_DIRECTORY, _reset_database
 
@@ -46,28 +46,30 @@ def rows() -> dict[str, list[tuple]]:
 
 def assert_round_trip() -> None:
     """Export, import the export: no change, no row different; the export again the same."""
-    before, exported = rows(), service.export_directory()
-    text = service.dump(exported)
+    before, exported = rows(), directory_service.export_directory()
+    text = directory_service.dump(exported)
     summary = import_directory(yaml.safe_load(text))
     assert summary.changes == []
     assert rows() == before
-    assert service.export_directory() == exported
+    assert directory_service.export_directory() == exported
 
 
 def test_the_demo_directory_round_trips(app):
     import_directory(copy.deepcopy(DEMO))
     assert_round_trip()
-    exported = service.export_directory()
+    exported = directory_service.export_directory()
     assert {u["id"] for u in exported["units"]} == {u["id"] for u in DEMO["units"]}
     assert exported["admins"] == DEMO["admins"] and "people" not in exported
 
 
 def test_the_administrators_changes_round_trip(directory):
     admin = user(ADMIN)
-    service.add_person(admin, PersonInput("Nora Ny", "nora.ny@stad.example"))  # no role yet
-    service.deactivate_person(admin, user(CHEF_B).id)  # BUP Farsta loses its chef
-    service.save_huvudman(admin, None, HuvudmanInput("Friskolan AB", "fristaende"))
-    group = service.save_group(
+    directory_service.add_person(
+        admin, PersonInput("Nora Ny", "nora.ny@stad.example")
+    )  # no role yet
+    directory_service.deactivate_person(admin, user(CHEF_B).id)  # BUP Farsta loses its chef
+    directory_service.save_huvudman(admin, None, HuvudmanInput("Friskolan AB", "fristaende"))
+    group = directory_service.save_group(
         admin,
         None,
         GroupInput(
@@ -78,7 +80,7 @@ def test_the_administrators_changes_round_trip(directory):
             meetings_per_term=3,
         ),
     ).object
-    service.save_unit(
+    directory_service.save_unit(
         admin,
         None,
         UnitInput(
@@ -90,12 +92,16 @@ def test_the_administrators_changes_round_trip(directory):
             deputies=("per.ersatt@region.example",),
         ),
     )
-    current = service.group_input(db.session.get(BusGroup, "skarpnack"))
-    service.save_group(admin, "skarpnack", GroupInput(**(vars(current) | {"active": False})))
-    hc = service.unit_input(db.session.get(Unit, "hc-soderstaden"))
-    service.save_unit(admin, "hc-soderstaden", UnitInput(**(vars(hc) | {"active": False})))
+    current = directory_service.group_input(db.session.get(BusGroup, "skarpnack"))
+    directory_service.save_group(
+        admin, "skarpnack", GroupInput(**(vars(current) | {"active": False}))
+    )
+    hc = directory_service.unit_input(db.session.get(Unit, "hc-soderstaden"))
+    directory_service.save_unit(
+        admin, "hc-soderstaden", UnitInput(**(vars(hc) | {"active": False}))
+    )
     assert_round_trip()
-    exported = service.export_directory()
+    exported = directory_service.export_directory()
     assert "hc-soderstaden" not in {u["id"] for u in exported["units"]}
     assert "skarpnack" not in {g["id"] for g in exported["bus_groups"]}
     farsta = next(g for g in exported["bus_groups"] if g["id"] == group.id)
@@ -185,7 +191,7 @@ def test_any_directory_round_trips_even_after_another(app, first, second):
     assert_round_trip()
     import_directory(copy.deepcopy(second))
     assert_round_trip()
-    exported = service.export_directory()
+    exported = directory_service.export_directory()
     assert {u["id"] for u in exported["units"]} == {u["id"] for u in second["units"]}
     assert {g["id"] for g in exported["bus_groups"]} == {g["id"] for g in second["bus_groups"]}
 
@@ -200,7 +206,9 @@ def test_the_preview_changes_nothing_and_says_what_the_import_will(directory):
     bup["name"] = "BUP Farsta-Skarpnäck"
     bup["deputies"] = [{"name": "Nora Ny", "email": "nora.ny@stad.example"}]
     before, audited = rows(), db.session.scalar(select(db.func.count(AuditEvent.id)))
-    preview = service.preview_directory(copy.deepcopy(changed), user(ADMIN), keep_admin=user(ADMIN))
+    preview = directory_service.preview_directory(
+        copy.deepcopy(changed), user(ADMIN), keep_admin=user(ADMIN)
+    )
     assert rows() == before
     assert db.session.scalar(select(db.func.count(AuditEvent.id))) == audited
     seen = {(c.kind, c.entity, c.name, c.fields) for c in preview.changes}
@@ -226,7 +234,7 @@ def test_a_file_that_removes_the_importing_administrator_is_refused(directory):
     without = copy.deepcopy(DEMO)
     without["admins"] = [{"name": "Nils Ny", "email": "nils.ny@stad.example"}]
     before = rows()
-    for attempt in (service.preview_directory, import_directory):
+    for attempt in (directory_service.preview_directory, import_directory):
         with pytest.raises(DirectoryError, match="din egen behörighet som systemförvaltare"):
             attempt(copy.deepcopy(without), user(ADMIN), keep_admin=user(ADMIN))
         assert rows() == before
@@ -236,7 +244,7 @@ def test_directory_export_command_writes_a_file_that_imports_with_no_change(dire
     runner = directory.test_cli_runner()
     printed = runner.invoke(main, ["directory", "export"])
     assert printed.exit_code == 0, printed.output
-    assert yaml.safe_load(printed.stdout) == service.export_directory()
+    assert yaml.safe_load(printed.stdout) == directory_service.export_directory()
     target = tmp_path / "katalog.yaml"
     written = runner.invoke(main, ["directory", "export", str(target)])
     assert written.exit_code == 0, written.output
@@ -298,7 +306,7 @@ def test_a_hostile_file_is_refused_with_a_reason_or_read(directory, section, ind
     db.session.remove()
     before = rows()
     try:
-        service.preview_directory(data, user(ADMIN), keep_admin=user(ADMIN))
+        directory_service.preview_directory(data, user(ADMIN), keep_admin=user(ADMIN))
     except DirectoryError as refused:
         assert str(refused).strip()
     assert rows() == before

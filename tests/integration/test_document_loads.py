@@ -13,7 +13,7 @@ from sqlalchemy import event
 from formservice.domain.inputs import FeedbackInput, SupplementInput
 from formservice.extensions import db
 from formservice.models import BusIndivid, Deviation, SipMeeting, Unit
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import feedback, record_documents
 
 from .helpers import CHEF_A, CHEF_B, answer_input, send_report, user
@@ -58,15 +58,21 @@ def fresh(model, record_id: int):
 
 def test_the_report_docx_runs_no_query_while_it_renders(statements, monkeypatch):
     data = hashlib.sha256(b"%PDF-1.4 bilaga").hexdigest()
-    upload = service.Upload("bilaga.pdf", "application/pdf", data, b"%PDF-1.4 bilaga", 1)
+    upload = deviations_service.Upload("bilaga.pdf", "application/pdf", data, b"%PDF-1.4 bilaga", 1)
     deviation = send_report(uploads=[upload])
-    service.forward(deviation, CHEF_B, db.session.get(Unit, "hc-soderstaden"), "Fel mottagare.")
-    service.answer(deviation, CHEF_B, answer_input())
+    deviations_service.forward(
+        deviation, CHEF_B, db.session.get(Unit, "hc-soderstaden"), "Fel mottagare."
+    )
+    deviations_service.answer(deviation, CHEF_B, answer_input())
     feedback.give(deviation, user(CHEF_A), FeedbackInput("insufficient", "Saknar plan."))
     feedback.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", "Plan från januari."))
-    monkeypatch.setattr(service, "render_deviation", statements.around(service.render_deviation))
+    monkeypatch.setattr(
+        deviations_service,
+        "render_deviation",
+        statements.around(deviations_service.render_deviation),
+    )
 
-    document = service.document(fresh(Deviation, deviation.id))
+    document = deviations_service.document(fresh(Deviation, deviation.id))
 
     assert document.startswith(b"PK")
     assert statements.seen == []

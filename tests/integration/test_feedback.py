@@ -29,9 +29,9 @@ from formservice.models import (
     GroupMeeting,
     OutboxMessage,
 )
-from formservice.services import deviations as deviation_service
+from formservice.services import deviations as deviations_service
 from formservice.services import digest as digest_service
-from formservice.services import feedback as service
+from formservice.services import feedback as feedback_service
 from formservice.services import files
 from formservice.tokens import make_supplement_token, make_token
 from tests.conftest import login, run_worker
@@ -57,7 +57,7 @@ INSUFFICIENT = {"verdict": "insufficient", "motivation": MOTIVATION}
 
 def answered() -> Deviation:
     deviation = send_report()
-    deviation_service.answer(deviation, user(CHEF_B), answer_input())
+    deviations_service.answer(deviation, user(CHEF_B), answer_input())
     return deviation
 
 
@@ -172,7 +172,7 @@ def test_motivation_is_required_and_guarded(client, directory, caplog):
     assert feedback.verdict == "sufficient" and feedback.supplement_deadline is None
     assert count(OutboxMessage, OutboxMessage.kind.like("feedback%")) == 0  # no mail
     db.session.expire_all()
-    refused = service.can_supplement(db.session.get(Deviation, deviation.id))
+    refused = feedback_service.can_supplement(db.session.get(Deviation, deviation.id))
     assert refused is False
 
 
@@ -207,7 +207,7 @@ def test_only_the_reporting_side_gives_feedback_and_only_the_receiving_side_supp
 
 def test_the_supplement_form_refuses_personal_data(client, directory):
     deviation = answered()
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     link = make_supplement_token(deviation.id, CHEF_B, deviation.link_version)
     form = {"responder_name": "Ines Sved", "text": "Ring mamman på 070-123 45 67.", "attest": "y"}
     refused = client.post(f"/komplettera/{link}", data=form)
@@ -221,7 +221,7 @@ def test_inactive_people_get_no_mail_and_dead_links(client, app, directory, smtp
     deviation = answered()
     user(DEPUTY_B).active = False
     db.session.commit()
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     assert recipients(deviation.id, "feedback_insufficient") == [CHEF_B]
     link = make_supplement_token(deviation.id, DEPUTY_B, deviation.link_version)
     assert client.get(f"/komplettera/{link}").status_code == 410
@@ -229,19 +229,19 @@ def test_inactive_people_get_no_mail_and_dead_links(client, app, directory, smtp
 
 def test_the_service_refuses_feedback_out_of_turn(directory):
     unanswered = send_report()
-    with pytest.raises(service.FeedbackRefused) as refused:
-        service.give(unanswered, user(CHEF_A), FeedbackInput("sufficient", ""))
+    with pytest.raises(feedback_service.FeedbackRefused) as refused:
+        feedback_service.give(unanswered, user(CHEF_A), FeedbackInput("sufficient", ""))
     assert refused.value.reason == "not_answered"
     deviation = answered()
-    with pytest.raises(service.FeedbackRefused) as refused:
-        service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", " "))
+    with pytest.raises(feedback_service.FeedbackRefused) as refused:
+        feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", " "))
     assert refused.value.reason == "motivation_missing"
-    with pytest.raises(service.FeedbackRefused) as refused:
-        service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    with pytest.raises(feedback_service.FeedbackRefused) as refused:
+        feedback_service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
     assert refused.value.reason == "not_requested"
-    service.give(deviation, user(CHEF_A), FeedbackInput("sufficient", ""))
-    with pytest.raises(service.FeedbackRefused) as refused:
-        service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("sufficient", ""))
+    with pytest.raises(feedback_service.FeedbackRefused) as refused:
+        feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     assert refused.value.reason == "already_given"
     assert count(AnswerFeedback) == 1
 
@@ -249,22 +249,22 @@ def test_the_service_refuses_feedback_out_of_turn(directory):
 def test_the_supplement_deadline_follows_the_setting(app, directory):
     app.config["FORMSERVICE_SUPPLEMENT_DAYS"] = 10
     deviation = answered()
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     feedback = db.session.scalar(select(AnswerFeedback))
     assert feedback.supplement_deadline == clock.today() + timedelta(days=10)
 
 
 def test_supplement_reminders_are_sent_once_each(app, directory):
     deviation = answered()
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     deadline = db.session.scalar(select(AnswerFeedback.supplement_deadline))
-    assert service.send_due_reminders(deadline - timedelta(days=8)) == 0
-    assert service.send_due_reminders(deadline - timedelta(days=7)) == 1
-    assert service.send_due_reminders(deadline - timedelta(days=6)) == 0  # once
+    assert feedback_service.send_due_reminders(deadline - timedelta(days=8)) == 0
+    assert feedback_service.send_due_reminders(deadline - timedelta(days=7)) == 1
+    assert feedback_service.send_due_reminders(deadline - timedelta(days=6)) == 0  # once
     assert recipients(deviation.id, "supplement_reminder_before") == sorted([CHEF_B, DEPUTY_B])
-    assert service.send_due_reminders(deadline) == 1
-    assert service.send_due_reminders(deadline) == 0  # the job run twice
-    assert service.send_due_reminders(deadline + timedelta(days=1)) == 0
+    assert feedback_service.send_due_reminders(deadline) == 1
+    assert feedback_service.send_due_reminders(deadline) == 0  # the job run twice
+    assert feedback_service.send_due_reminders(deadline + timedelta(days=1)) == 0
     assert recipients(deviation.id, "supplement_reminder_due") == sorted([CHEF_B, DEPUTY_B])
     run_worker(app)
     sent = db.session.scalars(
@@ -272,10 +272,10 @@ def test_supplement_reminders_are_sent_once_each(app, directory):
     ).all()
     assert {m.state for m in sent} == {"sent"}
 
-    service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    feedback_service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
     other = answered()
-    service.give(other, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
-    assert service.send_due_reminders(deadline) == 1  # only the one still waiting
+    feedback_service.give(other, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    assert feedback_service.send_due_reminders(deadline) == 1  # only the one still waiting
     reminded = select(AuditEvent.object_id).where(
         AuditEvent.action == "deviation.supplement_reminder_due"
     )
@@ -284,13 +284,13 @@ def test_supplement_reminders_are_sent_once_each(app, directory):
 
 def test_no_supplement_once_the_case_is_closed(client, directory):
     deviation = answered()
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     link = make_supplement_token(deviation.id, CHEF_B, deviation.link_version)
     db.session.get(Deviation, deviation.id).state = "avslutad"
     db.session.commit()
     closed = client.get(f"/komplettera/{link}")
     assert closed.status_code == 410 and "avslutat" in page(closed)
-    assert service.send_due_reminders(clock.today() + timedelta(days=14)) == 0
+    assert feedback_service.send_due_reminders(clock.today() + timedelta(days=14)) == 0
 
 
 def docx_lines(data: bytes) -> list[str]:
@@ -300,8 +300,8 @@ def docx_lines(data: bytes) -> list[str]:
 
 def fed_back_and_supplemented() -> Deviation:
     deviation = answered()
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
-    service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
     return deviation
 
 
@@ -325,7 +325,7 @@ def test_the_report_docx_holds_answer_feedback_and_supplement_in_order(client, d
 def test_the_next_digest_flags_the_case_and_shows_both(app, directory):
     deviation = fed_back_and_supplemented()
     waiting = answered()
-    service.give(waiting, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    feedback_service.give(waiting, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     meeting = GroupMeeting(
         group_id="skarpnack",
         meeting_date=date.today() + timedelta(days=7),
@@ -388,7 +388,7 @@ def test_hostile_supplement_by_link_never_fails_badly(directory, client, overrid
     deviation = db.session.scalar(select(Deviation))
     if deviation is None:
         deviation = answered()
-        service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+        feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     token = make_supplement_token(deviation.id, CHEF_B, deviation.link_version)
     data = {"responder_name": "Ines Sved", "text": SUPPLEMENT, "attest": "y"} | overrides
     response = client.post(f"/komplettera/{token}", data=data)
@@ -401,15 +401,15 @@ def test_hostile_supplement_by_link_never_fails_badly(directory, client, overrid
 
 def test_the_supplement_link_opens_the_reports_attachments_while_it_works(client, directory):
     data = b"%PDF-1.4 underlag"
-    upload = deviation_service.Upload(
+    upload = deviations_service.Upload(
         "underlag.pdf", "application/pdf", hashlib.sha256(data).hexdigest(), data, 1
     )
     deviation = send_report(uploads=[upload])
-    deviation_service.answer(deviation, user(CHEF_B), answer_input())
-    service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
+    deviations_service.answer(deviation, user(CHEF_B), answer_input())
+    feedback_service.give(deviation, user(CHEF_A), FeedbackInput("insufficient", MOTIVATION))
     link = f"/komplettera/{make_supplement_token(deviation.id, CHEF_B, deviation.link_version)}"
     attachment_id = deviation.attachments[0].id
     assert f"{link}/bilagor/{attachment_id}" in page(client.get(link))
     assert client.get(f"{link}/bilagor/{attachment_id}").data == data
-    service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
+    feedback_service.supplement(deviation, CHEF_B, SupplementInput("Ines Sved", SUPPLEMENT))
     assert client.get(f"{link}/bilagor/{attachment_id}").status_code == 410

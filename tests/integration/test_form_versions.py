@@ -16,7 +16,7 @@ from formservice.domain.statistics import half_year
 from formservice.extensions import db
 from formservice.models import AuditEvent, Deviation, FormVersion
 from formservice.services import categories, statistics_report
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services.digest import case_dicts, statistics
 from tests.conftest import login
 
@@ -143,7 +143,9 @@ def test_statistics_count_by_code_under_the_newest_label_and_keep_retired_ones(d
 
 
 def test_a_draft_keeps_a_retired_category_visible_but_must_choose_anew(client, directory):
-    draft = service.save(user(CHEF_A), report_input(categories=["ovrigt"]), send=False).deviation
+    draft = deviations_service.save(
+        user(CHEF_A), report_input(categories=["ovrigt"]), send=False
+    ).deviation
     version_2()
     login(client, CHEF_A)
     page = text_of(client.get(f"/avvikelser/{draft.id}/redigera"))
@@ -165,6 +167,6 @@ def test_a_draft_keeps_a_retired_category_visible_but_must_choose_anew(client, d
 def test_the_service_refuses_a_category_not_on_the_current_form(directory):
     version_2()
     with pytest.raises(ValueError):
-        service.save(user(CHEF_A), report_input(categories=["ovrigt"]), send=True)
+        deviations_service.save(user(CHEF_A), report_input(categories=["ovrigt"]), send=True)
     db.session.rollback()
     assert db.session.scalar(select(Deviation.id)) is None

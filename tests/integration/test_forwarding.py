@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from forms.answer import AnswerForm
 from formservice.extensions import db
 from formservice.models import Deviation, DeviationAnswer, Forwarding, OutboxMessage, Unit
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.tokens import make_token
 from tests.conftest import login
 
@@ -62,8 +62,10 @@ def test_the_logged_in_flow_refuses_to_forward_to_the_reporting_unit(client, dir
 def test_the_service_refuses_to_forward_to_the_reporting_or_the_same_unit(directory):
     deviation = send_report()
     for unit_id in ("familjeenheten-skarpnack", "bup-farsta"):
-        with pytest.raises(service.ForwardRefused):
-            service.forward(deviation, CHEF_B, db.session.get(Unit, unit_id), "Fel mottagare.")
+        with pytest.raises(deviations_service.ForwardRefused):
+            deviations_service.forward(
+                deviation, CHEF_B, db.session.get(Unit, unit_id), "Fel mottagare."
+            )
     db.session.expire_all()
     stored = db.session.get(Deviation, deviation.id)
     assert stored.receiving_unit_id == "bup-farsta" and count(Forwarding) == 0
@@ -73,11 +75,11 @@ def test_answer_with_a_version_a_forward_made_stale_changes_nothing(directory):
     deviation = send_report()
     checked = deviation.link_version
     hab = db.session.get(Unit, "hc-soderstaden")
-    service.forward(deviation, CHEF_B, hab, "Habiliteringen har insatserna.")
-    with pytest.raises(service.StaleVersion):
-        service.answer(deviation, CHEF_B, answer_input(), expected_version=checked)
-    with pytest.raises(service.StaleVersion):
-        service.forward(
+    deviations_service.forward(deviation, CHEF_B, hab, "Habiliteringen har insatserna.")
+    with pytest.raises(deviations_service.StaleVersion):
+        deviations_service.answer(deviation, CHEF_B, answer_input(), expected_version=checked)
+    with pytest.raises(deviations_service.StaleVersion):
+        deviations_service.forward(
             deviation,
             CHEF_B,
             db.session.get(Unit, "grundskola-skarpnack"),
@@ -101,7 +103,7 @@ def forward_meanwhile(app, monkeypatch, deviation_id: int) -> None:
             with app.app_context():
                 report = db.session.get(Deviation, deviation_id)
                 hab = db.session.get(Unit, "hc-soderstaden")
-                service.forward(report, CHEF_B, hab, "Habiliteringen har insatserna.")
+                deviations_service.forward(report, CHEF_B, hab, "Habiliteringen har insatserna.")
                 db.session.remove()
 
         other = threading.Thread(target=forward)
@@ -141,8 +143,8 @@ def test_a_logged_in_answer_raced_by_a_forward_is_not_saved(app, client, directo
 def test_an_answer_checked_before_a_withdrawal_is_refused_and_tells_no_one(directory):
     deviation = send_report()
     checked = deviation.link_version
-    service.withdraw(deviation, user(CHEF_A))
-    with pytest.raises(service.StaleVersion):
-        service.answer(deviation, CHEF_B, answer_input(), expected_version=checked)
+    deviations_service.withdraw(deviation, user(CHEF_A))
+    with pytest.raises(deviations_service.StaleVersion):
+        deviations_service.answer(deviation, CHEF_B, answer_input(), expected_version=checked)
     answered = OutboxMessage.kind == "answered"
     assert count(OutboxMessage, answered, OutboxMessage.to_email == CHEF_A) == 0

@@ -13,7 +13,7 @@ from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
 from formservice import clock
-from formservice.domain import measures as rules
+from formservice.domain import measures as measure_rules
 from formservice.domain.statistics import half_year
 from formservice.extensions import db
 from formservice.models import AuditEvent, Deviation, Measure, OutboxMessage, Unit
@@ -21,7 +21,7 @@ from formservice.queue import redis_connection
 from formservice.services import closing as closing_service
 from formservice.services import digest as digest_service
 from formservice.services import evaluation, meetings
-from formservice.services import measures as service
+from formservice.services import measures as measures_service
 from formservice.tokens import make_measure_token, read_measure_token
 from tests.conftest import login, run_worker
 from worker.__main__ import register_periodic
@@ -48,7 +48,7 @@ def text_of(response) -> str:
 
 
 def move_clock(monkeypatch, day: date) -> None:
-    """Make it 07:15 in Stockholm on `day` for the service, the worker and the outbox."""
+    """Make it 07:15 in Stockholm on `day` for the measures_service, the worker and the outbox."""
     moment = datetime(day.year, day.month, day.day, 6, 15, tzinfo=UTC)
     monkeypatch.setattr(clock, "now", lambda: moment)
 
@@ -74,7 +74,7 @@ def closed_case(app, sink, due: date = DUE) -> tuple[Deviation, list[Measure]]:
     closing_service.close(deviation, user(SECRETARY), data)
     run_worker(app)
     sink.clear()
-    return deviation, service.for_case(deviation.id)
+    return deviation, measures_service.for_case(deviation.id)
 
 
 def cron_reminders(app) -> None:
@@ -105,9 +105,9 @@ def events(action: str) -> list[AuditEvent]:
 def test_each_row_of_the_closing_becomes_an_open_measure(directory, smtp_sink):
     deviation, found = closed_case(directory, smtp_sink)
     assert [(m.position, m.action, m.unit_id, m.due, m.state) for m in found] == [
-        (1, ACTION_B, "bup-farsta", DUE, rules.OPEN),
-        (2, ACTION_HAB, "hc-soderstaden", DUE + timedelta(LATER), rules.OPEN),
-        (3, ACTION_UNDATED, "bup-farsta", None, rules.OPEN),
+        (1, ACTION_B, "bup-farsta", DUE, measure_rules.OPEN),
+        (2, ACTION_HAB, "hc-soderstaden", DUE + timedelta(LATER), measure_rules.OPEN),
+        (3, ACTION_UNDATED, "bup-farsta", None, measure_rules.OPEN),
     ]
     assert {m.deviation_id for m in found} == {deviation.id}
     assert {m.closing_id for m in found} == {deviation.closing.id}
@@ -241,7 +241,7 @@ def test_inactive_people_and_units_get_no_reminder(directory, smtp_sink, monkeyp
 
 def test_a_measure_done_gets_no_more_reminders(directory, smtp_sink, monkeypatch):
     _, found = closed_case(directory, smtp_sink)
-    service.report_done(found[0], user(CHEF_B), "Rutinen är beslutad i ledningsgruppen.")
+    measures_service.report_done(found[0], user(CHEF_B), "Rutinen är beslutad i ledningsgruppen.")
     move_clock(monkeypatch, DUE)
     cron_reminders(directory)
     assert [m["To"] for m in smtp_sink.messages] == []
@@ -261,7 +261,7 @@ def test_the_responsible_chef_reports_it_done_from_the_list_once(directory, smtp
     assert response.status_code == 302 and response.headers["Location"].endswith("/atgarder")
     db.session.refresh(measure)
     assert (measure.state, measure.comment, measure.done_by) == (
-        rules.DONE,
+        measure_rules.DONE,
         "Rutinen är beslutad.",
         DEPUTY_B,
     )
@@ -306,7 +306,7 @@ def test_another_units_chef_is_refused(directory, smtp_sink, client):
     assert client.post(f"/atgarder/{found[0].id}", data=form).status_code == 403
     assert client.get(f"/atgarder/{found[0].id}").status_code == 403
     db.session.refresh(found[0])
-    assert found[0].state == rules.OPEN and events("measure.done") == []
+    assert found[0].state == measure_rules.OPEN and events("measure.done") == []
 
 
 def test_the_comment_is_required_and_checked_for_personal_data(directory, smtp_sink, client):
@@ -323,7 +323,7 @@ def test_the_comment_is_required_and_checked_for_personal_data(directory, smtp_s
         assert response.status_code == 422
         assert error in text_of(response)
     db.session.refresh(found[0])
-    assert found[0].state == rules.OPEN and found[0].comment == ""
+    assert found[0].state == measure_rules.OPEN and found[0].comment == ""
 
 
 # --- "Genomförd" by link ---------------------------------------------------------------------
@@ -338,7 +338,7 @@ def test_the_link_reports_it_done_once(directory, smtp_sink, client):
     response = client.post(path, data={f"m{found[0].id}-comment": "Genomfört i november."})
     assert response.status_code == 200 and "Tack" in text_of(response)
     db.session.refresh(found[0])
-    assert (found[0].state, found[0].done_by) == (rules.DONE, CHEF_B)
+    assert (found[0].state, found[0].done_by) == (measure_rules.DONE, CHEF_B)
     assert [e.actor for e in events("measure.done")] == [CHEF_B]
     for again in (client.get(path), client.post(path, data={f"m{found[0].id}-comment": "Igen"})):
         assert again.status_code == 410
@@ -360,7 +360,7 @@ def test_a_link_for_someone_not_responsible_or_forged_is_refused(directory, smtp
     )
     assert gone.status_code == 410
     db.session.refresh(found[0])
-    assert found[0].state == rules.OPEN
+    assert found[0].state == measure_rules.OPEN
 
 
 def test_the_link_checks_the_comment_too(directory, smtp_sink, client):
@@ -369,7 +369,7 @@ def test_the_link_checks_the_comment_too(directory, smtp_sink, client):
     response = client.post(path, data={f"m{found[0].id}-comment": "Ring 070-123 45 67."})
     assert response.status_code == 422 and "Kommentar:" in text_of(response)
     db.session.refresh(found[0])
-    assert found[0].state == rules.OPEN
+    assert found[0].state == measure_rules.OPEN
 
 
 # --- the digest and the evaluation -----------------------------------------------------------
@@ -381,7 +381,7 @@ def test_the_next_digest_lists_measures_done_and_overdue_since_the_last_meeting(
     today = clock.today()
     _, found = closed_case(directory, smtp_sink, due=today - timedelta(days=20))
     # BUP Farsta's dated measure: overdue; HC Söderstaden's (dated later, also past): done
-    service.report_done(found[1], user(HAB_CHEF), "Utbildningen är hållen.")
+    measures_service.report_done(found[1], user(HAB_CHEF), "Utbildningen är hållen.")
     next_meeting = meetings.plan(user(SECRETARY), "skarpnack", today + timedelta(days=3), "")
     listed = digest_service.measures_since(next_meeting)
     assert [(m["action"], m["unit"], m["in_time"]) for m in listed["done"]] == [
@@ -402,7 +402,7 @@ def test_the_evaluation_shows_the_share_carried_out_on_time(directory, smtp_sink
     due = max(period.start, today - timedelta(days=40))
     _, found = closed_case(directory, smtp_sink, due=due)
     # 1: done on time; 2 (dated later): overdue if past, else pending; 3: undated, not counted
-    service.report_done(found[0], user(CHEF_B), "Klart i tid.")
+    measures_service.report_done(found[0], user(CHEF_B), "Klart i tid.")
     found[0].done_at = datetime.combine(due, datetime.min.time(), UTC) + timedelta(hours=10)
     db.session.commit()
     figures = evaluation.measure_follow_up("skarpnack", period, today)
@@ -459,7 +459,7 @@ def test_the_compiled_digest_shows_them(directory, smtp_sink):
                 action=action,
                 unit_id="bup-farsta",
                 due=due,
-                state=rules.DONE if done_at else rules.OPEN,
+                state=measure_rules.DONE if done_at else measure_rules.OPEN,
                 done_at=done_at,
                 done_by=CHEF_B if done_at else None,
                 comment=comment,
@@ -490,7 +490,7 @@ def test_the_log_follow_up_finds_a_measures_events_by_case_number(directory, smt
     from formservice.services import audit_log
 
     deviation, found = closed_case(directory, smtp_sink)
-    service.report_done(found[0], user(CHEF_B), "Klart.")
+    measures_service.report_done(found[0], user(CHEF_B), "Klart.")
     page = audit_log.read_page(
         user("ada@stad.example"), LogFilter(case_number=deviation.case_number), 1
     )
@@ -553,9 +553,9 @@ def test_the_migration_carries_over_earlier_closings_measures(empty_app):  # noq
     upgrade()
     found = db.session.scalars(select(Measure).order_by(Measure.position)).all()
     assert [(m.position, m.action, m.due, m.state) for m in found] == [
-        (1, "Snart", soon, rules.OPEN),
-        (2, "Passerat", past, rules.OPEN),
-        (3, "Utan datum", None, rules.OPEN),
+        (1, "Snart", soon, measure_rules.OPEN),
+        (2, "Passerat", past, measure_rules.OPEN),
+        (3, "Utan datum", None, measure_rules.OPEN),
     ]
     assert found[0].reminded_before_at is None and found[0].reminded_due_at is None
     assert found[1].reminded_before_at is not None and found[1].reminded_due_at is not None

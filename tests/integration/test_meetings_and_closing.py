@@ -23,7 +23,7 @@ from formservice.models import (
     User,
 )
 from formservice.services import closing as closing_service
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import meetings
 from formservice.services.directory import import_directory
 from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
@@ -70,7 +70,7 @@ def plan(day: date, place: str = "Stadsdelsförvaltningen") -> GroupMeeting:
 
 def answered_report(**overrides) -> Deviation:
     deviation = send_report(**overrides)
-    service.answer(deviation, user(CHEF_B), answer_input())
+    deviations_service.answer(deviation, user(CHEF_B), answer_input())
     return deviation
 
 
@@ -201,10 +201,10 @@ def test_cases_for_meeting_takes_open_states_and_cases_closed_since_the_previous
     closed_before, closed_after = answered_report(), answered_report()
     close(closed_before, earlier, closed_at=at(previous.meeting_date - timedelta(days=1)))
     close(closed_after, previous, closed_at=at(previous.meeting_date + timedelta(days=2)))
-    draft = service.save(user(CHEF_A), report_input(), send=False).deviation
+    draft = deviations_service.save(user(CHEF_A), report_input(), send=False).deviation
     withdrawn = send_report()
-    service.withdraw(withdrawn, user(CHEF_A))
-    other_group = service.save(
+    deviations_service.withdraw(withdrawn, user(CHEF_A))
+    other_group = deviations_service.save(
         user("fredrik.farsta@stad.example"),
         report_input(reporting_unit_id="forskola-farsta", receiving_unit_id="bup-farsta"),
         send=True,
@@ -431,7 +431,7 @@ def test_closing_twice_is_refused_without_a_server_error(client, directory):
 def test_a_withdrawn_case_cannot_be_closed(client, directory):
     meeting = plan(today())
     deviation = send_report()
-    service.withdraw(deviation, user(CHEF_A))
+    deviations_service.withdraw(deviation, user(CHEF_A))
     login(client, SECRETARY)
     response = client.post(f"/avvikelser/{deviation.id}/avsluta", data=closing_form(meeting))
     assert response.status_code == 409
@@ -514,7 +514,7 @@ def test_evaluation_figures_for_a_half_year(client, directory):
         ),
     )
     slow = send_report()  # forwarded once, 40 days, late, B asks for the regional level
-    service.answer(slow, user(CHEF_B), answer_input(raise_regional=True))
+    deviations_service.answer(slow, user(CHEF_B), answer_input(raise_regional=True))
     db.session.add(
         Forwarding(
             deviation_id=slow.id,
@@ -532,7 +532,7 @@ def test_evaluation_figures_for_a_half_year(client, directory):
     db.session.commit()
     backdate(send_report(), date(2026, 8, 1))  # the second half-year
     withdrawn = send_report()
-    service.withdraw(withdrawn, user(CHEF_A))
+    deviations_service.withdraw(withdrawn, user(CHEF_A))
     backdate(withdrawn, date(2026, 4, 1))
 
     login(client, SECRETARY)

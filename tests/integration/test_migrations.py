@@ -34,6 +34,7 @@ def empty_app(request, tmp_path):
     app = create_app({"FORMSERVICE_SECRET_KEY": "x", "FORMSERVICE_DATABASE_URL": url})
     with app.app_context():
         yield app
+        db.session.remove()  # the session's connection back to the pool, which is closed next
         db.engine.dispose()
     if admin is not None:
         with admin.connect() as conn:

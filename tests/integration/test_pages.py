@@ -271,7 +271,7 @@ def test_logged_in_b_sees_att_besvara_and_answers(client, directory):
 
 
 def test_who_sees_what(client, directory):
-    from formservice.services import deviations as service
+    from formservice.services import deviations as deviations_service
 
     deviation = send_report()
     url = f"/avvikelser/{deviation.id}"
@@ -294,7 +294,7 @@ def test_who_sees_what(client, directory):
     login(client, UNRELATED_CHEF)
     assert client.post(f"/avvikelser/{deviation.id}/aterkalla").status_code == 403
     assert client.post(f"/avvikelser/{deviation.id}/svara", data={}).status_code == 403
-    service.answer(deviation, CHEF_B, answer_input())
+    deviations_service.answer(deviation, CHEF_B, answer_input())
 
 
 def test_secretary_list_flags_overdue(client, directory):

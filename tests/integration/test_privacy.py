@@ -159,6 +159,6 @@ def test_nothing_but_static_assets_may_be_cached(app, directory):
             assert response.status_code == 200, path
             assert response.headers.get("Cache-Control") == "no-store", path
             assert "Pragma" not in response.headers
-    style = app.test_client().get("/static/style.css")
-    assert style.status_code == 200
-    assert "no-store" not in style.headers.get("Cache-Control", "")
+    with app.test_client().get("/static/style.css") as style:  # closes the file it sends
+        assert style.status_code == 200
+        assert "no-store" not in style.headers.get("Cache-Control", "")

@@ -13,7 +13,7 @@ from formservice.domain.deadlines import local_date
 from formservice.extensions import db
 from formservice.models import OutboxMessage
 from formservice.queue import QUEUE_NAME, redis_connection
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services.reminders import send_due
 from formservice.tokens import read_token
 from tests.conftest import run_worker
@@ -115,11 +115,11 @@ def test_running_again_the_same_day_sends_nothing_new(directory, smtp_sink, offs
 
 
 def _answer(deviation):
-    service.answer(deviation, user(CHEF_B), answer_input())
+    deviations_service.answer(deviation, user(CHEF_B), answer_input())
 
 
 def _withdraw(deviation):
-    service.withdraw(deviation, user(CHEF_A))
+    deviations_service.withdraw(deviation, user(CHEF_A))
 
 
 @pytest.mark.parametrize("close", [_answer, _withdraw], ids=["answered", "withdrawn"])

@@ -24,7 +24,7 @@ from formservice.models import (
     SipMeeting,
     User,
 )
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import meetings, reminders, statistics, statistics_report
 from formservice.services.directory import import_directory
 from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
@@ -211,21 +211,21 @@ def test_the_service_checks_the_choice_again(two_groups):
     for choice in (None, "vantor", "no-such-group"):
         data = report_input(reporting_unit_id=BUP, receiving_unit_id=HAB, group_id=choice)
         with pytest.raises(GroupNotChosen):
-            service.save(chef, data, send=True)
+            deviations_service.save(chef, data, send=True)
         db.session.rollback()
     data = report_input(
         reporting_unit_id=BUP, receiving_unit_id=FARSTA_SCHOOL, group_id="skarpnack"
     )
     with pytest.raises(GroupNotChosen):
-        service.save(chef, data, send=False)
+        deviations_service.save(chef, data, send=False)
     db.session.rollback()
     assert count(Deviation) == 0 and count(OutboxMessage) == 0
     data = report_input(reporting_unit_id=BUP, receiving_unit_id=HAB, group_id="skarpnack")
-    assert service.save(chef, data, send=True).deviation.group_id == "skarpnack"
+    assert deviations_service.save(chef, data, send=True).deviation.group_id == "skarpnack"
 
 
 def test_a_draft_whose_group_became_impossible_asks_again_before_sending(client, two_groups):
-    draft = service.save(
+    draft = deviations_service.save(
         user(CHEF_B),
         report_input(reporting_unit_id=BUP, receiving_unit_id=HAB, group_id="farsta"),
         send=False,

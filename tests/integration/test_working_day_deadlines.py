@@ -12,7 +12,7 @@ from formservice import clock
 from formservice.domain.deadlines import WORKING_DAYS
 from formservice.extensions import db
 from formservice.models import BusGroup, Forwarding, Unit
-from formservice.services import deviations as service
+from formservice.services import deviations as deviations_service
 from formservice.services import evaluation
 from formservice.services.reminders import send_due
 from tests.conftest import run_worker
@@ -73,7 +73,7 @@ def test_answered_in_time_follows_the_working_day_deadline(directory, smtp_sink,
     deviation = send_report()
     answered = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # after 27 June, before 2 July
     monkeypatch.setattr(clock, "now", lambda: answered)
-    service.answer(deviation, user(CHEF_B), answer_input())
+    deviations_service.answer(deviation, user(CHEF_B), answer_input())
     row = evaluation.row(deviation, date(2026, 7, 10))
     assert row.in_time is True and row.answer_days == 14
 
@@ -86,6 +86,6 @@ def test_forwarding_restarts_the_deadline_in_working_days(directory, smtp_sink, 
     later = datetime(2026, 6, 18, 8, 0, tzinfo=UTC)  # Thursday, before midsommarafton
     monkeypatch.setattr(clock, "now", lambda: later)
     target = db.session.get(Unit, "hc-soderstaden")
-    service.forward(deviation, user(CHEF_B), target, "Fel mottagare")
+    deviations_service.forward(deviation, user(CHEF_B), target, "Fel mottagare")
     assert db.session.query(Forwarding).count() == 1
     assert deviation.deadline == date(2026, 6, 23)  # two working days from 18 June

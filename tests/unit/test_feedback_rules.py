@@ -8,51 +8,70 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formservice.domain import feedback as rules
+from formservice.domain import feedback as feedback_rules
 from formservice.domain.deviation import STATE_LABELS
 
 
 def test_feedback_once_per_answer_while_the_case_is_open() -> None:
-    assert rules.feedback_problem("besvarad", answered=True, has_feedback=False) is None
-    assert rules.feedback_problem("behandlad", answered=True, has_feedback=False) is None
-    assert rules.feedback_problem("skickad", answered=False, has_feedback=False) == "not_answered"
-    assert rules.feedback_problem("besvarad", answered=True, has_feedback=True) == "already_given"
-    assert rules.feedback_problem("avslutad", answered=True, has_feedback=False) == "closed"
+    assert feedback_rules.feedback_problem("besvarad", answered=True, has_feedback=False) is None
+    assert feedback_rules.feedback_problem("behandlad", answered=True, has_feedback=False) is None
+    assert (
+        feedback_rules.feedback_problem("skickad", answered=False, has_feedback=False)
+        == "not_answered"
+    )
+    assert (
+        feedback_rules.feedback_problem("besvarad", answered=True, has_feedback=True)
+        == "already_given"
+    )
+    assert (
+        feedback_rules.feedback_problem("avslutad", answered=True, has_feedback=False) == "closed"
+    )
 
 
 @given(st.sampled_from(sorted(STATE_LABELS)), st.booleans(), st.booleans())
 def test_feedback_is_possible_exactly_in_the_open_answered_states(
     state: str, answered: bool, has_feedback: bool
 ) -> None:
-    allowed = rules.feedback_problem(state, answered, has_feedback) is None
+    allowed = feedback_rules.feedback_problem(state, answered, has_feedback) is None
     assert allowed == (answered and not has_feedback and state in {"besvarad", "behandlad"})
 
 
 def test_motivation_is_required_only_when_the_answer_is_not_enough() -> None:
-    rules.check_feedback(rules.SUFFICIENT, "")
-    rules.check_feedback(rules.INSUFFICIENT, "Saknar plan.")
-    with pytest.raises(rules.FeedbackRefused) as refused:
-        rules.check_feedback(rules.INSUFFICIENT, "  \n")
+    feedback_rules.check_feedback(feedback_rules.SUFFICIENT, "")
+    feedback_rules.check_feedback(feedback_rules.INSUFFICIENT, "Saknar plan.")
+    with pytest.raises(feedback_rules.FeedbackRefused) as refused:
+        feedback_rules.check_feedback(feedback_rules.INSUFFICIENT, "  \n")
     assert refused.value.reason == "motivation_missing"
-    with pytest.raises(rules.FeedbackRefused) as refused:
-        rules.check_feedback("maybe", "Text.")
+    with pytest.raises(feedback_rules.FeedbackRefused) as refused:
+        feedback_rules.check_feedback("maybe", "Text.")
     assert refused.value.reason == "unknown_verdict"
 
 
 def test_one_supplement_only_after_insufficient_while_open() -> None:
-    assert rules.supplement_problem("besvarad", rules.INSUFFICIENT, False) is None
-    assert rules.supplement_problem("behandlad", rules.INSUFFICIENT, False) is None
-    assert rules.supplement_problem("besvarad", rules.SUFFICIENT, False) == "not_requested"
-    assert rules.supplement_problem("besvarad", None, False) == "not_requested"
-    assert rules.supplement_problem("besvarad", rules.INSUFFICIENT, True) == "already_given"
-    assert rules.supplement_problem("avslutad", rules.INSUFFICIENT, False) == "closed"
-    assert rules.awaits_supplement(rules.INSUFFICIENT, False)
-    assert not rules.awaits_supplement(rules.INSUFFICIENT, True)
-    assert not rules.awaits_supplement(rules.SUFFICIENT, False)
+    assert feedback_rules.supplement_problem("besvarad", feedback_rules.INSUFFICIENT, False) is None
+    assert (
+        feedback_rules.supplement_problem("behandlad", feedback_rules.INSUFFICIENT, False) is None
+    )
+    assert (
+        feedback_rules.supplement_problem("besvarad", feedback_rules.SUFFICIENT, False)
+        == "not_requested"
+    )
+    assert feedback_rules.supplement_problem("besvarad", None, False) == "not_requested"
+    assert (
+        feedback_rules.supplement_problem("besvarad", feedback_rules.INSUFFICIENT, True)
+        == "already_given"
+    )
+    assert (
+        feedback_rules.supplement_problem("avslutad", feedback_rules.INSUFFICIENT, False)
+        == "closed"
+    )
+    assert feedback_rules.awaits_supplement(feedback_rules.INSUFFICIENT, False)
+    assert not feedback_rules.awaits_supplement(feedback_rules.INSUFFICIENT, True)
+    assert not feedback_rules.awaits_supplement(feedback_rules.SUFFICIENT, False)
 
 
 def test_the_supplement_deadline_counts_from_the_feedback_day() -> None:
-    assert rules.supplement_deadline(date(2026, 12, 24), 14) == date(2027, 1, 7)
+    assert feedback_rules.supplement_deadline(date(2026, 12, 24), 14) == date(2027, 1, 7)
 
 
 @given(
@@ -69,8 +88,8 @@ def test_each_reminder_step_comes_once_and_never_after_the_deadline(
     sent: list[tuple[date, str]] = []
     today = deadline - timedelta(days=offset)
     while today <= deadline + timedelta(days=3):
-        state = rules.SupplementReminders(deadline, before, due)
-        for step in rules.due_supplement_reminders(state, today, days_before):
+        state = feedback_rules.SupplementReminders(deadline, before, due)
+        for step in feedback_rules.due_supplement_reminders(state, today, days_before):
             sent.append((today, step))
             before, due = before or step == "before", due or step == "due"
         today += timedelta(days=1)

@@ -95,10 +95,14 @@ def sources(*folders: str) -> Iterator[tuple[str, str]]:
 
 
 def private_imports(module: str, source: str) -> list[str]:
-    """`from <module> import _name`: another module's private name."""
+    """`from <module> import _name`: another of our modules' private name (a library's
+    stubs may name a type only privately, such as gunicorn's atoms dictionary)."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom):
+        ours = isinstance(node, ast.ImportFrom) and (
+            node.level > 0 or (node.module or "").split(".")[0] in PACKAGES
+        )
+        if ours:
             for alias in node.names:
                 if alias.name.startswith("_") and not alias.name.startswith("__"):
                     found.append(f"{module}:{node.lineno} imports {alias.name}")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formservice.domain import measures as rules
+from formservice.domain import measures as measure_rules
 from formservice.domain.measures import BEFORE, DUE, MeasureFacts
 
 DUE_DATE = date(2027, 3, 10)
@@ -23,18 +23,18 @@ def day(offset: int) -> date:
     [(-30, None), (-8, None), (-7, BEFORE), (-3, BEFORE), (-1, BEFORE), (0, DUE), (1, None)],
 )
 def test_the_step_due_on_each_day_around_the_date(offset, step):
-    assert rules.due_reminder(DUE_DATE, day(offset), False, False) == step
+    assert measure_rules.due_reminder(DUE_DATE, day(offset), False, False) == step
 
 
 def test_each_step_is_due_once():
-    assert rules.due_reminder(DUE_DATE, day(-7), True, False) is None
-    assert rules.due_reminder(DUE_DATE, day(-2), True, False) is None
-    assert rules.due_reminder(DUE_DATE, day(0), True, False) == DUE
-    assert rules.due_reminder(DUE_DATE, day(0), True, True) is None
+    assert measure_rules.due_reminder(DUE_DATE, day(-7), True, False) is None
+    assert measure_rules.due_reminder(DUE_DATE, day(-2), True, False) is None
+    assert measure_rules.due_reminder(DUE_DATE, day(0), True, False) == DUE
+    assert measure_rules.due_reminder(DUE_DATE, day(0), True, True) is None
 
 
 def test_a_measure_without_a_date_is_never_reminded():
-    assert rules.due_reminder(None, DUE_DATE, False, False) is None
+    assert measure_rules.due_reminder(None, DUE_DATE, False, False) is None
 
 
 @given(
@@ -49,7 +49,7 @@ def test_daily_runs_send_at_most_one_before_and_one_due_reminder(due, start, day
     before = on_date = False
     for n in range(days + 1):
         today = due + timedelta(days=start + n)
-        step = rules.due_reminder(due, today, before, on_date)
+        step = measure_rules.due_reminder(due, today, before, on_date)
         if step is not None:
             sent.append((step, today))
             before, on_date = before or step == BEFORE, on_date or step == DUE
@@ -59,26 +59,26 @@ def test_daily_runs_send_at_most_one_before_and_one_due_reminder(due, start, day
         if step == DUE:
             assert today == due
         else:
-            assert due - timedelta(days=rules.REMINDER_DAYS_BEFORE) <= today < due
-    first, last = rules.reminder_window(due)
-    assert first == due and last == due + timedelta(days=rules.REMINDER_DAYS_BEFORE)
+            assert due - timedelta(days=measure_rules.REMINDER_DAYS_BEFORE) <= today < due
+    first, last = measure_rules.reminder_window(due)
+    assert first == due and last == due + timedelta(days=measure_rules.REMINDER_DAYS_BEFORE)
 
 
 def test_reported_once():
-    assert rules.report_done(rules.OPEN) == rules.DONE
-    with pytest.raises(rules.MeasureStateError):
-        rules.report_done(rules.DONE)
+    assert measure_rules.report_done(measure_rules.OPEN) == measure_rules.DONE
+    with pytest.raises(measure_rules.MeasureStateError):
+        measure_rules.report_done(measure_rules.DONE)
 
 
 def test_overdue_and_on_time():
-    assert rules.is_overdue(DUE_DATE, day(1), done=False)
-    assert not rules.is_overdue(DUE_DATE, day(0), done=False)
-    assert not rules.is_overdue(DUE_DATE, day(5), done=True)
-    assert not rules.is_overdue(None, day(5), done=False)
-    assert rules.done_in_time(DUE_DATE, day(0)) is True
-    assert rules.done_in_time(DUE_DATE, day(1)) is False
-    assert rules.done_in_time(DUE_DATE, None) is None
-    assert rules.done_in_time(None, day(0)) is None
+    assert measure_rules.is_overdue(DUE_DATE, day(1), done=False)
+    assert not measure_rules.is_overdue(DUE_DATE, day(0), done=False)
+    assert not measure_rules.is_overdue(DUE_DATE, day(5), done=True)
+    assert not measure_rules.is_overdue(None, day(5), done=False)
+    assert measure_rules.done_in_time(DUE_DATE, day(0)) is True
+    assert measure_rules.done_in_time(DUE_DATE, day(1)) is False
+    assert measure_rules.done_in_time(DUE_DATE, None) is None
+    assert measure_rules.done_in_time(None, day(0)) is None
 
 
 def test_follow_up_counts_the_share_on_time_of_the_settled_measures():
@@ -92,8 +92,8 @@ def test_follow_up_counts_the_share_on_time_of_the_settled_measures():
         MeasureFacts(day(20), day(-1)),  # done before its date: in time
         MeasureFacts(None, None),  # no date: not counted
     ]
-    figures = rules.follow_up(facts, today)
+    figures = measure_rules.follow_up(facts, today)
     assert (figures.measures, figures.settled) == (6, 5)
     assert (figures.in_time, figures.late, figures.overdue, figures.pending) == (3, 1, 1, 1)
     assert figures.share_in_time == 60.0
-    assert rules.follow_up([], today).share_in_time is None
+    assert measure_rules.follow_up([], today).share_in_time is None

@@ -13,15 +13,15 @@ from docx import Document
 
 from formservice.documents import docx as documents
 from formservice.documents import register_extract as extract
-from tests.unit import test_bus_individ_document as minutes
-from tests.unit import test_sip_document as kallelse
+from tests.unit import test_bus_individ_document as bus_individ_document
+from tests.unit import test_sip_document as sip_document
 
 MADE = datetime(2026, 12, 3, 23, 5, tzinfo=UTC)  # 00:05 on 4 December in Stockholm
 
 
 def fake_meeting(**overrides: Any) -> NS:
     """An ORM-shaped SIP meeting with what the extract reads beyond the kallelse."""
-    meeting = kallelse.fake_meeting()
+    meeting = sip_document.fake_meeting()
     meeting.id = 12
     meeting.state = "genomford"
     meeting.called = [
@@ -40,7 +40,7 @@ def fake_meeting(**overrides: Any) -> NS:
 
 
 def fake_record(**overrides: Any) -> NS:
-    record = minutes.fake_record(**overrides)
+    record = bus_individ_document.fake_record(**overrides)
     record.id = 5
     record.state = "genomford"
     record.created_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -83,14 +83,14 @@ def context(meetings: list | None = None, records: list | None = None) -> dict[s
         made_at=MADE,
         made_by="Ada Admin (ada@stad.example)",
         retention_months=24,
-        unit_name=minutes.UNITS.__getitem__,
-        person_name=kallelse.CHEFS.__getitem__,
+        unit_name=bus_individ_document.UNITS.__getitem__,
+        person_name=sip_document.CHEFS.__getitem__,
         tz="Europe/Stockholm",
     )
 
 
 def text_of(data: bytes) -> str:
-    return kallelse.text_of(data)
+    return sip_document.text_of(data)
 
 
 def test_template_variables_are_exactly_the_context_keys() -> None:
@@ -166,7 +166,7 @@ def test_empty_parts_say_so() -> None:
 
 
 def test_text_is_escaped() -> None:
-    nasty = fake_meeting(question=kallelse.NASTY, place="A & <B>")
+    nasty = fake_meeting(question=sip_document.NASTY, place="A & <B>")
     text = text_of(extract.render_extract(context(meetings=[nasty])))
     assert 'Barnet sa: <script>alert("x")</script> & "mer"\nRad två\nRad tre' in text
     assert "A & <B>" in text

@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from xml.sax import SAXException
 from xml.sax.handler import ContentHandler, feature_namespaces
+from xml.sax.xmlreader import AttributesNSImpl
 
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import create_parser
@@ -271,7 +272,9 @@ class _ContentTypes(ContentHandler):
         self.overrides: dict[str, str] = {}
         self.macros = False
 
-    def startElementNS(self, name, qname, attrs) -> None:
+    def startElementNS(
+        self, name: tuple[str | None, str], qname: str | None, attrs: AttributesNSImpl
+    ) -> None:
         self.budget.spend()
         uri, local = name
         if uri != _CONTENT_TYPES:
@@ -300,7 +303,9 @@ class _Relationships(ContentHandler):
         self.budget = budget
         self.texts = texts
 
-    def startElementNS(self, name, qname, attrs) -> None:
+    def startElementNS(
+        self, name: tuple[str | None, str], qname: str | None, attrs: AttributesNSImpl
+    ) -> None:
         self.budget.spend()
         if name[1] != "Relationship":
             return
@@ -325,12 +330,14 @@ class _Properties(ContentHandler):
         self.budget = budget
         self.texts = texts
 
-    def startElementNS(self, name, qname, attrs) -> None:
+    def startElementNS(
+        self, name: tuple[str | None, str], qname: str | None, attrs: AttributesNSImpl
+    ) -> None:
         self.budget.spend()
         if name[1] == "property" and (label := attrs.get((None, "name"))):
             self.texts.add(PROPERTIES, label + "\n")
 
-    def endElementNS(self, name, qname) -> None:
+    def endElementNS(self, name: tuple[str | None, str], qname: str | None) -> None:
         self.texts.add(PROPERTIES, "\n")
 
     def characters(self, content: str) -> None:
@@ -360,7 +367,9 @@ class _WordPart(ContentHandler):
         self.texts.add(where, text)
         self.touched.add(where)
 
-    def startElementNS(self, name, qname, attrs) -> None:
+    def startElementNS(
+        self, name: tuple[str | None, str], qname: str | None, attrs: AttributesNSImpl
+    ) -> None:
         self.budget.spend()
         uri, local = name
         if uri in _W:
@@ -374,7 +383,7 @@ class _WordPart(ContentHandler):
                 if value := attrs.get((_W15, key)):
                     self.add(AUTHORS, value + "\n")
 
-    def _word_element(self, local: str, attrs) -> None:
+    def _word_element(self, local: str, attrs: AttributesNSImpl) -> None:
         if local in _AUTHORED or local.endswith(("Change", "RangeStart")):
             for key in ("author", "initials"):
                 if value := _w_attr(attrs, key):
@@ -407,7 +416,7 @@ class _WordPart(ContentHandler):
         elif local == "altChunk":
             raise _Refused("altchunk")
 
-    def endElementNS(self, name, qname) -> None:
+    def endElementNS(self, name: tuple[str | None, str], qname: str | None) -> None:
         uri, local = name
         if local in ("t", "delText", "instrText", "delInstrText", "v"):
             self.target = None
@@ -435,6 +444,6 @@ class _WordPart(ContentHandler):
         self.touched.clear()
 
 
-def _w_attr(attrs, key: str) -> str | None:
+def _w_attr(attrs: AttributesNSImpl, key: str) -> str | None:
     """A w: attribute in the transitional or the strict namespace."""
     return next((attrs.get((w, key)) for w in _W if (w, key) in attrs), None)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from xml.sax import SAXException
 from xml.sax.handler import ContentHandler, feature_namespaces
+from xml.sax.xmlreader import AttributesNSImpl
 
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import create_parser
@@ -193,6 +194,7 @@ def _text_kind(obj: DictionaryObject) -> str | None:
 
 def _dict_text(obj: DictionaryObject, where: str, texts: Texts) -> None:
     """Keep the text entries of a field, annotation, bookmark or signature."""
+    keys: tuple[str, ...]
     if where == FIELDS:
         keys = _FIELD_KEYS + _ANNOTATION_KEYS
     elif where == ANNOTATIONS:
@@ -282,7 +284,9 @@ class _Xmp(ContentHandler):
         self.texts = texts
         self.skipping = 0
 
-    def startElementNS(self, name, qname, attrs) -> None:
+    def startElementNS(
+        self, name: tuple[str | None, str], qname: str | None, attrs: AttributesNSImpl
+    ) -> None:
         if self.skipping or name[0] in _XMP_IDS:
             self.skipping += 1
             return
@@ -290,7 +294,7 @@ class _Xmp(ContentHandler):
             if uri not in _XMP_IDS and uri not in _XMP_SYNTAX:
                 self.texts.add(PROPERTIES, value + "\n")
 
-    def endElementNS(self, name, qname) -> None:
+    def endElementNS(self, name: tuple[str | None, str], qname: str | None) -> None:
         if self.skipping:
             self.skipping -= 1
         else:

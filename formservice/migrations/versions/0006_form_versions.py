@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.engine import Connection
 
 import formservice.models._types
 
@@ -64,7 +65,7 @@ def _slug(label: str, taken: set[str]) -> str:
     return code
 
 
-def _rewrite(conn, mapping: dict[str, str]) -> None:
+def _rewrite(conn: Connection, mapping: dict[str, str]) -> None:
     """Every report's categories through `mapping`, on version 1 (one executemany)."""
     rows = conn.execute(sa.select(deviations.c.id, deviations.c.categories)).all()
     if not rows:

@@ -13,9 +13,14 @@ the texts back and drops the new columns.
 """
 
 import re
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.engine import Connection
+
+#: A value and its args to their new value and args; None: keep the row as it is.
+Change = Callable[[str, dict | None], tuple | None]
 
 revision = "0007"
 down_revision = "0009"
@@ -104,7 +109,7 @@ def _text(code: str, args: dict | None, known: list) -> str | None:
     return None
 
 
-def _table(name: str, column: str, args: str) -> sa.Table:
+def _table(name: str, column: str, args: str) -> sa.TableClause:
     return sa.table(
         name,
         sa.column("id", sa.Integer()),
@@ -113,7 +118,7 @@ def _table(name: str, column: str, args: str) -> sa.Table:
     )
 
 
-def _rewrite(conn, name: str, column: str, args: str, change) -> None:
+def _rewrite(conn: Connection, name: str, column: str, args: str, change: Change) -> None:
     """Every row's value through `change` ((value, args) -> (value, args) or None: keep)."""
     table = _table(name, column, args)
     rows = conn.execute(
@@ -138,7 +143,11 @@ def upgrade() -> None:
         op.add_column(name, sa.Column(column, sa.JSON(), nullable=True))
     conn = op.get_bind()
     for name, column, args, known in COLUMNS:
-        _rewrite(conn, name, column, args, lambda value, _, known=known: _code(value, known))
+
+        def forward(value: str, _args: dict | None, known: list = known) -> tuple | None:
+            return _code(value, known)
+
+        _rewrite(conn, name, column, args, forward)
 
 
 def downgrade() -> None:

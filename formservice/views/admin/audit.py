@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 
 from forms.admin_audit import AuditLogForm, ExtractForm, ExtractSearchForm
+from forms.fields import add_error
 
 from ... import clock
 from ...auth import current
@@ -75,7 +77,7 @@ def _page_number() -> int:
 
 
 def _log_page(form: AuditLogForm, page: audit_log.LogPage | None) -> str:
-    args = form.query_args()
+    args: dict[str, Any] = form.query_args()  # url_for's values
     return render_template(
         "html/admin/audit_log.html",
         form=form,
@@ -129,7 +131,7 @@ def extract_download() -> Response | tuple[str, int]:
                 current(), form.to_query(), form.sip.data, form.bus_individ.data, form.format.data
             )
         except extracts.NothingChosen:
-            form.sip.errors.append(f"{form.sip.label.text}: välj bland journalerna i listan.")
+            add_error(form.sip, f"{form.sip.label.text}: välj bland journalerna i listan.")
         else:
             return _download(context, form.format.data)
     search = ExtractSearchForm()  # the same two fields, posted along as hidden inputs

@@ -7,6 +7,7 @@ for "Genomför" in a signed hidden field, with a digest of the directory it was 
 from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import ValidationError
 
 from forms.admin import (
@@ -17,6 +18,7 @@ from forms.admin import (
     parse_yaml,
     refuse,
 )
+from forms.fields import given
 
 from ...auth import current
 from ...clock import today
@@ -25,7 +27,7 @@ from ...services.directory import ACTIVATED, ADDED, CHANGED, DEACTIVATED, Direct
 from ...tokens import LinkError, make_directory_token, read_directory_token
 from . import bp
 
-Page = tuple[str, int] | Response
+Page = tuple[str, int] | WerkzeugResponse
 MAX_TOKEN = 400_000  # below Werkzeug's limit on one form field (500 kB)
 #: The preview's sections, in order.
 SECTIONS = [
@@ -84,7 +86,7 @@ def apply_catalog() -> Page:
     try:
         if not form.validate_on_submit():
             raise LinkError("invalid")
-        upload = read_directory_token(form.token.data)
+        upload = read_directory_token(given(form.token.data))
         if upload.user_id != admin.id:
             raise LinkError("invalid")
         data = parse_yaml(upload.text, "Katalogfil")

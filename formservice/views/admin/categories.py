@@ -4,10 +4,13 @@ filed with, and statistics count a category by its code under its newest label."
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
 from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from forms.admin import CategoryAddForm, CategoryRenameForm, ConfirmForm, check_new_label
+from forms.fields import text
 
 from ...auth import current
 from ...domain.deviation import CategoryError
@@ -56,9 +59,14 @@ def _labels() -> list[str]:
     return [c["label"] for c in categories.categories()]
 
 
-def _new_version(**change: object) -> bool:
+def _new_version(
+    *,
+    add: Sequence[str] = (),
+    rename: Mapping[str, str] | None = None,
+    retire: Iterable[str] = (),
+) -> bool:
     try:
-        categories.new_version(current(), **change)
+        categories.new_version(current(), add=add, rename=rename, retire=retire)
     except CategoryError:
         flash(REFUSED, "error")
         return False
@@ -70,7 +78,7 @@ def add_category() -> Page:
     form = CategoryAddForm()
     if not (form.validate_on_submit() and check_new_label(form.label, _labels())):
         return _page(add=form, status=422)
-    label = form.label.data.strip()
+    label = text(form.label)
     if _new_version(add=[label]):
         flash(f"Kategorin {label} är tillagd i blanketten.", "success")
     return redirect(url_for("admin.categories_page"))
@@ -89,7 +97,7 @@ def rename_category(code: str) -> Page:
         form.validate_on_submit() and check_new_label(form.label, _labels(), category["label"])
     ):
         return _page(renamed=(code, form), status=422)
-    label = form.label.data.strip()
+    label = text(form.label)
     if label != category["label"] and _new_version(rename={code: label}):
         flash(
             f"Kategorin {category['label']} heter nu {label}. Rapporter som redan är "

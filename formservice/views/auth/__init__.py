@@ -25,6 +25,7 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from forms.fields import given
 from forms.login import LoginForm
 
 from ... import access, clock, ratelimit, sign_on
@@ -80,7 +81,7 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(given(form.email.data), given(form.password.data))
         if user is not None and not accounts.may_use_password(user):
             accounts.record_password_closed(user)
             user = None
@@ -194,7 +195,7 @@ def too_many_attempts(exc: RateLimitExceeded) -> ResponseReturnValue:
     scope = exc.limit.scope
     retry = math.ceil(ratelimit.retry_at() / 60) * 60  # the whole minute, never too early
     moment = datetime.fromtimestamp(retry, UTC).astimezone(ZoneInfo(clock.zone()))
-    page, status = render_error(429, TOO_MANY[scope].format(time=moment.strftime("%H:%M")))
+    page, status = render_error(429, TOO_MANY[str(scope)].format(time=moment.strftime("%H:%M")))
     return page, status, {"Retry-After": str(max(1, int(retry - time.time())))}
 
 

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user
 
 from forms.accounts import ChangePasswordForm, password_message
+from forms.fields import add_error, given
 
 from ... import access, ratelimit
 from ...auth import current
@@ -34,12 +35,14 @@ def change_password() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(form), 422
     try:
-        changed = accounts.change_password(user, form.current.data, form.password.data)
+        changed = accounts.change_password(
+            user, given(form.current.data), given(form.password.data)
+        )
     except WeakPassword as exc:
-        form.password.errors.append(f"Nytt lösenord: {password_message(exc.problem)}")
+        add_error(form.password, f"Nytt lösenord: {password_message(exc.problem)}")
         return _page(form), 422
     if not changed:
-        form.current.errors.append("Nuvarande lösenord: lösenordet stämmer inte.")
+        add_error(form.current, "Nuvarande lösenord: lösenordet stämmer inte.")
         return _page(form), 401
     session.clear()  # every other session ended with the old password; this one goes on
     login_user(user)

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import logout_user
 
 from forms.accounts import ChoosePasswordForm, ForgotForm, password_message
+from forms.fields import add_error, given
 
 from ... import ratelimit
 from ...services import accounts
@@ -32,7 +33,7 @@ def forgot() -> ResponseReturnValue:
     """The same page, after the same work, whether or not anyone has the address."""
     form = ForgotForm()
     if form.validate_on_submit():
-        accounts.request_reset(form.email.data)
+        accounts.request_reset(given(form.email.data))
         return render_template("html/auth/forgot_sent.html"), 200
     return render_template("html/auth/forgot.html", form=form), 422 if form.errors else 200
 
@@ -57,11 +58,11 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     form = ChoosePasswordForm(personal=accounts.personal_words(user))
     if form.validate_on_submit():
         try:
-            accounts.set_password_with_link(token, purpose, form.password.data)
+            accounts.set_password_with_link(token, purpose, given(form.password.data))
         except LinkDead as exc:
             return _dead(exc.reason)
         except WeakPassword as exc:
-            form.password.errors.append(f"Nytt lösenord: {password_message(exc.problem)}")
+            add_error(form.password, f"Nytt lösenord: {password_message(exc.problem)}")
         else:
             logout_user()  # whoever was logged in here: the new password is someone's own
             session.clear()

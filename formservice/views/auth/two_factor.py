@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from forms.accounts import CodeForm, DisableForm, EnrolForm
+from forms.fields import add_error, given
 
 from ... import ratelimit
 from ...auth import current
@@ -48,12 +49,12 @@ def second_step() -> ResponseReturnValue:
         return redirect(url_for("auth.two_factor"))
     form = CodeForm()
     if form.validate_on_submit():
-        method = second_factor.verify(user, form.code.data)
+        method = second_factor.verify(user, given(form.code.data))
         if method is not None:
             _warn_if_few_codes(user, method)
             return finish_login(user, method)
         accounts.record_code_failed(user)
-        form.code.errors.append(WRONG_CODE)
+        add_error(form.code, WRONG_CODE)
         return render_template("html/auth/code.html", form=form), 401
     return render_template("html/auth/code.html", form=form), 422 if form.errors else 200
 
@@ -128,9 +129,9 @@ def two_factor_confirm() -> ResponseReturnValue:
         return redirect(url_for("auth.two_factor"))
     if not form.validate_on_submit():
         return _page(user, logged_in, form, DisableForm()), 422
-    codes = second_factor.confirm(user, form.code.data)
+    codes = second_factor.confirm(user, given(form.code.data))
     if codes is None:
-        form.code.errors.append(WRONG_SETUP_CODE)
+        add_error(form.code, WRONG_SETUP_CODE)
         return _page(user, logged_in, form, DisableForm()), 422
     next_url = url_for("auth.my_account")
     if not logged_in:  # the code from the app was the second factor of this login
@@ -164,8 +165,8 @@ def two_factor_disable() -> ResponseReturnValue:
     disable = DisableForm()
     if not disable.validate_on_submit():
         return _page(user, True, EnrolForm(), disable), 422
-    if not second_factor.disable(user, disable.code.data):
-        disable.code.errors.append(WRONG_CODE)
+    if not second_factor.disable(user, given(disable.code.data)):
+        add_error(disable.code, WRONG_CODE)
         return _page(user, True, EnrolForm(), disable), 401
     flash("Tvåstegsverifieringen är avstängd.", "info")
     return redirect(url_for("auth.my_account"))
