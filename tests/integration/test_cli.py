@@ -16,7 +16,6 @@ import yaml
 from alembic.script import ScriptDirectory
 from click.testing import Result
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
 
 from formservice import create_app
 from formservice.cli import main
@@ -25,7 +24,9 @@ from formservice.migrate import alembic_config, upgrade
 from formservice.models import OutboxMessage, Unit, User
 from formservice.services.accounts import authenticate
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, postgres_base_url, redis_url
+from tests.support import postgres
+from tests.support.paths import DEMO_DIRECTORY
+from tests.support.redis import redis_url
 
 from .helpers import CHEF_B, send_report
 
@@ -39,15 +40,8 @@ DEMO = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
 @pytest.fixture
 def fresh_postgresql_url():
     """A new, empty PostgreSQL database for one test (like conftest's `postgresql_url`)."""
-    base = make_url(postgres_base_url())
-    name = f"formservice_cli_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres.temporary_database("formservice_cli") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.faults.stack import formservice_command
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 

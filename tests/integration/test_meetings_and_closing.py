@@ -26,7 +26,9 @@ from formservice.services import closing as closing_service
 from formservice.services import deviations as service
 from formservice.services import meetings
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
+from tests.support.accounts import give_password
+from tests.support.app import login, run_worker
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import (
     CHEF_A,
@@ -131,9 +133,7 @@ def second_group(directory):
         }
     )
     import_directory(data)
-    for person in db.session.scalars(select(User).where(User.password_hash.is_(None))):
-        person.password_hash = _password_hash()
-    db.session.commit()
+    give_password(db.session.scalars(select(User).where(User.password_hash.is_(None))))
     return directory
 
 

@@ -19,7 +19,9 @@ from formservice.models import AuditEvent, Deviation, SipMeeting, User
 from formservice.services import categories
 from formservice.services import statistics_report as reports
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login
+from tests.support.accounts import give_password
+from tests.support.app import login
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import CHEF_A, CONVENER, SECRETARIAT, SECRETARY, user
 from .meeting_helpers import bus_individ, sip_meeting
@@ -67,9 +69,7 @@ def groups(directory):
         }
     )
     import_directory(data)
-    for person in db.session.scalars(select(User).where(User.password_hash.is_(None))):
-        person.password_hash = _password_hash()
-    db.session.commit()
+    give_password(db.session.scalars(select(User).where(User.password_hash.is_(None))))
     return directory
 
 
