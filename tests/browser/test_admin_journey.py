@@ -10,10 +10,9 @@ import pytest
 import yaml
 from docx import Document
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, text
 
-from tests.conftest import _password_hash
 from tests.integration.helpers import ADMIN, CHEF_A
+from tests.support.accounts import give_password_in
 
 from .conftest import check_a11y
 from .test_deviation_journey import fill_valid_report, group, log_in
@@ -36,20 +35,6 @@ def flash(page: Page):
 
 def admin_menu(page: Page, name: str) -> None:
     page.get_by_role("navigation", name="Administration").get_by_role("link", name=name).click()
-
-
-def give_password(stack, email: str) -> None:
-    """What the invitation will do (the accounts part of issue 14): a password for the new
-    chef, written straight to the database."""
-    engine = create_engine(stack.database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text("UPDATE users SET password_hash = :h WHERE email = :e"),
-                {"h": _password_hash(), "e": email},
-            )
-    finally:
-        engine.dispose()
 
 
 def test_the_administrator_adds_a_unit_and_its_chef_who_files_a_report(
@@ -160,7 +145,7 @@ def test_the_administrator_adds_a_unit_and_its_chef_who_files_a_report(
     check_a11y(admin)
 
     # Nora (her password set as the invitation will) files a report from her new unit.
-    give_password(live_stack, NORA)
+    give_password_in(live_stack.database_url, [NORA])
     nora = new_context().new_page()
     log_in(nora, live_stack, NORA)
     nora.goto(live_stack.url("/avvikelser/ny"))

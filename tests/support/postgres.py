@@ -20,31 +20,27 @@ def base_url(variable: str = "FORMSERVICE_TEST_POSTGRES_URL") -> str:
     return os.environ.get(variable, DEFAULT_URL)
 
 
-def _admin(base: str | None):
-    return create_engine(make_url(base or base_url()), isolation_level="AUTOCOMMIT")
+def _on_server(statement: str, base: str | None) -> None:
+    """Run `statement` on the maintenance database, outside a transaction."""
+    admin = create_engine(make_url(base or base_url()), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        admin.dispose()
 
 
 def create_database(prefix: str, base: str | None = None) -> tuple[str, str]:
     """A new, empty database on the server of `base` (the tests' by default): (name, URL)."""
-    url = make_url(base or base_url())
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = _admin(base)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return name, url.set(database=name).render_as_string(hide_password=False)
+    _on_server(f'CREATE DATABASE "{name}"', base)
+    url = make_url(base or base_url()).set(database=name)
+    return name, url.render_as_string(hide_password=False)
 
 
 def drop_database(name: str, base: str | None = None) -> None:
     """Drop the database `name` if it is there, whoever is still connected to it."""
-    admin = _admin(base)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', base)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import FrameType
@@ -41,6 +42,7 @@ while True:
     time.sleep(1)
 try:
     state = json.load(open(path))
+    os.remove(path)
 except (OSError, ValueError):
     state = {}
 for pgid in state.get("pgids", []):
@@ -70,7 +72,7 @@ def _write_reaper_file() -> None:
         _REAPER_FILE.write_text(json.dumps({"pgids": list(_LIVE), **REAPER_EXTRA}))
 
 
-def _ensure_safety_nets(log_dir: Path) -> None:
+def _ensure_safety_nets() -> None:
     """atexit, SIGTERM/SIGHUP handlers and the reaper: no process group outlives the run."""
     global _REAPER, _REAPER_FILE, _HANDLERS_INSTALLED
     if not _HANDLERS_INSTALLED:
@@ -88,7 +90,10 @@ def _ensure_safety_nets(log_dir: Path) -> None:
             signal.signal(signum, handler)
         _HANDLERS_INSTALLED = True
     if _REAPER is None or _REAPER.poll() is not None:
-        _REAPER_FILE = log_dir / "process-groups"
+        if _REAPER_FILE is None:  # not in a log folder: those go before the run ends
+            handle, name = tempfile.mkstemp(prefix="formservice-process-groups-")
+            os.close(handle)
+            _REAPER_FILE = Path(name)
         _write_reaper_file()
         _REAPER = subprocess.Popen(
             [sys.executable, "-c", _REAPER_CODE, str(os.getpid()), str(_REAPER_FILE)],
@@ -101,13 +106,16 @@ def _ensure_safety_nets(log_dir: Path) -> None:
 
 def stop_reaper() -> None:
     """End the reaper (the run cleaned up after itself) and forget what it would remove."""
-    global _REAPER
+    global _REAPER, _REAPER_FILE
     REAPER_EXTRA.clear()
     _write_reaper_file()
     if _REAPER is not None and _REAPER.poll() is None:
         _REAPER.kill()
         _REAPER.wait(timeout=5)
     _REAPER = None
+    if _REAPER_FILE is not None:
+        _REAPER_FILE.unlink(missing_ok=True)
+        _REAPER_FILE = None
 
 
 def kill_all() -> None:
@@ -126,7 +134,7 @@ class Proc:
 
     def start(self) -> Proc:
         """Start it (appending to its log); registered with the safety nets."""
-        _ensure_safety_nets(self.log_dir)
+        _ensure_safety_nets()
         log = self.log_path.open("a")
         log.write(f"===== start {time.strftime('%H:%M:%S')}: {' '.join(self.args)}\n")
         log.flush()
