@@ -15,7 +15,8 @@ from .smtp import Sink
 
 
 def base_config(db_url: str, sink: Sink, tmp_path: object = None) -> dict[str, Any]:
-    """The settings of the app under test: `db_url`, the test Redis, the SMTP `sink`."""
+    """The settings of the app under test: `db_url`, the test Redis, the SMTP `sink`
+    (`tmp_path`, which callers pass, is not needed)."""
     return {
         "TESTING": True,
         "FORMSERVICE_SECRET_KEY": "test-secret-key",
