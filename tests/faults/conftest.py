@@ -41,13 +41,7 @@ def stack():
 def fresh(stack):
     """Per test: Redis up and empty, sink accepting and empty, proxy up, no workers running;
     afterwards every worker this test started is stopped (process group killed)."""
-    if not stack.redis.proc.alive():
-        stack.redis.start()
-    stack.redis.connection().flushdb()
-    if stack.sink.controller is None:
-        stack.sink.start()
-    stack.sink.reset()
-    stack.settle_leftovers()
+    stack.begin_test()
     try:
         yield stack
     finally:

@@ -307,9 +307,12 @@ class Stack:
         if not proc.alive():
             raise AssertionError(f"{proc.name} exited during start-up\n{self.logs()}")
         try:
-            return any(w.pid == proc.pid for w in Worker.all(connection=self.redis.connection()))
+            workers = Worker.all(connection=self.redis.connection())
         except Exception:
             return False
+        # Registered is not enough: a worker still bootstrapping (state "started") dies if
+        # Redis goes now; one that waits for jobs ("idle") or runs one rides out an outage.
+        return any(w.pid == proc.pid and w.get_state() in ("idle", "busy") for w in workers)
 
     def stop_workers(self) -> None:
         """SIGTERM every worker group at once (warm shutdown), SIGKILL what is left after 10 s."""
@@ -376,6 +379,16 @@ class Stack:
             return f"outbox (state, attempts): {dict(states)}\n{self.logs()}"
 
         return wait_for(done, seconds, "every outbox row to be sent", 0.3, on_fail=detail)
+
+    def begin_test(self) -> None:
+        """Redis up and empty, the sink accepting and empty, no earlier test's rows due."""
+        if not self.redis.proc.alive():
+            self.redis.start()
+        self.redis.connection().flushdb()
+        if self.sink.controller is None:
+            self.sink.start()
+        self.sink.reset()
+        self.settle_leftovers()
 
     def settle_leftovers(self) -> None:
         """Rows a failed test left behind must not be delivered during the next test."""

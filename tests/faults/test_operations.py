@@ -68,13 +68,7 @@ def ops():
 def stack(ops):
     """Per test: Redis up and empty, sink accepting and empty, no workers; workers stopped
     afterwards."""
-    if not ops.redis.proc.alive():
-        ops.redis.start()
-    ops.redis.connection().flushdb()
-    if ops.sink.controller is None:
-        ops.sink.start()
-    ops.sink.reset()
-    ops.settle_leftovers()
+    ops.begin_test()
     try:
         yield ops
     finally:
