@@ -109,7 +109,7 @@ def make_app(db_url: str, smtp: Sink | None = None, **extra):
 def subprocess_env(db_url: str, smtp: Sink | None = None, **extra: str) -> dict[str, str]:
     """The environment of `formservice` subprocesses (web, worker, CLI)."""
     settings = {k: str(v) for k, v in app_config(db_url, smtp).items()}
-    env = environment(db_url, redis_url(), **settings, **extra)
+    env = environment(db_url, redis_url(), **(settings | extra))
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
