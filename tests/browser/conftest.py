@@ -13,7 +13,6 @@ import re
 import shutil
 import ssl
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from tests.support.paths import ROOT
 from tests.support.ports import free_port
 from tests.support.processes import Proc
 from tests.support.stack import environment, prepare_database, web, worker
+from tests.support.stack import formservice_command as formservice_command
 from tests.support.waiting import wait_for, wait_for_http
 
 BROWSER_REDIS_URL = os.environ.get(
@@ -54,14 +54,6 @@ PEOPLE = [
 TIMEOUT_MS = 20_000
 
 
-def formservice_command() -> list[str]:
-    """The installed `formservice` script next to this interpreter, else `python -m`."""
-    script = Path(sys.executable).parent / "formservice"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "formservice.cli"]
-
-
 @dataclass
 class LiveStack:
     base_url: str
@@ -86,18 +78,16 @@ def formservice_stack(
     smtp_sink.clear()  # each stack numbers its cases from BUS-ÅÅÅÅ-0001 again
     port = free_port()
     web_url = f"http://127.0.0.1:{port}"
-    env = environment(
-        db_url,
-        BROWSER_REDIS_URL,
-        FORMSERVICE_SMTP_HOST=smtp_sink.host,
-        FORMSERVICE_SMTP_PORT=str(smtp_sink.port),
-        FORMSERVICE_BASE_URL=base_url or web_url,
-        FORMSERVICE_DELIVERY_BACKOFF_SECONDS="1",
-        FORMSERVICE_SWEEP_INTERVAL_SECONDS="5",
+    defaults = {
+        "FORMSERVICE_SMTP_HOST": smtp_sink.host,
+        "FORMSERVICE_SMTP_PORT": str(smtp_sink.port),
+        "FORMSERVICE_BASE_URL": base_url or web_url,
+        "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": "1",
+        "FORMSERVICE_SWEEP_INTERVAL_SECONDS": "5",
         # One factor unless the journey is about the second (test_account_journeys.py)
-        FORMSERVICE_REQUIRE_2FA="none",
-        **settings,
-    )
+        "FORMSERVICE_REQUIRE_2FA": "none",
+    }
+    env = environment(db_url, BROWSER_REDIS_URL, **(defaults | settings))
     stack = LiveStack(base_url or web_url, db_url, log_dir, web_url)
     procs: list[Proc] = []
     try:
