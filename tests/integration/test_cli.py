@@ -5,9 +5,7 @@ worker)."""
 from __future__ import annotations
 
 import copy
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -27,12 +25,12 @@ from formservice.services.directory import import_directory
 from tests.support import postgres
 from tests.support.paths import DEMO_DIRECTORY
 from tests.support.redis import redis_url
+from tests.support.stack import environment, formservice_command
 
 from .helpers import CHEF_B, send_report
 
 SECRET = "cli-test-secret"
-SCRIPT = Path(sys.executable).with_name("formservice")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "formservice.cli"]
+COMMAND = formservice_command()
 DIRECTORY_TABLES = ["huvudman", "bus_groups", "units", "users", "unit_groups", "unit_deputies"]
 DEMO = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
 
@@ -53,13 +51,9 @@ def cli_db(request, tmp_path):
 
 
 def cli_env(db_url: str, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
-    env |= {
-        "FORMSERVICE_SECRET_KEY": SECRET,
-        "FORMSERVICE_DATABASE_URL": db_url,
-        "FORMSERVICE_REDIS_URL": redis_url(),
-    }
-    return env | {f"FORMSERVICE_{k}": v for k, v in settings.items()}
+    """The environment an operator's shell gives the command: `settings` without the prefix."""
+    extra = {f"FORMSERVICE_{k}": v for k, v in settings.items()}
+    return environment(db_url, redis_url(), **({"FORMSERVICE_SECRET_KEY": SECRET} | extra))
 
 
 def formservice(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
