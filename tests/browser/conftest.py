@@ -29,9 +29,7 @@ from tests.support.stack import environment, prepare_database, web, worker
 from tests.support.stack import formservice_command as formservice_command
 from tests.support.waiting import wait_for, wait_for_http
 
-BROWSER_REDIS_URL = os.environ.get(
-    "FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14"
-)
+BROWSER_REDIS_URL = redis.browser_redis_url()
 CHROMIUM = os.environ.get("FORMSERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
 NGINX = os.environ.get("FORMSERVICE_TEST_NGINX", "/usr/sbin/nginx")
 NGINX_SITE = ROOT / "deploy" / "nginx" / "formservice.conf"

@@ -15,7 +15,24 @@ from .waiting import wait_for
 
 def redis_url() -> str:
     """The Redis database the in-process tests use (flushed by each test)."""
-    return os.environ.get("FORMSERVICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return per_worker(os.environ.get("FORMSERVICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+
+
+def browser_redis_url() -> str:
+    """The Redis database of the live stacks (web and worker processes, browser tests)."""
+    url = os.environ.get("FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14")
+    return per_worker(url)
+
+
+def per_worker(url: str) -> str:
+    """`url` for this pytest-xdist worker: gw0 keeps the database number, gwN takes the
+    number 2·N lower, so parallel workers never flush each other's queues."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    shift = 2 * int(worker.removeprefix("gw") or 0)
+    if not shift:
+        return url
+    base, _, number = url.rpartition("/")
+    return f"{base}/{int(number) - shift}"
 
 
 def flush(url: str) -> None:
