@@ -7,6 +7,8 @@ import contextlib
 import io
 from datetime import UTC, date, datetime, timedelta
 
+from tests.support import seed
+
 from . import common
 
 
@@ -21,12 +23,11 @@ def digest_database(sizes: dict[str, int], pdf_attachments: dict[str, int] | Non
         from formservice.extensions import db
 
         meetings = {}
-        with app.app_context(), db.engine.begin() as conn:
+        with app.app_context():
             for n, (group_id, count) in enumerate(sizes.items()):
                 common.log(f"seeding {count} cases in {group_id}")
-                common.add_group(conn, group_id, f"Lokal BUS {group_id}")
-                common.seed_cases(
-                    conn,
+                seed.add_group(group_id, f"Lokal BUS {group_id}")
+                seed.seed_cases(
                     group_id,
                     count,
                     prefix=f"G{n}",
@@ -34,9 +35,7 @@ def digest_database(sizes: dict[str, int], pdf_attachments: dict[str, int] | Non
                     other_attachments=count // 10,
                     seed=n + 1,
                 )
-                meetings[group_id] = common.add_meeting(
-                    conn, group_id, date.today() + timedelta(days=7)
-                )
+                meetings[group_id] = seed.add_meeting(group_id, date.today() + timedelta(days=7))
         try:
             yield app, db_url, meetings
         finally:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 from collections import Counter
-from datetime import UTC, datetime
+
+from tests.support import seed, stack
+from tests.support.smtp import Sink
 
 from . import common
 
@@ -36,16 +37,14 @@ KINDS = [
 
 
 def seed_outbox(app, messages: int, round_no: int) -> list[int]:
-    """Sent reports and their pending outbox rows (bulk inserts); the rows' ids."""
-    from sqlalchemy import insert
-
+    """Sent reports (tests.support.seed) and their pending outbox rows, written as the
+    services write them (services.outbox); the rows' ids."""
     from formservice.extensions import db
-    from formservice.models import OutboxMessage
+    from formservice.services import outbox
 
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context():
         reports = -(-messages // len(KINDS))
-        ids = common.seed_cases(conn, "skarpnack", reports, prefix=f"D{round_no}", seed=round_no)
-        now = datetime.now(UTC)
+        ids = seed.seed_cases("skarpnack", reports, prefix=f"D{round_no}", seed=round_no)
         rows = []
         for n, deviation_id in enumerate(ids):
             for kind, email, respond in KINDS:
@@ -57,31 +56,14 @@ def seed_outbox(app, messages: int, round_no: int) -> list[int]:
                 }
                 if respond:
                     context |= {"link_version": 1, "respond": True}
-                rows.append(
-                    {
-                        "kind": kind,
-                        "to_email": email,
-                        "deviation_id": deviation_id,
-                        "context": context,
-                        "state": "pending",
-                        "attempts": 0,
-                        "message_id": f"<{uuid.uuid4().hex}@formservice>",
-                        "created_at": now,
-                        "next_attempt_at": now,
-                    }
-                )
-        rows = rows[:messages]
-        table = OutboxMessage.__table__
-        result = conn.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        return list(result.scalars())
+                rows += outbox.rows(kind, [email], deviation_id, **context)
+        row_ids = outbox.write(rows[:messages])
+        db.session.commit()
+        return row_ids
 
 
 def run_worker(env: dict, logs, label: str) -> None:
-    worker = common.Process(
-        common.formservice_command() + ["worker", "--burst"], env, logs, f"worker-{label}"
-    )
+    worker = stack.worker(env, logs, f"worker-{label}", burst=True)
     code = worker.wait(timeout=3600)
     worker.stop()
     if code != 0:
@@ -168,7 +150,7 @@ def main() -> int:
     received: dict[str, int] = {name: 0 for name in SERIES}
     with (
         common.database() as db_url,
-        common.SmtpSink() as sink,
+        Sink(keep=False) as sink,
         common.log_directory("formservice-bench-") as logs,
     ):
         app = common.make_app(db_url, sink)

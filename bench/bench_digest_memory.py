@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.support.stack import formservice_command
+
 from . import _digest, common
 
 TARGET_MB = 400
@@ -110,7 +112,7 @@ def main() -> int:
         log_path = logs / "worker.log"
         with log_path.open("w") as log:
             worker = subprocess.Popen(
-                common.formservice_command() + ["worker", "--burst"],
+                formservice_command() + ["worker", "--burst"],
                 env=env,
                 cwd=common.ROOT,
                 stdout=log,

@@ -17,6 +17,8 @@ import contextlib
 import sys
 from datetime import date, timedelta
 
+from tests.support.http import csrf_token
+
 from . import _web, common
 
 TARGET_RATIO = 0.25
@@ -57,16 +59,14 @@ def poster(path: str, form_path: str, sessions=None):
     def setup(client, index):
         if sessions is not None:
             sessions(client, index)
-        status, _, page = client.request("GET", form_path)
-        body, headers = common.multipart(
-            fields(common.csrf_token(page)), [("attachments", "", b"")]
-        )
+        page = client.get(form_path).body
+        body, headers = common.multipart(fields(csrf_token(page)), [("attachments", "", b"")])
         return body, headers, dict(client.cookies)
 
     def step(client, prepared):
         body, headers, cookies = prepared
         client.cookies = dict(cookies)
-        return client.request("POST", path, body, headers)[0]
+        return client.request("POST", path, body, headers).status
 
     return setup, step
 

@@ -15,6 +15,9 @@ import argparse
 import sys
 import time
 
+from tests.support import seed
+from tests.support.http import csrf_token
+
 from . import common
 
 TARGET_MS = 200.0
@@ -38,14 +41,14 @@ def main() -> int:
 
         from formservice.extensions import db
 
-        with app.app_context(), db.engine.begin() as conn:
+        with app.app_context():
             common.log(
                 f"seeding {args.cases} cases, {args.sip} SIP and {args.bus_individ} "
                 "BUS-individ meetings"
             )
-            common.add_group(conn, group, "Lokal BUS statistik")
-            common.seed_cases(conn, group, args.cases, prefix="S")
-            common.seed_meetings(conn, group, args.sip, args.bus_individ)
+            seed.add_group(group, "Lokal BUS statistik")
+            seed.seed_cases(group, args.cases, prefix="S")
+            seed.seed_meetings(group, args.sip, args.bus_individ)
         with app.app_context():
             conn = db.engine.connect()
             conn.exec_driver_sql("ANALYZE")
@@ -62,7 +65,7 @@ def main() -> int:
             data={
                 "email": common.SECRETARY,
                 "password": common.PASSWORD,
-                "csrf_token": common.csrf_token(page),
+                "csrf_token": csrf_token(page),
             },
         )
         assert response.status_code == 302, response.status_code

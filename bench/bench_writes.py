@@ -16,6 +16,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from tests.support import postgres
+
 from . import common
 
 CONTEXT = {
@@ -52,7 +54,7 @@ def operations(db_url: str) -> tuple[dict[str, Callable[[], None]], Callable[[],
     from formservice.models import AuditEvent, OutboxMessage
     from formservice.services import audit, outbox
 
-    raw = psycopg.connect(common.libpq_url(db_url))
+    raw = psycopg.connect(postgres.libpq_url(db_url))
     columns = list(outbox.rows("new_report", RECIPIENTS[:1], None, **CONTEXT)[0])
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(RECIPIENTS))
     insert_outbox = f"INSERT INTO outbox ({', '.join(columns)}) VALUES {values} RETURNING id"

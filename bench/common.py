@@ -1,80 +1,57 @@
-"""Shared benchmark machinery: databases, the live stack, seeding, a load generator, reports.
+"""Benchmark machinery: the databases and servers of a run, a load generator, reports.
 
-Everything here runs on this machine only: PostgreSQL and Redis on 127.0.0.1, servers bound to
-127.0.0.1, an in-process SMTP sink. Every benchmark makes a PostgreSQL database of its own
-(dropped at the end) and uses Redis DB 5 (flushed before and after) unless
-FORMSERVICE_BENCH_REDIS_URL says otherwise. All data is synthetic.
+What tests and benchmarks share (a database of one's own, processes that never outlive the
+run, the SMTP sink, the HTTP client, synthetic data through the services and the models) is
+in tests/support/. Everything runs on this machine only: PostgreSQL and Redis on 127.0.0.1,
+servers bound to 127.0.0.1. Every benchmark makes a PostgreSQL database of its own (dropped at
+the end) and uses Redis DB 5 (flushed before and after) unless FORMSERVICE_BENCH_REDIS_URL
+says otherwise. All data is synthetic.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import hashlib
-import http.client
 import io
 import json
 import os
 import platform
-import random
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-DEMO_DIRECTORY = ROOT / "formservice" / "demo" / "directory.yaml"
-PASSWORD = "bench-lösenord-123"
-CHEF_A = "fia.familj@stad.example"  # chef of familjeenheten-skarpnack
-SECRETARY = "sam.prevent@stad.example"  # secretary of skarpnack (and of every bench group)
+from tests.support import postgres, redis
+from tests.support.accounts import PASSWORD
+from tests.support.http import Client
+from tests.support.paths import DOCS as DOCS
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
+from tests.support.processes import Proc
+from tests.support.seed import CHEF_A, SECRETARY
+from tests.support.smtp import Sink
+from tests.support.stack import environment, prepare_database, web
+from tests.support.waiting import wait_for_http
+
 PEOPLE = [CHEF_A, SECRETARY]
-UNITS = [
-    "familjeenheten-skarpnack",
-    "grundskola-skarpnack",
-    "forskola-skarpnack",
-    "bup-farsta",
-    "hc-soderstaden",
-]
 
 
 # --- settings -------------------------------------------------------------------------------
 
 
 def postgres_base_url() -> str:
-    return os.environ.get(
-        "FORMSERVICE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-
-
-def libpq_url(db_url: str) -> str:
-    """A SQLAlchemy database URL as plain psycopg (libpq) takes it."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(db_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    return postgres.base_url("FORMSERVICE_BENCH_POSTGRES_URL")
 
 
 def redis_url() -> str:
     return os.environ.get("FORMSERVICE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def log(message: str) -> None:
@@ -84,66 +61,19 @@ def log(message: str) -> None:
 # --- database and Redis ---------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def database(prefix: str = "formservice_bench") -> Iterator[str]:
+def database(prefix: str = "formservice_bench") -> contextlib.AbstractContextManager[str]:
     """A fresh PostgreSQL database of our own; dropped afterwards (also on failure)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(postgres_base_url())
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return postgres.temporary_database(prefix, postgres_base_url())
 
 
 def flush_redis() -> None:
-    from redis import Redis
-
-    conn = Redis.from_url(redis_url(), socket_connect_timeout=5)
-    try:
-        conn.flushdb()
-    finally:
-        conn.close()
-
-
-# --- SMTP sink ------------------------------------------------------------------------------
-
-
-class SmtpSink:
-    """An aiosmtpd server on 127.0.0.1 that counts what it receives (keeps nothing)."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.host, self.port = "127.0.0.1", free_port()
-        self.count = 0
-        self._lock = threading.Lock()
-        self._controller = Controller(self, hostname=self.host, port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        with self._lock:
-            self.count += 1
-        return "250 OK"
-
-    def __enter__(self) -> SmtpSink:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._controller.stop()
+    redis.flush(redis_url())
 
 
 # --- the app in this process ------------------------------------------------------------------
 
 
-def app_config(db_url: str, smtp: SmtpSink | None = None, **extra) -> dict:
+def app_config(db_url: str, smtp: Sink | None = None, **extra) -> dict:
     config = {
         "FORMSERVICE_SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
         "FORMSERVICE_DATABASE_URL": db_url,
@@ -156,11 +86,12 @@ def app_config(db_url: str, smtp: SmtpSink | None = None, **extra) -> dict:
     return config | extra
 
 
-def make_app(db_url: str, smtp: SmtpSink | None = None, **extra):
+def make_app(db_url: str, smtp: Sink | None = None, **extra):
     """The app in this process, on the benchmark database (migrated, directory imported)."""
     import yaml
 
     from formservice import create_app
+    from tests.support.paths import DEMO_DIRECTORY
 
     app = create_app(app_config(db_url, smtp, **extra))
     with app.app_context():
@@ -175,112 +106,20 @@ def make_app(db_url: str, smtp: SmtpSink | None = None, **extra):
     return app
 
 
-def subprocess_env(db_url: str, smtp: SmtpSink | None = None, **extra: str) -> dict[str, str]:
+def subprocess_env(db_url: str, smtp: Sink | None = None, **extra: str) -> dict[str, str]:
     """The environment of `formservice` subprocesses (web, worker, CLI)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
-    for key, value in app_config(db_url, smtp).items():
-        env[key] = str(value)
-    env.update(extra)
-    env["PYTHONUNBUFFERED"] = "1"
+    settings = {k: str(v) for k, v in app_config(db_url, smtp).items()}
+    env = environment(db_url, redis_url(), **(settings | extra))
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
-def formservice_command() -> list[str]:
-    script = Path(sys.executable).parent / "formservice"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "formservice.cli"]
-
-
-def cli(args: list[str], env: dict, input_text: str | None = None) -> str:
-    """`formservice ARGS`, as an operator runs it; raise with its output when it fails."""
-    result = subprocess.run(
-        formservice_command() + args,
-        env=env,
-        cwd=ROOT,
-        input=input_text,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"formservice {' '.join(args)}: {result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def prepare_with_cli(env: dict) -> None:
     """What an operator does on a new database: migrate, import the directory, passwords."""
-    cli(["db", "upgrade"], env)
-    cli(["directory", "import", str(DEMO_DIRECTORY)], env)
-    for email in PEOPLE:
-        cli(["users", "set-password", email], env, input_text=PASSWORD + "\n")
+    prepare_database(env, PEOPLE)
 
 
-# --- processes ------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-class Process:
-    """A subprocess in its own process group, logging to a file, stopped with its children."""
-
-    def __init__(self, args: list[str], env: dict, log_dir: Path, name: str) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = self.log_path.open("w")
-        self.popen = subprocess.Popen(
-            args,
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def wait(self, timeout: float | None = None) -> int:
-        return self.popen.wait(timeout=timeout)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=10)
-        self._log.close()
-
-
-def wait_http(url: str, procs: list[Process], seconds: float = 60) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if proc.popen.poll() is not None:
-                raise RuntimeError(f"{proc.name} exited during start-up:\n{proc.tail()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {seconds} s")
+# --- servers --------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -298,7 +137,7 @@ def log_directory(prefix: str) -> Iterator[Path]:
 @dataclass
 class Server:
     url: str
-    process: Process
+    process: Proc
 
 
 @contextlib.contextmanager
@@ -306,13 +145,12 @@ def formservice_web(env: dict, log_dir: Path, workers: int = 2) -> Iterator[Serv
     """`formservice web --workers N` (gunicorn, gthread) on a free loopback port."""
     port = free_port()
     env = env | {"FORMSERVICE_BASE_URL": f"http://127.0.0.1:{port}"}
-    args = ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    proc = Process(formservice_command() + args, env, log_dir, "formservice-web")
+    proc = web(env, log_dir, port, "formservice-web", workers)
     try:
-        wait_http(f"http://127.0.0.1:{port}/logga-in", [proc])
+        wait_for_http(f"http://127.0.0.1:{port}/logga-in", [proc], on_fail=proc.tail)
         yield Server(f"http://127.0.0.1:{port}", proc)
     finally:
-        proc.stop()
+        proc.stop(timeout=20)
 
 
 def baseline_web(log_dir: Path, workers: int = 2) -> contextlib.AbstractContextManager[Server]:
@@ -334,12 +172,12 @@ def _bench_web(module: str, extra: list[str], log_dir: Path, workers: int) -> It
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, "-m", f"bench.{module}", "--port", str(port)]
     args += ["--workers", str(workers), *extra]
-    proc = Process(args, env, log_dir, module.replace("_app", "-web"))
+    proc = Proc(module.replace("_app", "-web"), args, env, log_dir).start()
     try:
-        wait_http(f"http://127.0.0.1:{port}/form", [proc])
+        wait_for_http(f"http://127.0.0.1:{port}/form", [proc], on_fail=proc.tail)
         yield Server(f"http://127.0.0.1:{port}", proc)
     finally:
-        proc.stop()
+        proc.stop(timeout=20)
 
 
 # --- CPU time of server processes ---------------------------------------------------------------
@@ -411,65 +249,6 @@ class CpuProbe:
 # --- HTTP load generator ----------------------------------------------------------------------
 
 
-class Client:
-    """One keep-alive HTTP/1.1 connection to a loopback server, with a cookie jar."""
-
-    def __init__(self, base_url: str) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("benchmarks only talk to loopback addresses")
-        self.host, self.port = parts.hostname, parts.port
-        self.cookies: dict[str, str] = {}
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
-        headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.conn.close()  # the server closed an idle keep-alive connection
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-                if attempt == 2:
-                    raise
-        for value in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = value.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, response.headers, data
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-_CSRF = re.compile(
-    rb'name="csrf_token" type="hidden" value="([^"]+)"|'
-    rb'name="csrf_token" value="([^"]+)"'
-)
-
-
-def csrf_token(html: bytes) -> str:
-    match = _CSRF.search(html)
-    if not match:
-        raise RuntimeError("no csrf_token on the page")
-    return (match.group(1) or match.group(2)).decode()
-
-
-def login(client: Client, email: str = CHEF_A, password: str = PASSWORD) -> None:
-    status, _, page = client.request("GET", "/logga-in")
-    body = urllib.parse.urlencode(
-        {"csrf_token": csrf_token(page), "email": email, "password": password}
-    ).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    status, _, _ = client.request("POST", "/logga-in", body, headers)
-    if status != 302:
-        raise RuntimeError(f"login as {email} failed ({status})")
-
-
 class Sessions:
     """Logged-in cookie jars, one per client slot, made once and reused by every round (the
     login rate limit allows 30 attempts per address in 15 minutes)."""
@@ -480,7 +259,7 @@ class Sessions:
 
     def __call__(self, client: Client, index: int) -> None:
         if index not in self.jars:
-            login(client, self.email)
+            client.login(self.email)
             self.jars[index] = dict(client.cookies)
         client.cookies = dict(self.jars[index])
 
@@ -550,7 +329,7 @@ def run_load(
     requests are done or `seconds` have passed, whichever comes first. `setup` (login, CSRF
     token) is not timed. Each step returns the HTTP status; others than `expect` are errors."""
     state = [None] * clients
-    conns = [Client(base_url) for _ in range(clients)]
+    conns = [Client(base_url, keep_alive=True) for _ in range(clients)]
     for i, conn in enumerate(conns):
         state[i] = setup(conn, i)
     remaining = [count]
@@ -599,353 +378,6 @@ def run_load(
     for conn in conns:
         conn.close()
     return LoadResult(label, len(latencies), errors[0], elapsed, latencies, statuses, used)
-
-
-# --- synthetic data ---------------------------------------------------------------------------
-
-WORDS = [
-    "remissen",
-    "mottagningen",
-    "samverkan",
-    "kontakt",
-    "skolan",
-    "verksamheten",
-    "insatsen",
-    "möte",
-    "barnet",
-    "familjen",
-    "uppföljning",
-    "ansvar",
-    "planen",
-    "överenskommelsen",
-    "handläggare",
-    "vecka",
-    "besked",
-    "utredning",
-    "stöd",
-    "elevhälsa",
-    "vårdnadshavare",
-    "hälsa",
-    "samordning",
-    "kallelse",
-    "förfrågan",
-    "rutinen",
-    "svar",
-    "tid",
-    "information",
-    "behandling",
-    "bedömning",
-    "resurs",
-    "placering",
-    "hemmet",
-    "fritid",
-    "kontaktperson",
-    "återkoppling",
-    "ärendet",
-    "beslut",
-]
-
-
-def text(rng: random.Random, words: int, paragraphs: int = 1) -> str:
-    """Synthetic Swedish-looking text without digits (passes the de-identification scan)."""
-    parts = []
-    for _ in range(paragraphs):
-        body = " ".join(rng.choice(WORDS) for _ in range(words))
-        parts.append(body[0].upper() + body[1:] + ".")
-    return "\n".join(parts)
-
-
-def pdf_bytes(pages: int, label: str = "Bilaga") -> bytes:
-    """A small PDF with `pages` pages of text (pypdf only)."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    writer = PdfWriter()
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    font_ref = writer._add_object(font)
-    for n in range(pages):
-        page = writer.add_blank_page(width=595, height=842)
-        stream = DecodedStreamObject()
-        stream.set_data(f"BT /F1 14 Tf 72 770 Td ({label} sida {n + 1}) Tj ET".encode())
-        page[NameObject("/Contents")] = writer._add_object(stream)
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})}
-        )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def reserve_ids(conn, table: str, n: int) -> list[int]:
-    """n ids from the table's own sequence, so later inserts by the app do not collide."""
-    from sqlalchemy import text as sql
-
-    if n == 0:
-        return []
-    rows = conn.execute(
-        sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
-        {"n": n},
-    )
-    return [r[0] for r in rows]
-
-
-def user_id(conn, email: str) -> int:
-    from sqlalchemy import text as sql
-
-    return conn.execute(sql("SELECT id FROM users WHERE email = :e"), {"e": email}).scalar_one()
-
-
-def add_group(conn, group_id: str, name: str) -> None:
-    """A BUS group with the demo secretary and convener, and the demo units in it."""
-    from sqlalchemy import text as sql
-
-    conn.execute(
-        sql(
-            "INSERT INTO bus_groups (id, name, convener_id, secretary_id, active) "
-            "SELECT :id, :name, convener_id, secretary_id, true FROM bus_groups "
-            "WHERE id = 'skarpnack'"
-        ),
-        {"id": group_id, "name": name},
-    )
-    for unit in UNITS:
-        conn.execute(
-            sql("INSERT INTO unit_groups (unit_id, group_id) VALUES (:u, :g)"),
-            {"u": unit, "g": group_id},
-        )
-
-
-def add_meeting(conn, group_id: str, meeting_date: date, place: str = "Stadsdelshuset") -> int:
-    from sqlalchemy import insert
-
-    from formservice.models import GroupMeeting
-
-    (meeting_id,) = reserve_ids(conn, "group_meetings", 1)
-    conn.execute(
-        insert(GroupMeeting.__table__),
-        [
-            {
-                "id": meeting_id,
-                "group_id": group_id,
-                "meeting_date": meeting_date,
-                "place": place,
-                "created_by_id": user_id(conn, SECRETARY),
-                "created_at": datetime.now(UTC),
-            }
-        ],
-    )
-    return meeting_id
-
-
-STATE_MIX = (("skickad", 0.35), ("besvarad", 0.30), ("behandlad", 0.20), ("avslutad", 0.15))
-CHUNK = 2000
-
-
-def seed_cases(
-    conn,
-    group_id: str,
-    n: int,
-    *,
-    prefix: str,
-    pdf_attachments: int = 0,
-    other_attachments: int = 0,
-    seed: int = 1,
-    sent_from: datetime | None = None,
-) -> list[int]:
-    """n sent deviations of the group in a mix of states, with answers and closings where the
-    state has them; `pdf_attachments` of them carry one small PDF each (2 pages), and
-    `other_attachments` a PNG name. Bulk inserts (executemany), no ORM objects."""
-    from sqlalchemy import insert
-
-    from formservice.domain.deviation import AGE_GROUPS, DEFAULT_CATEGORIES, GENDERS
-    from formservice.models import (
-        Attachment,
-        Deviation,
-        DeviationAnswer,
-        DeviationClosing,
-        StoredFile,
-    )
-
-    rng = random.Random(seed)
-    codes = [code for code, _ in DEFAULT_CATEGORIES]
-    now = datetime.now(UTC)
-    sent_from = sent_from or now - timedelta(days=120)
-    span = (now - sent_from).total_seconds()
-    author = user_id(conn, CHEF_A)
-    secretary = user_id(conn, SECRETARY)
-    ids = reserve_ids(conn, "deviations", n)
-    states = [s for s, share in STATE_MIX for _ in range(round(share * n))]
-    states = (states + ["skickad"] * n)[:n]
-    rng.shuffle(states)
-    deviations, answers, closings = [], [], []
-    for i, (did, state) in enumerate(zip(ids, states, strict=True)):
-        sent = sent_from + timedelta(seconds=rng.random() * span)
-        reporting, receiving = rng.sample(UNITS, 2)
-        answered = sent + timedelta(days=rng.randint(1, 45)) if state != "skickad" else None
-        if answered and answered > now:
-            answered = now
-        deviations.append(
-            {
-                "id": did,
-                "case_number": f"{prefix}-{i + 1:06d}",
-                "state": state,
-                "form_version": 1,
-                "reporting_unit_id": reporting,
-                "receiving_unit_id": receiving,
-                "group_id": group_id,
-                "created_by_id": author,
-                "event_date": (sent - timedelta(days=rng.randint(1, 20))).date(),
-                "categories": rng.sample(codes, rng.randint(1, 3)),
-                "description": text(rng, 60, 2),
-                "actions_taken": text(rng, 30),
-                "bus_individ": False,
-                "bus_individ_date": None,
-                "proposal": text(rng, 15) if rng.random() < 0.6 else "",
-                "child_gender": rng.choice(list(GENDERS)),
-                "age_group": rng.choice(list(AGE_GROUPS)),
-                "link_version": 2 if answered else 1,
-                "created_at": sent,
-                "sent_at": sent,
-                "deadline": (sent + timedelta(days=30)).date(),
-                "answered_at": answered,
-                "closed_at": answered + timedelta(days=1) if state == "avslutad" else None,
-            }
-        )
-        if answered:
-            answers.append(
-                {
-                    "deviation_id": did,
-                    "responder_name": "Ines Sved",
-                    "responder_email": "ines.sved@region.example",
-                    "assessment": text(rng, 40),
-                    "actions_taken": text(rng, 20),
-                    "planned_measures": [
-                        {"action": text(rng, 5), "responsible": "BUP Farsta", "due": "2027-01-31"}
-                    ],
-                    "agrees": rng.choice(["ja", "delvis", "nej"]),
-                    "raise_regional": False,
-                    "created_at": answered,
-                }
-            )
-        if state == "avslutad":
-            closings.append(
-                {
-                    "deviation_id": did,
-                    "meeting_id": None,  # filled in by the caller's meeting below
-                    "assessment": rng.choice(["bekraftad", "delvis", "ej"]),
-                    "measures": [
-                        {"action": text(rng, 4), "unit": "BUP Farsta", "due": "2027-03-01"}
-                    ],
-                    "escalate": False,
-                    "escalate_reason": "",
-                    "closed_by_id": secretary,
-                    "closed_at": answered + timedelta(days=1),
-                }
-            )
-    for start in range(0, len(deviations), CHUNK):
-        conn.execute(insert(Deviation.__table__), deviations[start : start + CHUNK])
-    for start in range(0, len(answers), CHUNK):
-        conn.execute(insert(DeviationAnswer.__table__), answers[start : start + CHUNK])
-    if closings:
-        meeting = add_meeting(conn, group_id, (now - timedelta(days=200)).date(), "Tidigare möte")
-        for row in closings:
-            row["meeting_id"] = meeting
-        for start in range(0, len(closings), CHUNK):
-            conn.execute(insert(DeviationClosing.__table__), closings[start : start + CHUNK])
-    with_files = rng.sample(ids, min(n, pdf_attachments + other_attachments))
-    if with_files:
-        file_ids = reserve_ids(conn, "stored_files", len(with_files))
-        files, links = [], []
-        for k, (did, fid) in enumerate(zip(with_files, file_ids, strict=True)):
-            if k < pdf_attachments:
-                data = pdf_bytes(2, f"Bilaga {k + 1}")
-                name, kind, pages = f"utredning-{k + 1}.pdf", "application/pdf", 2
-            else:
-                data = b"\x89PNG\r\n\x1a\n" + bytes(64)
-                name, kind, pages = f"bild-{k + 1}.png", "image/png", None
-            files.append(
-                {
-                    "id": fid,
-                    "name": name,
-                    "content_type": kind,
-                    "size": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "data": data,
-                    "created_at": now,
-                }
-            )
-            links.append({"deviation_id": did, "file_id": fid, "page_count": pages})
-        conn.execute(insert(StoredFile.__table__), files)
-        conn.execute(insert(Attachment.__table__), links)
-    return ids
-
-
-def seed_meetings(conn, group_id: str, sip: int, bus_individ: int, *, seed: int = 2) -> None:
-    """Held SIP meetings and BUS-individ records in the group over the last 120 days."""
-    from sqlalchemy import insert
-
-    from formservice.domain.deviation import GENDERS
-    from formservice.models import BusIndivid, SipMeeting
-
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    author = user_id(conn, CHEF_A)
-    rows = []
-    for _ in range(sip):
-        at = now - timedelta(days=rng.random() * 120)
-        rows.append(
-            {
-                "state": "genomford",
-                "meeting_type": rng.choice(["forsta", "uppfoljning"]),
-                "group_id": group_id,
-                "child_name": None,
-                "child_personnummer": None,
-                "child_gender": rng.choice(list(GENDERS)),
-                "child_over_15": False,
-                "guardians": [],
-                "consent": {},
-                "meeting_at": at,
-                "initiator_unit_id": UNITS[0],
-                "initiator_user_id": author,
-                "invitees": [],
-                "short_notice": rng.random() < 0.1,
-                "created_at": at - timedelta(days=25),
-                "sent_at": at - timedelta(days=24),
-                "held_at": at,
-            }
-        )
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(SipMeeting.__table__), rows[start : start + CHUNK])
-    rows = []
-    for _ in range(bus_individ):
-        day = (now - timedelta(days=rng.random() * 120)).date()
-        rows.append(
-            {
-                "state": "genomford",
-                "group_id": group_id,
-                "sip_date": day - timedelta(days=30),
-                "child_name": None,
-                "child_gender": rng.choice(list(GENDERS)),
-                "consent": {},
-                "raised_by_unit_id": UNITS[0],
-                "created_by_id": author,
-                "convener_unit_id": UNITS[0],
-                "chair_unit_id": UNITS[1],
-                "participants": UNITS[:3],
-                "meeting_date": day,
-                "agreement_reached": rng.random() < 0.7,
-                "agreements": [],
-                "created_at": now,
-                "held_at": datetime.combine(day, datetime.min.time(), UTC),
-            }
-        )
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(BusIndivid.__table__), rows[start : start + CHUNK])
 
 
 # --- timing and reporting ---------------------------------------------------------------------
@@ -1006,7 +438,9 @@ def report(
 ) -> int:
     """Print the verdicts; write them as JSON to bench/results/NAME.json; 0 if all met."""
     print()
-    width = max(len(v.name) for v in verdicts)
+    width = max((len(v.name) for v in verdicts), default=0)
+    if not verdicts:
+        print("no target applies at these sizes (a quick look)")
     for v in verdicts:
         mark = "MET   " if v.ok else "MISSED"
         print(f"{mark} {v.name:<{width}}  {v.figure}   (target {v.target})")

@@ -26,8 +26,8 @@ from formservice.config import SETTINGS
 from formservice.domain.deadlines import answer_deadline, local_date
 from formservice.domain.deviation import format_case_number
 from formservice.domain.groups import settle
+from tests.support import postgres
 
-from . import common
 from .common import CHEF_A
 
 QUEUE = "bench-floor"  # not formservice's queue: no worker runs it, nothing is sent
@@ -68,7 +68,7 @@ class Floor:
         from redis import Redis
         from rq import Queue
 
-        self.dsn = common.libpq_url(database_url)
+        self.dsn = postgres.libpq_url(database_url)
         self.queue = Queue(QUEUE, connection=Redis.from_url(redis_url))
         self.user, self.units, self.facts = _compiled()
         self.local = threading.local()

@@ -22,8 +22,12 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.conftest import DEMO_DIRECTORY, PASSWORD
-from tests.faults.stack import Browser, Stack, deviation_fields, stop_reaper
+from tests.faults.stack import Stack
+from tests.support.accounts import PASSWORD
+from tests.support.http import Client, deviation_fields
+from tests.support.processes import stop_reaper
+
+from .common import percentile
 
 FILER = "fia.familj@stad.example"
 ANSWERER = "ines.sved@region.example"
@@ -54,9 +58,9 @@ class Recorder:
 
 
 def filer(stack: Stack, record: Recorder, deadline: float) -> None:
-    browser = Browser(stack.base_url)
+    browser = Client(stack.base_url)
     browser.login(FILER, PASSWORD)
-    token = Browser.csrf(browser.get("/avvikelser/ny").text)
+    token = Client.csrf(browser.get("/avvikelser/ny").text)
     n = 0
     while time.monotonic() < deadline:
         n += 1
@@ -76,14 +80,14 @@ def answerer(stack: Stack, record: Recorder, deadline: float, links: list[str], 
             _refill(stack, links, lock)
             time.sleep(0.2)
             continue
-        browser = Browser("")
+        browser = Client("")
         page = record.timed(
             "öppna svarslänk (GET)", partial(browser.get, link), lambda r: r.status == 200
         )
         if page is None or page.status != 200:
             continue
         fields = [
-            ("csrf_token", Browser.csrf(page.text)),
+            ("csrf_token", Client.csrf(page.text)),
             ("responder_name", "Ines Sved"),
             ("assessment", "Remissen hade hamnat fel; rutinen är ändrad."),
             ("agrees", "ja"),
@@ -127,11 +131,6 @@ def drain(stack: Stack, seconds: float) -> dict[str, int]:
         time.sleep(0.5)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def report(record: Recorder, seconds: float, states: dict, stack: Stack) -> int:
     print(
         f"\n{'operation':28} {'count':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} "
@@ -140,8 +139,8 @@ def report(record: Recorder, seconds: float, states: dict, stack: Stack) -> int:
     for operation, values in sorted(record.latency.items()):
         print(
             f"{operation:28} {len(values):6d} {len(values) / seconds:7.1f} "
-            f"{1000 * statistics.median(values):8.1f} {1000 * percentile(values, 0.95):8.1f} "
-            f"{1000 * percentile(values, 0.99):8.1f} {record.errors[operation]:6d}"
+            f"{1000 * statistics.median(values):8.1f} {1000 * percentile(values, 95):8.1f} "
+            f"{1000 * percentile(values, 99):8.1f} {record.errors[operation]:6d}"
         )
     ids = stack.sink.ids()
     rows = sum(states.values())
@@ -161,7 +160,7 @@ def main() -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="formservice-load-"))
     stack = Stack(log_dir)
     try:
-        stack.start([FILER, ANSWERER], PASSWORD, DEMO_DIRECTORY)
+        stack.start([FILER, ANSWERER])
         stack.start_workers(args.workers)
         record, links, lock = Recorder(), [], threading.Lock()
         deadline = time.monotonic() + args.seconds

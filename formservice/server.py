@@ -132,6 +132,9 @@ def serve(
             # create_app), never because the proxy happens to connect from 127.0.0.1.
             "forwarded_allow_ips": "",
             "child_exit": _child_exit,
+            # No runtime control socket (gunicorn ≥ 25): systemd signals the master; a socket
+            # at one path per user would be shared by every instance on the host.
+            "control_socket_disable": True,
         }
     ).run()
 

@@ -57,7 +57,7 @@ def running_provider(
         pytest.fail("Node.js saknas: testernas OpenID-leverantör kan inte startas (nodejs).")
     if not (HARNESS / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("tests/oidc/node_modules saknas: kör scripts/bootstrap.sh (npm ci).")
-    from tests.conftest import free_port
+    from tests.support.ports import free_port
 
     port = port or free_port()
     env = {

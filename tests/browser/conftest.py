@@ -8,33 +8,28 @@ Nothing is skipped: a missing Chromium, nginx, database or Redis makes the tests
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import DEMO_DIRECTORY, PASSWORD, ROOT, free_port, postgres_base_url
+from tests.support import postgres, processes, redis
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
+from tests.support.processes import Proc
+from tests.support.stack import environment, prepare_database, web, worker
+from tests.support.stack import formservice_command as formservice_command
+from tests.support.waiting import wait_for, wait_for_http
 
-BROWSER_REDIS_URL = os.environ.get(
-    "FORMSERVICE_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/14"
-)
+BROWSER_REDIS_URL = redis.browser_redis_url()
 CHROMIUM = os.environ.get("FORMSERVICE_TEST_CHROMIUM", "/usr/bin/chromium")
 NGINX = os.environ.get("FORMSERVICE_TEST_NGINX", "/usr/sbin/nginx")
 NGINX_SITE = ROOT / "deploy" / "nginx" / "formservice.conf"
@@ -57,14 +52,6 @@ PEOPLE = [
 TIMEOUT_MS = 20_000
 
 
-def formservice_command() -> list[str]:
-    """The installed `formservice` script next to this interpreter, else `python -m`."""
-    script = Path(sys.executable).parent / "formservice"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "formservice.cli"]
-
-
 @dataclass
 class LiveStack:
     base_url: str
@@ -76,171 +63,45 @@ class LiveStack:
         return self.base_url + path
 
     def logs(self) -> str:
-        parts = []
-        for log in sorted(self.log_dir.glob("*.log")):
-            parts.append(f"----- {log.name} -----\n{log.read_text(errors='replace')[-4000:]}")
-        return "\n".join(parts)
-
-
-def _create_database() -> tuple[str, str]:
-    base = make_url(postgres_base_url())
-    name = f"formservice_browser_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return name, base.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(name: str) -> None:
-    admin = create_engine(make_url(postgres_base_url()), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def _flush_redis() -> None:
-    from redis import Redis
-
-    conn = Redis.from_url(BROWSER_REDIS_URL, socket_connect_timeout=5)
-    try:
-        conn.flushdb()
-    finally:
-        conn.close()
-
-
-def _run(args: list[str], env: dict, log_dir: Path, input_text: str | None = None) -> None:
-    result = subprocess.run(
-        formservice_command() + args,
-        env=env,
-        cwd=ROOT,
-        input=input_text,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    with (log_dir / "setup.log").open("a") as log:
-        log.write(f"$ formservice {' '.join(args)}\n{result.stdout}{result.stderr}\n")
-    if result.returncode != 0:
-        pytest.fail(
-            f"`formservice {' '.join(args)}` failed ({result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}"
-        )
-
-
-def _start(args: list[str], env: dict, log_dir: Path, name: str) -> subprocess.Popen:
-    return _spawn(formservice_command() + args, env, log_dir, name)
-
-
-def _spawn(command: list[str], env: dict, log_dir: Path, name: str) -> subprocess.Popen:
-    with (log_dir / f"{name}.log").open("w") as log:  # the child keeps its own copy
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the worker's cron child goes too
-            preexec_fn=_die_with_parent,
-        )
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if pytest dies without tearing down (Linux prctl)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-def _wait_until_up(
-    stack: LiveStack,
-    procs: list[subprocess.Popen],
-    url: str,
-    seconds: float = 30,
-    context: ssl.SSLContext | None = None,
-) -> None:
-    deadline = time.monotonic() + seconds
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"{proc.args} exited with {proc.returncode} during start-up\n{stack.logs()}"
-                )
-        try:
-            with urllib.request.urlopen(url, timeout=5, context=context) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
-            last_error = exc
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {seconds} s ({last_error})\n{stack.logs()}")
+        return processes.logs(self.log_dir)
 
 
 @contextlib.contextmanager
-def _formservice_stack(
+def formservice_stack(
     smtp_sink, log_dir: Path, base_url: str | None = None, **settings: str
-) -> Iterator[tuple[LiveStack, list[subprocess.Popen]]]:
+) -> Iterator[tuple[LiveStack, list[Proc]]]:
     """Web and worker on a database of their own; `base_url` is the address users see."""
-    db_name, db_url = _create_database()
-    _flush_redis()
+    db_name, db_url = postgres.create_database("formservice_browser")
+    redis.flush(BROWSER_REDIS_URL)
     smtp_sink.clear()  # each stack numbers its cases from BUS-ÅÅÅÅ-0001 again
     port = free_port()
     web_url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
-    env.update(
-        {
-            "FORMSERVICE_SECRET_KEY": "browser-test-secret-" + uuid.uuid4().hex,
-            "FORMSERVICE_DATABASE_URL": db_url,
-            "FORMSERVICE_REDIS_URL": BROWSER_REDIS_URL,
-            "FORMSERVICE_SMTP_HOST": smtp_sink.host,
-            "FORMSERVICE_SMTP_PORT": str(smtp_sink.port),
-            "FORMSERVICE_BASE_URL": base_url or web_url,
-            "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": "1",
-            "FORMSERVICE_SWEEP_INTERVAL_SECONDS": "5",
-            "PYTHONUNBUFFERED": "1",
-            # One factor unless the journey is about the second (test_account_journeys.py)
-            "FORMSERVICE_REQUIRE_2FA": "none",
-            **settings,
-        }
-    )
+    defaults = {
+        "FORMSERVICE_SMTP_HOST": smtp_sink.host,
+        "FORMSERVICE_SMTP_PORT": str(smtp_sink.port),
+        "FORMSERVICE_BASE_URL": base_url or web_url,
+        "FORMSERVICE_DELIVERY_BACKOFF_SECONDS": "1",
+        "FORMSERVICE_SWEEP_INTERVAL_SECONDS": "5",
+        # One factor unless the journey is about the second (test_account_journeys.py)
+        "FORMSERVICE_REQUIRE_2FA": "none",
+    }
+    env = environment(db_url, BROWSER_REDIS_URL, **(defaults | settings))
     stack = LiveStack(base_url or web_url, db_url, log_dir, web_url)
-    procs: list[subprocess.Popen] = []
+    procs: list[Proc] = []
     try:
-        _run(["db", "upgrade"], env, log_dir)
-        _run(["directory", "import", str(DEMO_DIRECTORY)], env, log_dir)
-        for email in PEOPLE:
-            _run(["users", "set-password", email], env, log_dir, input_text=PASSWORD + "\n")
-        procs.append(
-            _start(["web", "--host", "127.0.0.1", "--port", str(port)], env, log_dir, "web")
-        )
-        procs.append(_start(["worker"], env, log_dir, "worker"))
-        _wait_until_up(stack, procs, web_url + "/logga-in")
+        prepare_database(env, PEOPLE, log_dir)
+        procs.append(web(env, log_dir, port))
+        procs.append(worker(env, log_dir))
+        wait_for_http(web_url + "/logga-in", procs, 30, on_fail=stack.logs)
         yield stack, procs
     finally:
         for proc in procs:
-            _stop(proc)
-        _flush_redis()
-        _drop_database(db_name)
+            proc.stop(timeout=20)
+        redis.flush(BROWSER_REDIS_URL)
+        postgres.drop_database(db_name)
+
+
+_formservice_stack = formservice_stack  # the old private name, for one release
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +110,7 @@ def live_stack(smtp_sink):
     # Not under pytest's basetemp: concurrent pytest runs prune old basetemp folders.
     log_dir = Path(tempfile.mkdtemp(prefix="formservice-browser-"))
     try:
-        with _formservice_stack(smtp_sink, log_dir) as (stack, _procs):
+        with formservice_stack(smtp_sink, log_dir) as (stack, _procs):
             yield stack
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
@@ -337,7 +198,7 @@ def proxied_stack(smtp_sink, **settings: str) -> Iterator[ProxiedStack]:
     public = f"https://127.0.0.1:{https_port}"
     try:
         certificate = _self_signed_certificate(log_dir / "tls")
-        with _formservice_stack(
+        with formservice_stack(
             smtp_sink, log_dir, base_url=public, FORMSERVICE_TRUSTED_PROXIES="1", **settings
         ) as (live, procs):
             stack = ProxiedStack(
@@ -361,8 +222,10 @@ def proxied_stack(smtp_sink, **settings: str) -> Iterator[ProxiedStack]:
             check = subprocess.run(command + ["-t"], capture_output=True, text=True, timeout=30)
             if check.returncode != 0:
                 pytest.fail(f"nginx refused the configuration:\n{check.stderr}")
-            procs.append(_spawn(command, dict(os.environ), log_dir, "nginx"))
-            _wait_until_up(stack, procs, stack.url("/logga-in"), context=stack.ssl_context())
+            procs.append(Proc("nginx", command, dict(os.environ), log_dir).start())
+            wait_for_http(
+                stack.url("/logga-in"), procs, 30, stack.ssl_context(), on_fail=stack.logs
+            )
             yield stack
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
@@ -460,14 +323,16 @@ def check_a11y(page) -> None:
 
 def wait_for_mail(sink, to: str, contains: str, seconds: float = 30) -> EmailMessage:
     """Poll the SMTP sink until the worker has delivered a matching message."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+
+    def found() -> EmailMessage | None:
         with sink.lock:
             messages = list(sink.messages)
-        for message in messages:
-            if message["To"] == to and contains in str(message["Subject"]):
-                return message
-        time.sleep(0.2)
-    with sink.lock:
-        seen = [(m["To"], str(m["Subject"])) for m in sink.messages]
-    pytest.fail(f"No e-mail to {to} with {contains!r} in the subject within {seconds} s: {seen}")
+        return next((m for m in messages if m["To"] == to and contains in str(m["Subject"])), None)
+
+    def seen() -> str:
+        with sink.lock:
+            return str([(m["To"], str(m["Subject"])) for m in sink.messages])
+
+    return wait_for(
+        found, seconds, f"an e-mail to {to} with {contains!r} in the subject", on_fail=seen
+    )

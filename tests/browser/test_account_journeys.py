@@ -6,10 +6,8 @@ FORMSERVICE_REQUIRE_2FA=admin."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -20,16 +18,12 @@ import yaml
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.conftest import DEMO_DIRECTORY, PASSWORD, ROOT, _password_hash
 from tests.integration.helpers import ADMIN, CHEF_A, CHEF_B
+from tests.support import stack as support_stack
+from tests.support.accounts import PASSWORD, password_hash
+from tests.support.paths import DEMO_DIRECTORY
 
-from .conftest import (
-    BROWSER_REDIS_URL,
-    _formservice_stack,
-    check_a11y,
-    formservice_command,
-    wait_for_mail,
-)
+from .conftest import BROWSER_REDIS_URL, check_a11y, formservice_stack, wait_for_mail
 from .test_deviation_journey import fill_valid_report, today
 
 pytestmark = pytest.mark.browser
@@ -44,7 +38,7 @@ LINK = re.compile(r"https?://\S+/(?:inbjudan|aterstall)/[^\s>\"']+")
 def stack(smtp_sink):
     log_dir = Path(tempfile.mkdtemp(prefix="formservice-accounts-"))
     try:
-        with _formservice_stack(
+        with formservice_stack(
             smtp_sink,
             log_dir,
             FORMSERVICE_REQUIRE_2FA="admin",
@@ -57,21 +51,7 @@ def stack(smtp_sink):
 
 def cli(stack, *args: str) -> None:
     """`formservice …` against the stack's database, as an operator would run it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
-    env |= {
-        "FORMSERVICE_DATABASE_URL": stack.database_url,
-        "FORMSERVICE_REDIS_URL": BROWSER_REDIS_URL,
-        "FORMSERVICE_SECRET_KEY": "operator-shell",
-    }
-    result = subprocess.run(
-        formservice_command() + list(args),
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    support_stack.cli(list(args), support_stack.environment(stack.database_url, BROWSER_REDIS_URL))
 
 
 def add_nora(stack, folder: Path) -> None:
@@ -289,7 +269,7 @@ def test_the_other_new_pages_pass_axe(stack, new_context):
         "INSERT INTO users (email, name, password_hash, is_admin, is_secretariat, active,"
         " token_version) VALUES (:e, 'Utan Roll', :h, false, false, true, 0)",
         e="utan.roll@stad.example",
-        h=_password_hash(),
+        h=password_hash(),
     )
     nobody = new_context().new_page()
     fill_login(nobody, stack, "utan.roll@stad.example")

@@ -11,11 +11,11 @@ from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
 from tests.integration.helpers import ADMIN, CHEF_A, CHEF_B, CONVENER, SECRETARY
+from tests.support.accounts import give_password_in
 
 from .conftest import check_a11y, wait_for_mail
 from .test_deviation_journey import group, log_in
 from .test_sip_journey import CHILD, PLACE, QUESTION, field, fill_invitation, today
-from .test_statistics_a11y import give_passwords
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def calendar_of(message) -> Calendar:
 
 
 def test_steering_group_meeting_planned_changed_withdrawn(live_stack, new_context, smtp_sink):
-    give_passwords(live_stack, [SECRETARY, CONVENER])
+    give_password_in(live_stack.database_url, [SECRETARY, CONVENER])
     page: Page = new_context(java_script_enabled=False).new_page()
     log_in(page, live_stack, SECRETARY)
     day = today() + timedelta(days=15)
@@ -92,7 +92,7 @@ def test_sip_meeting_withdrawn_from_its_page(live_stack, new_context, smtp_sink)
 
 
 def test_group_page_offers_working_days(live_stack, new_context):
-    give_passwords(live_stack, [ADMIN])
+    give_password_in(live_stack.database_url, [ADMIN])
     page = new_context(java_script_enabled=False).new_page()
     log_in(page, live_stack, ADMIN)
     page.goto(live_stack.url("/admin/bus-grupper/skarpnack"))

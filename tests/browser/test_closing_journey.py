@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, text
 
-from tests.conftest import PASSWORD, _password_hash
 from tests.integration.helpers import CHEF_A, CHEF_B, SECRETARIAT, SECRETARY
+from tests.support.accounts import PASSWORD, give_password_in
 
 from .conftest import check_a11y, wait_for_mail
 
@@ -25,19 +24,6 @@ PLACE = "Skarpnäcks stadsdelsförvaltning"
 
 def today() -> str:
     return datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
-
-
-def give_password(stack, email: str) -> None:
-    """The shared stack sets passwords for chefs only; the secretary gets one here."""
-    engine = create_engine(stack.database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text("UPDATE users SET password_hash = :h WHERE email = :e"),
-                {"h": _password_hash(), "e": email},
-            )
-    finally:
-        engine.dispose()
 
 
 def log_in(page: Page, stack, email: str) -> None:
@@ -99,7 +85,7 @@ def fill_closing(page: Page) -> None:
 
 
 def test_secretary_plans_a_meeting_and_closes_a_case(live_stack, new_context, smtp_sink):
-    give_password(live_stack, SECRETARY)
+    give_password_in(live_stack.database_url, [SECRETARY])
     chef_a = new_context().new_page()
     log_in(chef_a, live_stack, CHEF_A)
     expect(chef_a.get_by_role("link", name="Styrgrupp")).to_have_count(0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import _formservice_stack, check_a11y
+from .conftest import check_a11y, formservice_stack
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def demo_stack(smtp_sink):
     """`formservice web` and `worker` in demo mode (FORMSERVICE_DEMO), the demo directory."""
     log_dir = Path(tempfile.mkdtemp(prefix="formservice-demo-"))
     try:
-        with _formservice_stack(smtp_sink, log_dir, FORMSERVICE_DEMO="1") as (stack, _procs):
+        with formservice_stack(smtp_sink, log_dir, FORMSERVICE_DEMO="1") as (stack, _procs):
             yield stack
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)

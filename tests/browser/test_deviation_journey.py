@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
 from tests.integration.helpers import ADMIN, CHEF_A, CHEF_B, UNRELATED_CHEF
+from tests.support.accounts import PASSWORD
 
 from .conftest import check_a11y, wait_for_mail
 

@@ -10,15 +10,16 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.integration.helpers import CHEF_A, SECRETARY
+from tests.support.accounts import give_password_in
 
 from .conftest import check_a11y
-from .test_closing_journey import file_report, give_password, log_in
+from .test_closing_journey import file_report, log_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_secretary_compiles_and_downloads_the_digest(live_stack, new_context):
-    give_password(live_stack, SECRETARY)
+    give_password_in(live_stack.database_url, [SECRETARY])
     chef_a = new_context().new_page()
     log_in(chef_a, live_stack, CHEF_A)
     case_number = file_report(chef_a, live_stack)

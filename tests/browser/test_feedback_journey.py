@@ -13,9 +13,9 @@ from docx import Document
 from playwright.sync_api import Page, expect
 
 from tests.integration.helpers import CHEF_A, CHEF_B, SECRETARY
+from tests.support.accounts import give_password_in
 
 from .conftest import check_a11y, wait_for_mail
-from .test_closing_journey import give_password
 from .test_deviation_journey import fill_valid_report, group, log_in, today
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -120,7 +120,7 @@ def test_insufficient_answer_supplemented_through_the_link(live_stack, new_conte
     check_a11y(chef_a)
 
     # The secretary's digest for the next meeting flags the case and shows both, in order.
-    give_password(live_stack, SECRETARY)
+    give_password_in(live_stack.database_url, [SECRETARY])
     secretary = new_context(java_script_enabled=False, accept_downloads=True).new_page()
     log_in(secretary, live_stack, SECRETARY)
     secretary.goto(live_stack.url("/styrgrupp"))

@@ -13,9 +13,10 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from tests.integration.helpers import CHEF_A, REMISS, SECRETARIAT, SECRETARY, VANTETID
+from tests.support.accounts import give_password_in
 
 from .conftest import check_a11y
-from .test_statistics_a11y import give_passwords, log_in
+from .test_statistics_a11y import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +58,7 @@ def seed(stack) -> None:
 
 @pytest.fixture(scope="module")
 def seeded(live_stack):
-    give_passwords(live_stack, [SECRETARY, SECRETARIAT[0]])
+    give_password_in(live_stack.database_url, [SECRETARY, SECRETARIAT[0]])
     seed(live_stack)
     return live_stack
 

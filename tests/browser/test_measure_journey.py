@@ -15,9 +15,10 @@ from rq import Queue
 
 from formservice.queue import QUEUE_NAME
 from tests.integration.helpers import CHEF_A, CHEF_B, DEPUTY_B, SECRETARY
+from tests.support.accounts import give_password_in
 
 from .conftest import BROWSER_REDIS_URL, check_a11y, wait_for_mail
-from .test_closing_journey import file_report, give_password, group, log_in, plan_meeting, today
+from .test_closing_journey import file_report, group, log_in, plan_meeting, today
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +50,7 @@ def run_reminder_job() -> None:
 def test_a_responsible_chef_confirms_measures_by_link_and_logged_in(
     live_stack, new_context, smtp_sink
 ):
-    give_password(live_stack, SECRETARY)
-    give_password(live_stack, DEPUTY_B)
+    give_password_in(live_stack.database_url, [SECRETARY, DEPUTY_B])
     chef_a = new_context().new_page()
     log_in(chef_a, live_stack, CHEF_A)
     case_number = file_report(chef_a, live_stack)

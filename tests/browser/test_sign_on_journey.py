@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import free_port
 from tests.integration.helpers import CHEF_A
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider
+from tests.support.ports import free_port
 
 from .conftest import ProxiedStack, check_a11y, proxied_stack
 from .test_deviation_journey import fill_valid_report, today

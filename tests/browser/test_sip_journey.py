@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PASSWORD
 from tests.integration.helpers import CHEF_A, CHEF_B, UNRELATED_CHEF
+from tests.support.accounts import PASSWORD
 
 from .conftest import check_a11y, wait_for_mail
 from .test_deviation_journey import group, log_in

@@ -11,28 +11,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PASSWORD, _password_hash
 from tests.integration.helpers import CHEF_A, SECRETARIAT, SECRETARY
+from tests.support.accounts import PASSWORD, give_password_in
 
 from .conftest import check_a11y
 
 pytestmark = pytest.mark.browser
 
 YEAR = datetime.now(UTC).year
-
-
-def give_passwords(stack, emails: list[str]) -> None:
-    """The shared stack sets passwords for chefs only; the secretary and secretariat get one."""
-    engine = create_engine(stack.database_url)
-    try:
-        with engine.begin() as conn:
-            for email in emails:
-                conn.execute(
-                    text("UPDATE users SET password_hash = :h WHERE email = :e"),
-                    {"h": _password_hash(), "e": email},
-                )
-    finally:
-        engine.dispose()
 
 
 def seed(stack) -> None:
@@ -99,7 +85,7 @@ def log_in(page: Page, stack, email: str) -> None:
 
 @pytest.fixture(scope="module")
 def seeded(live_stack):
-    give_passwords(live_stack, [SECRETARY, SECRETARIAT[0]])
+    give_password_in(live_stack.database_url, [SECRETARY, SECRETARIAT[0]])
     seed(live_stack)
     return live_stack
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_DIRECTORY, PASSWORD
 from tests.integration.helpers import CHEF_A, SECRETARY
+from tests.support.accounts import PASSWORD
+from tests.support.http import Client, deviation_fields
+from tests.support.processes import stop_reaper
 
-from .stack import Browser, Stack, deviation_fields, stop_reaper
+from .stack import Stack
 
 PEOPLE = [CHEF_A, SECRETARY]
 
@@ -24,7 +26,7 @@ def stack():
     log_dir = Path(tempfile.mkdtemp(prefix="formservice-faults-"))
     live = Stack(log_dir)
     try:
-        live.start(PEOPLE, PASSWORD, DEMO_DIRECTORY)
+        live.start(PEOPLE)
         yield live
     finally:
         live.close()
@@ -39,13 +41,7 @@ def stack():
 def fresh(stack):
     """Per test: Redis up and empty, sink accepting and empty, proxy up, no workers running;
     afterwards every worker this test started is stopped (process group killed)."""
-    if not stack.redis.proc.alive():
-        stack.redis.start()
-    stack.redis.connection().flushdb()
-    if stack.sink.controller is None:
-        stack.sink.start()
-    stack.sink.reset()
-    stack.settle_leftovers()
+    stack.begin_test()
     try:
         yield stack
     finally:
@@ -58,14 +54,14 @@ class Reporter:
     """Chef A in a browser-like client: log in once, post deviation reports."""
 
     def __init__(self, stack: Stack) -> None:
-        self.browser = Browser(stack.base_url)
+        self.browser = Client(stack.base_url)
         self.browser.login(CHEF_A, PASSWORD)
         self.token = self.csrf()
 
     def csrf(self) -> str:
         page = self.browser.get("/avvikelser/ny")
         assert page.status == 200, page.status
-        return Browser.csrf(page.text)
+        return Client.csrf(page.text)
 
     def post(self, description: str = "Remissen besvarades inte inom överenskommen tid."):
         return self.browser.post("/avvikelser/ny", deviation_fields(self.token, description))

@@ -1,309 +1,50 @@
-"""Real processes for fault injection: a private Redis, gunicorn, RQ workers, a TCP proxy in front
-of PostgreSQL, an SMTP sink that can misbehave, and an HTTP client with a cookie jar.
+"""The fault stack: gunicorn (its database behind a TCP proxy that can cut every connection),
+RQ workers, a private Redis, a fresh PostgreSQL database and an SMTP sink that can misbehave.
 
-Every subprocess runs in its own process group. Groups are killed on `stop()`, in fixture
-teardown, at interpreter exit, on SIGTERM/SIGHUP to pytest, and — should pytest itself be killed
-with SIGKILL — by a small reaper process that watches pytest's pid.
+The parts every live run shares (process groups that never outlive pytest, the private Redis,
+the HTTP client, waiting) are in tests/support/; what is here exists to inject faults. The
+names fault tests imported from here before (Browser, now support.http.Client; wait_for,
+deviation_fields, …) are re-exported for one release: new tests import them from
+tests.support.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
-import ctypes
-import http.cookiejar
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-import uuid
 from collections import Counter
-from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, postgres_base_url
+from tests.support import postgres, processes
+from tests.support.accounts import give_password
+from tests.support.http import Client
+from tests.support.http import Response as Response
+from tests.support.http import deviation_fields as deviation_fields
+from tests.support.paths import DEMO_DIRECTORY
+from tests.support.ports import free_port
+from tests.support.ports import port_open as port_open
+from tests.support.postgres import create_database as create_database
+from tests.support.postgres import drop_database as drop_database
+from tests.support.processes import REAPER_EXTRA, Proc
+from tests.support.processes import stop_reaper as stop_reaper
+from tests.support.redis import RedisServer
+from tests.support.smtp import Sink
+from tests.support.stack import environment, web, worker
+from tests.support.stack import formservice_command as formservice_command
+from tests.support.waiting import wait_for, wait_for_http
 
-# ---------------------------------------------------------------------------- process groups
-
-_LIVE: dict[int, Proc] = {}  # pgid -> process
-_REAPER: subprocess.Popen | None = None
-_REAPER_FILE: Path | None = None
-_HANDLERS_INSTALLED = False
-
-_REAPER_CODE = r"""
-import json, os, shutil, signal, sys, time
-parent, path = int(sys.argv[1]), sys.argv[2]
-while True:
-    try:
-        os.kill(parent, 0)
-    except ProcessLookupError:
-        break
-    time.sleep(1)
-try:
-    state = json.load(open(path))
-except (OSError, ValueError):
-    state = {}
-for pgid in state.get("pgids", []):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
-if state.get("database"):
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(state["admin_url"], isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % state["database"]))
-if state.get("directory"):
-    shutil.rmtree(state["directory"], ignore_errors=True)
-"""
-
-
-def formservice_command() -> list[str]:
-    """The installed `formservice` script next to this interpreter, else `python -m`."""
-    script = Path(sys.executable).parent / "formservice"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "formservice.cli"]
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when pytest's main thread goes away (Linux prctl)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-#: What the reaper removes besides the process groups: {"database", "admin_url", "directory"}.
-REAPER_EXTRA: dict[str, str] = {}
-
-
-def _write_reaper_file() -> None:
-    if _REAPER_FILE is not None:
-        _REAPER_FILE.write_text(json.dumps({"pgids": list(_LIVE), **REAPER_EXTRA}))
-
-
-def _ensure_safety_nets(log_dir: Path) -> None:
-    """atexit, SIGTERM/SIGHUP handlers and the reaper: no process group outlives pytest."""
-    global _REAPER, _REAPER_FILE, _HANDLERS_INSTALLED
-    if not _HANDLERS_INSTALLED:
-        atexit.register(kill_all)
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            previous = signal.getsignal(signum)
-
-            def handler(number, frame, previous=previous):
-                kill_all()
-                if callable(previous):
-                    previous(number, frame)
-                else:
-                    raise KeyboardInterrupt
-
-            signal.signal(signum, handler)
-        _HANDLERS_INSTALLED = True
-    if _REAPER is None or _REAPER.poll() is not None:
-        _REAPER_FILE = log_dir / "process-groups"
-        _write_reaper_file()
-        _REAPER = subprocess.Popen(
-            [sys.executable, "-c", _REAPER_CODE, str(os.getpid()), str(_REAPER_FILE)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-def stop_reaper() -> None:
-    global _REAPER
-    REAPER_EXTRA.clear()
-    _write_reaper_file()
-    if _REAPER is not None and _REAPER.poll() is None:
-        _REAPER.kill()
-        _REAPER.wait(timeout=5)
-    _REAPER = None
-
-
-def kill_all() -> None:
-    """SIGKILL every process group still registered (used by the safety nets)."""
-    for proc in list(_LIVE.values()):
-        proc.kill()
-
-
-class Proc:
-    """One subprocess in its own process group, with its output in a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path) -> None:
-        self.name, self.args, self.env, self.log_dir = name, args, env, log_dir
-        self.log_path = log_dir / f"{name}.log"
-        self.popen: subprocess.Popen | None = None
-
-    def start(self) -> Proc:
-        _ensure_safety_nets(self.log_dir)
-        log = self.log_path.open("a")
-        log.write(f"===== start {time.strftime('%H:%M:%S')}: {' '.join(self.args)}\n")
-        log.flush()
-        self.popen = subprocess.Popen(
-            self.args,
-            env=self.env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
-        _LIVE[self.popen.pid] = self
-        _write_reaper_file()
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def _signal_group(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
-
-    def _forget(self) -> None:
-        if self.popen is not None:
-            _LIVE.pop(self.popen.pid, None)
-            _write_reaper_file()
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (a crash, or the last resort)."""
-        if self.popen is None:
-            return
-        self._signal_group(signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=10)
-        self._forget()
-
-    def stop(self, timeout: float = 15) -> None:
-        """SIGTERM the group, then SIGKILL whatever is left after `timeout`."""
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
-        self.kill()  # the group may hold children even after the leader exited
-
-    def group_pids(self) -> list[int]:
-        """Every live process in this process group."""
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.getpgid(int(entry)) == self.pid:
-                    pids.append(int(entry))
-            except (ProcessLookupError, PermissionError):
-                continue
-        return pids
-
-    def tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-
-def wait_for(predicate, seconds: float, what: str, interval: float = 0.2, on_fail=None):
-    """Poll until `predicate()` is truthy; fail with `what` (and extra detail) otherwise."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            detail = on_fail() if on_fail else ""
-            raise AssertionError(f"Timed out after {seconds} s waiting for {what}. {detail}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-        return True
-    return False
-
-
-# ---------------------------------------------------------------------------- private Redis
-
-
-class RedisServer:
-    """A redis-server of our own on a fixed port, to crash and restart at will."""
-
-    def __init__(self, log_dir: Path, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = Proc(
-            "redis",
-            [
-                "/usr/bin/redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            log_dir,
-        )
-
-    def ping(self) -> bool:
-        from redis import Redis
-
-        conn = Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=1)
-        try:
-            return bool(conn.ping())
-        except Exception:
-            return False
-        finally:
-            conn.close()
-
-    def start(self) -> RedisServer:
-        self.proc.start()
-        wait_for(self.ping, 15, f"redis-server on port {self.port}", on_fail=self.proc.tail)
-        return self
-
-    def crash(self) -> None:
-        """SIGKILL: everything in it is lost, clients see connection refused."""
-        self.proc.kill()
-        wait_for(lambda: not port_open(self.port), 10, "Redis to be gone")
-
-    def connection(self):
-        from redis import Redis
-
-        return Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=10)
-
+Browser = Client  # the name fault tests used before tests/support/ (one release)
 
 # ---------------------------------------------------------------------------- database proxy
 
@@ -388,22 +129,20 @@ class TcpProxy:
 # ---------------------------------------------------------------------------- SMTP sink
 
 
-class FaultySink:
-    """An aiosmtpd server that keeps what it accepts and can refuse, stall or vanish.
+class FaultySink(Sink):
+    """The SMTP sink (support.smtp) that can refuse, stall or vanish.
 
     A message counts as received only once the handler has decided to answer 250; a client that
     dies while the handler stalls (the handler coroutine is cancelled) delivered nothing.
     """
 
     def __init__(self, port: int | None = None) -> None:
-        self.host, self.port = "127.0.0.1", port or free_port()
-        self.lock = threading.Lock()
-        self.controller: Controller | None = None
+        super().__init__(port=port)
         self.reset()
 
     def reset(self) -> None:
+        self.clear()
         with self.lock:
-            self.messages: list = []
             self.offered: Counter = Counter()  # Message-ID -> DATA commands seen
             self.aborted: list[str] = []  # Message-IDs whose client vanished mid-DATA
             self.tempfail_times = 0  # 451 for the first n offers of each message
@@ -450,138 +189,12 @@ class FaultySink:
             self.messages.append(message)
         return "250 OK"
 
-    def start(self) -> FaultySink:
-        self.controller = Controller(self, hostname=self.host, port=self.port)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        """No listener at all: clients get connection refused."""
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def ids(self) -> Counter:
-        with self.lock:
-            return Counter(str(m["Message-ID"]) for m in self.messages)
-
     def summary(self) -> str:
         with self.lock:
             return (
                 f"sink: {len(self.messages)} accepted, offered={dict(self.offered)}, "
                 f"aborted={self.aborted}"
             )
-
-
-# ---------------------------------------------------------------------------- HTTP client
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict
-    text: str
-
-    @property
-    def location(self) -> str:
-        return self.headers.get("Location", "")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-class Browser:
-    """urllib with a cookie jar; redirects are returned, not followed."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
-        )
-
-    def _open(self, request: urllib.request.Request, timeout: float) -> Response:
-        try:
-            with self.opener.open(request, timeout=timeout) as response:
-                body = response.read().decode("utf-8", errors="replace")
-                return Response(response.status, dict(response.headers), body)
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode("utf-8", errors="replace")
-            return Response(exc.code, dict(exc.headers), body)
-
-    def get(self, path: str, timeout: float = 30) -> Response:
-        return self._open(urllib.request.Request(self.base_url + path), timeout)
-
-    def post(self, path: str, fields: list[tuple[str, str]], timeout: float = 30) -> Response:
-        data = urllib.parse.urlencode(fields).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method="POST")
-        request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        return self._open(request, timeout)
-
-    @staticmethod
-    def csrf(html: str) -> str:
-        match = _CSRF.search(html)
-        assert match, "no csrf_token in the page"
-        return match.group(1)
-
-    def login(self, email: str, password: str) -> None:
-        page = self.get("/logga-in")
-        assert page.status == 200, page.status
-        response = self.post(
-            "/logga-in",
-            [("csrf_token", self.csrf(page.text)), ("email", email), ("password", password)],
-        )
-        assert response.status in (302, 303), (response.status, response.text[-2000:])
-
-
-def deviation_fields(csrf_token: str, description: str) -> list[tuple[str, str]]:
-    """The deviation form as a browser posts it (Familjeenheten → BUP Farsta, sent)."""
-    from datetime import date, timedelta
-
-    return [
-        ("csrf_token", csrf_token),
-        ("reporting_unit", "familjeenheten-skarpnack"),
-        ("receiving_unit", "bup-farsta"),
-        ("event_date", (date.today() - timedelta(days=2)).isoformat()),
-        ("categories", "remiss-eller-forfragan-obesvarad-eller-avvisad"),
-        ("description", description),
-        ("actions_taken", "Vi ringde mottagningen två gånger."),
-        ("bus_individ", "nej"),
-        ("bus_individ_date", ""),
-        ("proposal", ""),
-        ("child_gender", "flicka"),
-        ("age_group", "6-12"),
-        ("attest", "y"),
-        ("send", "Skicka avvikelsen"),
-    ]
-
-
-# ---------------------------------------------------------------------------- the stack
-
-
-def create_database(prefix: str = "formservice_faults") -> tuple[str, str]:
-    base = make_url(postgres_base_url())
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return name, base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    admin = create_engine(make_url(postgres_base_url()), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 #: Fast settings for the workers: things happen within seconds.
@@ -599,11 +212,9 @@ class Stack:
         self.log_dir = log_dir
         self.redis = RedisServer(log_dir)
         self.sink = FaultySink()
-        self.db_name, self.database_url = create_database()
+        self.db_name, self.database_url = postgres.create_database("formservice_faults")
         REAPER_EXTRA.update(
-            database=self.db_name,
-            admin_url=make_url(postgres_base_url()).render_as_string(hide_password=False),
-            directory=str(log_dir),
+            database=self.db_name, admin_url=postgres.admin_url(), directory=str(log_dir)
         )
         target = make_url(self.database_url)
         self.proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
@@ -613,19 +224,14 @@ class Stack:
         self.web_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.engine = create_engine(self.database_url, pool_pre_ping=True)
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
-        self.env.update(
-            {
-                "FORMSERVICE_SECRET_KEY": "faults-secret-" + uuid.uuid4().hex,
-                "FORMSERVICE_DATABASE_URL": self.database_url,
-                "FORMSERVICE_REDIS_URL": self.redis.url,
-                "FORMSERVICE_SMTP_HOST": self.sink.host,
-                "FORMSERVICE_SMTP_PORT": str(self.sink.port),
-                "FORMSERVICE_SMTP_TIMEOUT": "10",
-                "FORMSERVICE_BASE_URL": self.base_url,
-                "PYTHONUNBUFFERED": "1",
-                **WORKER_SETTINGS,
-            }
+        self.env = environment(
+            self.database_url,
+            self.redis.url,
+            FORMSERVICE_SMTP_HOST=self.sink.host,
+            FORMSERVICE_SMTP_PORT=str(self.sink.port),
+            FORMSERVICE_SMTP_TIMEOUT="10",
+            FORMSERVICE_BASE_URL=self.base_url,
+            **WORKER_SETTINGS,
         )
         self.web: Proc | None = None
         self.workers: list[Proc] = []
@@ -633,32 +239,23 @@ class Stack:
         self._worker_count = 0
 
     # -- life cycle
-    def start(self, people: list[str], password: str, directory: Path) -> Stack:
+    def start(self, people: list[str]) -> Stack:
+        """Redis, sink and proxy up, the database prepared (the demo directory, `people`
+        with the test password), the web server answering."""
         self.redis.start()
         self.sink.start()
         self.proxy.up()
-        self._prepare_database(people, password, directory)
-        self.web = Proc(
-            "web",
-            formservice_command() + ["web", "--host", "127.0.0.1", "--port", str(self.web_port)],
+        self._prepare_database(people)
+        self.web = web(
             {**self.env, "FORMSERVICE_DATABASE_URL": self.proxied_database_url},
             self.log_dir,
-        ).start()
-        wait_for(self._web_up, 40, "the web server", on_fail=self.logs)
+            self.web_port,
+        )
+        wait_for_http(self.base_url + "/logga-in", [self.web], 40, on_fail=self.logs)
         return self
 
-    def _web_up(self) -> bool:
-        assert self.web is not None
-        if not self.web.alive():
-            raise AssertionError(f"web exited during start-up\n{self.logs()}")
-        try:
-            return Browser(self.base_url).get("/logga-in", timeout=5).status == 200
-        except OSError:
-            return False
-
-    def _prepare_database(self, people: list[str], password: str, directory: Path) -> None:
+    def _prepare_database(self, people: list[str]) -> None:
         import yaml
-        from argon2 import PasswordHasher
         from sqlalchemy import select
 
         from formservice import create_app
@@ -679,11 +276,8 @@ class Stack:
         )
         with self.app.app_context():
             upgrade()
-            import_directory(yaml.safe_load(directory.read_text(encoding="utf-8")))
-            hashed = PasswordHasher().hash(password)
-            for user in db.session.scalars(select(User).where(User.email.in_(people))):
-                user.password_hash = hashed
-            db.session.commit()
+            import_directory(yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8")))
+            give_password(db.session.scalars(select(User).where(User.email.in_(people))))
 
     def start_worker(self, **settings: str) -> Proc:
         """`formservice worker` with the fast settings (plus `settings`), ready when it returns."""
@@ -695,12 +289,7 @@ class Stack:
         for _ in range(count):
             self._worker_count += 1
             procs.append(
-                Proc(
-                    f"worker{self._worker_count}",
-                    formservice_command() + ["worker"],
-                    {**self.env, **settings},
-                    self.log_dir,
-                ).start()
+                worker({**self.env, **settings}, self.log_dir, f"worker{self._worker_count}")
             )
         self.workers.extend(procs)
         for proc in procs:
@@ -718,15 +307,18 @@ class Stack:
         if not proc.alive():
             raise AssertionError(f"{proc.name} exited during start-up\n{self.logs()}")
         try:
-            return any(w.pid == proc.pid for w in Worker.all(connection=self.redis.connection()))
+            workers = Worker.all(connection=self.redis.connection())
         except Exception:
             return False
+        # Registered is not enough: a worker still bootstrapping (state "started") dies if
+        # Redis goes now; one that waits for jobs ("idle") or runs one rides out an outage.
+        return any(w.pid == proc.pid and w.get_state() in ("idle", "busy") for w in workers)
 
     def stop_workers(self) -> None:
         """SIGTERM every worker group at once (warm shutdown), SIGKILL what is left after 10 s."""
         for proc in self.workers:
             if proc.alive():
-                proc._signal_group(signal.SIGTERM)
+                proc.signal_group(signal.SIGTERM)
         deadline = time.monotonic() + 10
         for proc in self.workers:
             if proc.popen is not None:
@@ -749,15 +341,11 @@ class Stack:
                 db.session.remove()
                 db.engine.dispose()
         self.engine.dispose()
-        drop_database(self.db_name)
+        postgres.drop_database(self.db_name)
 
     # -- looking at the state
     def logs(self, chars: int = 4000) -> str:
-        parts = []
-        for log in sorted(self.log_dir.glob("*.log")):
-            with contextlib.suppress(OSError):
-                parts.append(f"----- {log.name} -----\n{log.read_text(errors='replace')[-chars:]}")
-        return "\n".join(parts) + "\n" + self.sink.summary()
+        return processes.logs(self.log_dir, chars) + "\n" + self.sink.summary()
 
     def query(self, sql: str, **params) -> list:
         with self.engine.connect() as conn:
@@ -791,6 +379,16 @@ class Stack:
             return f"outbox (state, attempts): {dict(states)}\n{self.logs()}"
 
         return wait_for(done, seconds, "every outbox row to be sent", 0.3, on_fail=detail)
+
+    def begin_test(self) -> None:
+        """Redis up and empty, the sink accepting and empty, no earlier test's rows due."""
+        if not self.redis.proc.alive():
+            self.redis.start()
+        self.redis.connection().flushdb()
+        if self.sink.controller is None:
+            self.sink.start()
+        self.sink.reset()
+        self.settle_leftovers()
 
     def settle_leftovers(self) -> None:
         """Rows a failed test left behind must not be delivered during the next test."""

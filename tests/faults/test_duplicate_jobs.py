@@ -9,8 +9,7 @@ from rq import Queue
 from rq.job import Job
 
 from formservice.queue import QUEUE_NAME
-
-from .stack import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from .stack import fake_soffice, kill_recorded, wait_for
+from tests.support.waiting import wait_for
+
+from .stack import fake_soffice, kill_recorded
 from .test_worker_killed import _meeting_with_cases, digest_row, request_digest, wait_digest
 
 pytestmark = pytest.mark.faults

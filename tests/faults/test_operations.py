@@ -20,33 +20,24 @@ import re
 import subprocess
 import tempfile
 import threading
-import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import DEMO_DIRECTORY, PASSWORD
 from tests.integration.helpers import CHEF_A, SECRETARY
+from tests.support import postgres
+from tests.support.accounts import PASSWORD
+from tests.support.http import Client, Response, deviation_fields
+from tests.support.ports import free_port
+from tests.support.processes import REAPER_EXTRA, Proc
+from tests.support.stack import cli, formservice_command, web
+from tests.support.waiting import wait_for, wait_for_http
 
 from .conftest import Reporter
-from .stack import (
-    REAPER_EXTRA,
-    Browser,
-    Proc,
-    Response,
-    Stack,
-    create_database,
-    deviation_fields,
-    drop_database,
-    formservice_command,
-    free_port,
-    wait_for,
-)
+from .stack import Stack
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -62,7 +53,7 @@ def ops():
     live = Stack(log_dir)
     live.env.update(FORMSERVICE_LOG_FORMAT="json", FORMSERVICE_METRICS_TOKEN=TOKEN)
     try:
-        live.start([CHEF_A, SECRETARY], PASSWORD, DEMO_DIRECTORY)
+        live.start([CHEF_A, SECRETARY])
         yield live
     finally:
         live.close()
@@ -77,13 +68,7 @@ def ops():
 def stack(ops):
     """Per test: Redis up and empty, sink accepting and empty, no workers; workers stopped
     afterwards."""
-    if not ops.redis.proc.alive():
-        ops.redis.start()
-    ops.redis.connection().flushdb()
-    if ops.sink.controller is None:
-        ops.sink.start()
-    ops.sink.reset()
-    ops.settle_leftovers()
+    ops.begin_test()
     try:
         yield ops
     finally:
@@ -91,8 +76,7 @@ def stack(ops):
 
 
 def get(stack: Stack, path: str, headers: dict | None = None, timeout: float = 10) -> Response:
-    request = urllib.request.Request(stack.base_url + path, headers=headers or {})
-    return Browser(stack.base_url)._open(request, timeout)
+    return Client(stack.base_url).get(path, headers=headers, timeout=timeout)
 
 
 def readiness(stack: Stack) -> tuple[int, dict]:
@@ -262,13 +246,9 @@ def test_json_logs_carry_the_request_id_into_the_job(stack):
     request_id = f"ops-journey-{uuid.uuid4().hex[:12]}"
     description = f"Remissen besvarades inte, hemlig text {uuid.uuid4().hex[:6]}."
     fields = deviation_fields(reporter.token, description)
-    request = urllib.request.Request(
-        stack.base_url + "/avvikelser/ny",
-        data=urllib.parse.urlencode(fields).encode(),
-        headers={"X-Request-ID": request_id},
-        method="POST",
+    response = reporter.browser.post(
+        "/avvikelser/ny", fields, headers={"X-Request-ID": request_id}, timeout=30
     )
-    response = reporter.browser._open(request, 30)
     assert response.status in (302, 303), response.status
     assert response.headers["X-Request-ID"] == request_id
     first = stack.scalar("SELECT min(id) FROM outbox WHERE id > 0")
@@ -301,10 +281,6 @@ def test_json_logs_carry_the_request_id_into_the_job(stack):
 # --- backup and restore ---------------------------------------------------------------------
 
 
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def _major(version_text: str) -> int:
     return int(re.search(r"(\d+)(?:\.\d+)*", version_text).group(1))
 
@@ -331,46 +307,44 @@ def test_backup_and_restore_drill(stack, tmp_path):
 
     dump = tmp_path / "formservice.dump"
     subprocess.run(
-        ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq(stack.database_url)],
+        [
+            "pg_dump",
+            "--format=custom",
+            "--no-owner",
+            f"--file={dump}",
+            postgres.libpq_url(stack.database_url),
+        ],
         check=True,
         timeout=120,
     )
-    name, restored_url = create_database("formservice_restored")
-    web = None
+    name, restored_url = postgres.create_database("formservice_restored")
+    restored_web = None
     try:
         subprocess.run(
             [
                 "pg_restore",
                 "--no-owner",
                 "--exit-on-error",
-                f"--dbname={_libpq(restored_url)}",
+                f"--dbname={postgres.libpq_url(restored_url)}",
                 str(dump),
             ],
             check=True,
             timeout=120,
         )
         env = {**stack.env, "FORMSERVICE_DATABASE_URL": restored_url}
-        upgrade = subprocess.run(
-            formservice_command() + ["db", "upgrade"], env=env, capture_output=True, text=True
-        )
-        assert upgrade.returncode == 0, upgrade.stderr
+        cli(["db", "upgrade"], env)
         port = free_port()
-        web = Proc(
-            "restored-web",
-            formservice_command() + ["web", "--host", "127.0.0.1", "--port", str(port)],
+        restored_web = web(
             {**env, "FORMSERVICE_BASE_URL": f"http://127.0.0.1:{port}"},
             stack.log_dir,
-        ).start()
-        restored = Browser(f"http://127.0.0.1:{port}")
-
-        def up() -> bool:
-            try:
-                return restored.get("/logga-in", timeout=5).status == 200
-            except OSError:
-                return False
-
-        wait_for(up, 40, "the service on the restored database", on_fail=web.tail)
-        original = Browser(stack.base_url)
+            port,
+            "restored-web",
+        )
+        restored = Client(f"http://127.0.0.1:{port}")
+        wait_for_http(
+            restored.base_url + "/logga-in", [restored_web], 40, on_fail=restored_web.tail
+        )
+        original = Client(stack.base_url)
         for browser in (original, restored):
             browser.login(CHEF_A, PASSWORD)
         listed = [browser.get("/avvikelser").text for browser in (original, restored)]
@@ -387,15 +361,15 @@ def test_backup_and_restore_drill(stack, tmp_path):
             engine.dispose()
         assert counts == len(cases)
     finally:
-        if web is not None:
-            web.stop()
-        drop_database(name)
+        if restored_web is not None:
+            restored_web.stop()
+        postgres.drop_database(name)
 
 
-def _download(browser: Browser, path: str) -> bytes:
-    with browser.opener.open(browser.base_url + path, timeout=30) as response:
-        assert response.status == 200
-        return response.read()
+def _download(browser: Client, path: str) -> bytes:
+    response = browser.get(path)
+    assert response.status == 200
+    return response.body
 
 
 def _sha(data: bytes) -> str:

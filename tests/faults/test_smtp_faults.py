@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.integration.helpers import SECRETARIAT, SECRETARY
-
-from .stack import Browser, wait_for
+from tests.support.accounts import PASSWORD
+from tests.support.http import Client
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -57,7 +57,7 @@ def test_permanent_refusal_fails_and_shows_on_the_secretarys_list(fresh, reporte
     delivered = [r for r in rows if r.state == "sent"]
     _assert_once_each(stack, delivered)
 
-    secretary = Browser(stack.base_url)
+    secretary = Client(stack.base_url)
     secretary.login(SECRETARY, PASSWORD)
     page = secretary.get("/avvikelser")
     assert page.status == 200

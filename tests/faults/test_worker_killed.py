@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from .stack import fake_soffice, kill_recorded, pid_with_local_port, wait_for
+from tests.support.waiting import wait_for
+
+from .stack import fake_soffice, kill_recorded, pid_with_local_port
 
 pytestmark = pytest.mark.faults
 

@@ -85,5 +85,37 @@ def answer_input(**overrides) -> deviations_service.AnswerInput:
     return deviations_service.AnswerInput(**values)
 
 
+def add_farsta_group(secretary: str) -> None:
+    """The demo directory plus a second local BUS group (Farsta) whose secretary is
+    `secretary`, with a unit of its own; everyone new gets the test password."""
+    import yaml
+
+    from formservice.services.directory import import_directory
+    from tests.support.accounts import give_password
+    from tests.support.paths import DEMO_DIRECTORY
+
+    data = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
+    data["bus_groups"].append(
+        {
+            "id": "farsta",
+            "name": "Lokal BUS Farsta",
+            "convener": {"name": "Olle Ordf", "email": "olle.ordf@stad.example"},
+            "secretary": {"name": "Stina Sekreterare", "email": secretary},
+        }
+    )
+    data["units"].append(
+        {
+            "id": "forskola-farsta",
+            "name": "Förskolan Farsta",
+            "huvudman": "stockholms-stad",
+            "type": "forskola",
+            "bus_groups": ["farsta"],
+            "chef": {"name": "Fredrik Farsta", "email": "fredrik.farsta@stad.example"},
+        }
+    )
+    import_directory(data)
+    give_password(db.session.scalars(select(User).where(User.password_hash.is_(None))))
+
+
 def send_report(**overrides):
     return deviations_service.save(user(CHEF_A), report_input(**overrides), send=True).deviation

@@ -16,7 +16,8 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, OutboxMessage, User
 from formservice.services import accounts
 from formservice.tokens import INVITE, RESET, make_account_token
-from tests.conftest import PASSWORD, login, run_worker
+from tests.support.accounts import PASSWORD
+from tests.support.app import login, run_worker
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, SECRETARIAT, SECRETARY, user
 
@@ -382,10 +383,10 @@ def test_the_menu_shows_what_the_role_can_do(directory, client):
 
 
 def test_someone_without_a_role_lands_on_a_calm_page(directory, client):
-    from tests.conftest import _password_hash
+    from tests.support.accounts import password_hash
 
     db.session.add(
-        User(email="ny.person@stad.example", name="Ny Person", password_hash=_password_hash())
+        User(email="ny.person@stad.example", name="Ny Person", password_hash=password_hash())
     )
     db.session.commit()
     response = login(client, "ny.person@stad.example")

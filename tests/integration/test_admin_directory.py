@@ -18,7 +18,8 @@ from formservice.services import directory as directory_service
 from formservice.services import meetings as meetings_service
 from formservice.services.accounts import authenticate
 from formservice.services.directory import DirectoryError
-from tests.conftest import PASSWORD, login
+from tests.support.accounts import PASSWORD
+from tests.support.app import login
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, CONVENER, DEPUTY_B, SECRETARY, user
 

@@ -21,7 +21,8 @@ from formservice.models import AuditEvent, BusGroup, Deviation, FormVersion, Huv
 from formservice.services import categories, statistics_report
 from formservice.services import directory as directory_service
 from formservice.services.digest import case_dicts
-from tests.conftest import DEMO_DIRECTORY, login
+from tests.support.app import login
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, VANTETID, send_report, user
 from .test_form_versions import docx_text, sent_earlier

@@ -15,7 +15,7 @@ from formservice.domain.audit import READS_CHOICE, LogFilter
 from formservice.extensions import db
 from formservice.models import AuditEvent, Digest, GroupMeeting
 from formservice.services import audit, audit_log
-from tests.conftest import login
+from tests.support.app import login
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, SECRETARY, send_report, user
 from .meeting_helpers import bus_individ, sip_meeting, stored

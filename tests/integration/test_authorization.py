@@ -31,7 +31,9 @@ from formservice.tokens import (
     make_supplement_token,
     make_token,
 )
-from tests.conftest import DEMO_DIRECTORY, _password_hash, base_config, login, run_worker
+from tests.support.accounts import give_password
+from tests.support.app import base_config, login, run_worker
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import (
     CHEF_A,
@@ -319,9 +321,7 @@ def second_group_data() -> dict:
 
 def with_second_group() -> None:
     import_directory(second_group_data())
-    for person in db.session.scalars(select(User)):
-        person.password_hash = _password_hash()
-    db.session.commit()
+    give_password(db.session.scalars(select(User)))
 
 
 def reorganised(keep_deputy: bool = True) -> dict:

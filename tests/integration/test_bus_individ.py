@@ -15,7 +15,7 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, BusIndivid, Deviation, StoredFile
 from formservice.queue import QUEUE_NAME, redis_connection
 from formservice.services import record_documents
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import (
     ADMIN,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from formservice.extensions import db
 from formservice.models import AuditEvent, GroupMeeting, SipMeeting, User
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import CHEF_B, CONVENER, DEPUTY_B, SECRETARY
 from .meeting_helpers import AGREEMENT
@@ -263,7 +263,7 @@ def test_the_demo_mailbox_names_the_calendar_file(db_url, smtp_sink, tmp_path):
     from email.message import EmailMessage
 
     from formservice import create_app
-    from tests.conftest import base_config
+    from tests.support.app import base_config
 
     demo = create_app(base_config(db_url, smtp_sink, tmp_path) | {"FORMSERVICE_DEMO": True})
     demo.instance_path = str(tmp_path / "demo-instance")

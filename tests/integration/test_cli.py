@@ -5,9 +5,7 @@ worker)."""
 from __future__ import annotations
 
 import copy
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,7 +14,6 @@ import yaml
 from alembic.script import ScriptDirectory
 from click.testing import Result
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
 
 from formservice import create_app
 from formservice.cli import main
@@ -25,13 +22,15 @@ from formservice.migrate import alembic_config, upgrade
 from formservice.models import OutboxMessage, Unit, User
 from formservice.services.accounts import authenticate
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, postgres_base_url, redis_url
+from tests.support import postgres
+from tests.support.paths import DEMO_DIRECTORY
+from tests.support.redis import redis_url
+from tests.support.stack import environment, formservice_command
 
 from .helpers import CHEF_B, send_report
 
 SECRET = "cli-test-secret"
-SCRIPT = Path(sys.executable).with_name("formservice")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "formservice.cli"]
+COMMAND = formservice_command()
 DIRECTORY_TABLES = ["huvudman", "bus_groups", "units", "users", "unit_groups", "unit_deputies"]
 DEMO = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
 
@@ -39,15 +38,8 @@ DEMO = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
 @pytest.fixture
 def fresh_postgresql_url():
     """A new, empty PostgreSQL database for one test (like conftest's `postgresql_url`)."""
-    base = make_url(postgres_base_url())
-    name = f"formservice_cli_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres.temporary_database("formservice_cli") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,13 +51,9 @@ def cli_db(request, tmp_path):
 
 
 def cli_env(db_url: str, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVICE_")}
-    env |= {
-        "FORMSERVICE_SECRET_KEY": SECRET,
-        "FORMSERVICE_DATABASE_URL": db_url,
-        "FORMSERVICE_REDIS_URL": redis_url(),
-    }
-    return env | {f"FORMSERVICE_{k}": v for k, v in settings.items()}
+    """The environment an operator's shell gives the command: `settings` without the prefix."""
+    extra = {f"FORMSERVICE_{k}": v for k, v in settings.items()}
+    return environment(db_url, redis_url(), **({"FORMSERVICE_SECRET_KEY": SECRET} | extra))
 
 
 def formservice(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -13,7 +13,9 @@ from formservice.extensions import db
 from formservice.models import OutboxMessage
 from formservice.queue import get_queue
 from formservice.tokens import read_token
-from tests.conftest import free_port, run_worker
+from tests.support.app import run_worker
+from tests.support.ports import free_port
+from tests.support.redis import redis_url
 from worker import jobs
 
 from .helpers import CHEF_B, SECRETARY, report_input, send_report, user
@@ -144,7 +146,7 @@ def test_sweep_enqueues_rows_left_pending_while_redis_was_down(directory, app, s
         deviations_service.save(user("fia.familj@stad.example"), report_input(), send=True).queued
         is False
     )
-    app.config["FORMSERVICE_REDIS_URL"] = __import__("tests.conftest").conftest.redis_url()
+    app.config["FORMSERVICE_REDIS_URL"] = redis_url()
     app.extensions.pop("formservice.redis", None)
     assert get_queue().count == 0
     assert jobs.sweep_outbox() == 0  # younger than a minute: may still be on its way

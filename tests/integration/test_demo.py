@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.faults.stack import formservice_command
+from tests.support.ports import free_port
+from tests.support.stack import formservice_command
+from tests.support.waiting import answers, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -84,17 +85,11 @@ def port_free(port: int) -> bool:
 
 
 def wait_until_answering(url: str, demo: subprocess.Popen, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def up() -> bool:
         assert demo.poll() is None, "the demo stopped before it answered"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
+        return answers(url, timeout=2)
+
+    wait_for(up, seconds, f"{url} to answer", interval=0.5)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

@@ -32,7 +32,8 @@ from formservice.models import (
 )
 from formservice.services import outbox
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _reset_database
+from tests.support.app import reset_database
+from tests.support.paths import DEMO_DIRECTORY
 
 #: A smaller year than the product's default, so that four groups × two years stay quick.
 SMALL = Volume(deviations=30, sip_meetings=14, bus_individ=4)
@@ -146,10 +147,10 @@ def _fingerprint() -> list:
 def test_the_same_seed_gives_the_same_county(app):
     generate(groups=2, years=1, seed=11, volume=SMALL)
     first = _fingerprint()
-    _reset_database(app)
+    reset_database(app)
     generate(groups=2, years=1, seed=11, volume=SMALL)
     assert _fingerprint() == first
-    _reset_database(app)
+    reset_database(app)
     generate(groups=2, years=1, seed=12, volume=SMALL)
     assert _fingerprint() != first
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from formservice import create_app
 from formservice.extensions import db
 from formservice.models import AuditEvent, User
-from tests.conftest import base_config
+from tests.support.app import base_config
 
 from .helpers import SECRETARY, user
 

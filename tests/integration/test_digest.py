@@ -17,7 +17,7 @@ from formservice.models import Deviation, DeviationClosing, Digest, GroupMeeting
 from formservice.services import deviations as deviations_service
 from formservice.services import digest as digest_service
 from formservice.services import files
-from tests.conftest import run_worker
+from tests.support.app import run_worker
 from worker import jobs
 
 from .helpers import (
@@ -282,7 +282,7 @@ def test_a_failed_compilation_says_why_and_can_be_retried(directory, app, tmp_pa
 
 
 def test_digest_pages_progress_downloads_and_access(directory, client):
-    from tests.conftest import login
+    from tests.support.app import login
 
     meeting, included, excluded, draft = make_cases()
     login(client, SECRETARY)
@@ -312,7 +312,7 @@ def test_digest_pages_progress_downloads_and_access(directory, client):
 
 
 def test_a_compilation_whose_worker_died_is_given_up_and_can_be_retried(directory, client):
-    from tests.conftest import login
+    from tests.support.app import login
 
     meeting, included, excluded, draft = make_cases()
     digest = digest_service.request(meeting, user(SECRETARY))

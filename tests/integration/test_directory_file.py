@@ -25,7 +25,8 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, BusGroup, Unit
 from formservice.services import directory as directory_service
 from formservice.services.directory import DirectoryError, import_directory
-from tests.conftest import DEMO_DIRECTORY, _reset_database
+from tests.support.app import reset_database
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import ADMIN, CHEF_B, user
 
@@ -186,7 +187,7 @@ def test_any_directory_round_trips_even_after_another(app, first, second):
     """Import one directory, then another (so rows are deactivated, people leave roles and
     come back), and export → import changes nothing."""
     db.session.remove()  # the last example's reads end before the tables are emptied
-    _reset_database(app)
+    reset_database(app)
     import_directory(copy.deepcopy(first))
     assert_round_trip()
     import_directory(copy.deepcopy(second))

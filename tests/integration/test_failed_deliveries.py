@@ -15,7 +15,7 @@ from formservice.models import AuditEvent, OutboxMessage
 from formservice.services import bus_individ as bus_individ_service
 from formservice.services import outbox
 from formservice.services import sip as sip_service
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import CHEF_A, CHEF_B, DEPUTY_A, DEPUTY_B, SECRETARY, UNRELATED_CHEF
 from .meeting_helpers import bus_individ, sip_meeting, stockholm_today

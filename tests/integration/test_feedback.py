@@ -34,7 +34,7 @@ from formservice.services import digest as digest_service
 from formservice.services import feedback as feedback_service
 from formservice.services import files
 from formservice.tokens import make_supplement_token, make_token
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import (
     CHEF_A,

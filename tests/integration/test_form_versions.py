@@ -18,7 +18,7 @@ from formservice.models import AuditEvent, Deviation, FormVersion
 from formservice.services import categories, statistics_report
 from formservice.services import deviations as deviations_service
 from formservice.services.digest import case_dicts, statistics
-from tests.conftest import login
+from tests.support.app import login
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, VANTETID, form_data, report_input, send_report, user
 

@@ -13,7 +13,7 @@ from formservice.extensions import db
 from formservice.models import Deviation, DeviationAnswer, Forwarding, OutboxMessage, Unit
 from formservice.services import deviations as deviations_service
 from formservice.tokens import make_token
-from tests.conftest import login
+from tests.support.app import login
 
 from .helpers import CHEF_A, CHEF_B, answer_input, send_report, user
 

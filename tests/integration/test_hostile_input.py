@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from formservice.extensions import db
 from formservice.models import Deviation, OutboxMessage
 from formservice.tokens import make_token
-from tests.conftest import login
+from tests.support.app import login
 from tests.upload_files import EMAIL, HOSTILE, PNR, clean_pdf, clean_word_document
 
 from .helpers import CHEF_A, CHEF_B, form_data, send_report

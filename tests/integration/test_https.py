@@ -19,7 +19,10 @@ from formservice import create_app
 from formservice.extensions import db
 from formservice.models import Deviation
 from formservice.tokens import make_token
-from tests.conftest import PASSWORD, ROOT, base_config, free_port
+from tests.support.accounts import PASSWORD
+from tests.support.app import base_config
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
 from .helpers import CHEF_A, CHEF_B, send_report
 

@@ -16,7 +16,8 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, Deviation, Unit
 from formservice.services import lists
 from formservice.services.directory import import_directory
-from tests.conftest import _password_hash, login
+from tests.support.accounts import password_hash
+from tests.support.app import login
 
 from .helpers import CHEF_A, CHEF_B, CONVENER, REMISS, SECRETARIAT, SECRETARY, VANTETID, user
 from .meeting_helpers import bus_individ, sip_meeting
@@ -33,7 +34,7 @@ def county(app):
     from formservice.models import User
 
     import_directory(directory_with_two_groups())
-    hashed = _password_hash()
+    hashed = password_hash()
     for person in db.session.scalars(select(User)):
         person.password_hash = hashed
     db.session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from formservice import ratelimit
 from formservice.extensions import db
 from formservice.models import AuditEvent
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, DEPUTY_A, SECRETARY, UNRELATED_CHEF, user
 

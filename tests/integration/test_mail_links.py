@@ -11,7 +11,7 @@ import pytest
 from formservice import mail
 from formservice.models import OutboxMessage
 from formservice.tokens import MeasureLink, read_measure_token, read_supplement_token, read_token
-from tests.conftest import run_worker
+from tests.support.app import run_worker
 
 from .helpers import CHEF_B, SECRETARY, send_report
 

@@ -23,7 +23,7 @@ from formservice.services import digest as digest_service
 from formservice.services import evaluation, meetings
 from formservice.services import measures as measures_service
 from formservice.tokens import make_measure_token, read_measure_token
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 from worker.__main__ import register_periodic
 
 from .helpers import CHEF_A, CHEF_B, CONVENER, DEPUTY_B, SECRETARY, send_report, user

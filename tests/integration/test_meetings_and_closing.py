@@ -7,7 +7,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from formservice import clock
@@ -20,13 +19,11 @@ from formservice.models import (
     Forwarding,
     GroupMeeting,
     OutboxMessage,
-    User,
 )
 from formservice.services import closing as closing_service
 from formservice.services import deviations as deviations_service
 from formservice.services import meetings
-from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import (
     CHEF_A,
@@ -36,6 +33,7 @@ from .helpers import (
     DEPUTY_B,
     SECRETARIAT,
     SECRETARY,
+    add_farsta_group,
     answer_input,
     report_input,
     send_report,
@@ -111,29 +109,7 @@ def at(day: date) -> datetime:
 @pytest.fixture
 def second_group(directory):
     """A second local BUS group (Farsta) with a secretary and a unit of its own."""
-    data = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
-    data["bus_groups"].append(
-        {
-            "id": "farsta",
-            "name": "Lokal BUS Farsta",
-            "convener": {"name": "Olle Ordf", "email": "olle.ordf@stad.example"},
-            "secretary": {"name": "Stina Sekreterare", "email": OTHER_SECRETARY},
-        }
-    )
-    data["units"].append(
-        {
-            "id": "forskola-farsta",
-            "name": "Förskolan Farsta",
-            "huvudman": "stockholms-stad",
-            "type": "forskola",
-            "bus_groups": ["farsta"],
-            "chef": {"name": "Fredrik Farsta", "email": "fredrik.farsta@stad.example"},
-        }
-    )
-    import_directory(data)
-    for person in db.session.scalars(select(User).where(User.password_hash.is_(None))):
-        person.password_hash = _password_hash()
-    db.session.commit()
+    add_farsta_group(OTHER_SECRETARY)
     return directory
 
 

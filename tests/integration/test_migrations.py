@@ -3,43 +3,34 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, bindparam, create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import JSON, bindparam, inspect, select, text
 
 from formservice import create_app
 from formservice.extensions import db
 from formservice.migrate import alembic_config, upgrade
-from tests.conftest import postgres_base_url
+from tests.support import postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_app(request, tmp_path):
     """The app on a new, empty database (not the shared test database)."""
-    admin = name = None
+    name = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrations.db'}"
     else:
-        base = make_url(postgres_base_url())
-        name = f"formservice_mig_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
+        name, url = postgres.create_database("formservice_mig")
     app = create_app({"FORMSERVICE_SECRET_KEY": "x", "FORMSERVICE_DATABASE_URL": url})
     with app.app_context():
         yield app
         db.session.remove()  # the session's connection back to the pool, which is closed next
         db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    if name is not None:
+        postgres.drop_database(name)
 
 
 def schema_differences() -> list:

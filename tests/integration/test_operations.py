@@ -17,7 +17,8 @@ from formservice.models import OutboxMessage
 from formservice.queue import redis_connection
 from formservice.services import reminders
 from formservice.tokens import make_token
-from tests.conftest import base_config, free_port, run_worker
+from tests.support.app import base_config, run_worker
+from tests.support.ports import free_port
 
 from .helpers import CHEF_A, CHEF_B, send_report
 from .meeting_helpers import sip_meeting
@@ -246,9 +247,9 @@ def test_metrics_without_redis_still_show_the_database(db_url, smtp_sink, tmp_pa
     }
     app = create_app(config)
     with app.app_context():
-        from tests.conftest import _reset_database
+        from tests.support.app import reset_database
 
-        _reset_database(app)
+        reset_database(app)
     samples = scrape(app.test_client())
     assert samples[("formservice_scrape_source_up", (("source", "redis"),))] == 0
     assert samples[("formservice_scrape_source_up", (("source", "database"),))] == 1
@@ -277,7 +278,7 @@ def test_the_request_id_travels_into_the_queued_jobs(directory, client, caplog):
     from rq import Queue
 
     from formservice.queue import QUEUE_NAME
-    from tests.conftest import login
+    from tests.support.app import login
 
     caplog.set_level(logging.INFO)
     login(client, CHEF_A)

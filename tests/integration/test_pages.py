@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from formservice.extensions import db
 from formservice.models import AuditEvent, Deviation
 from formservice.tokens import make_token
-from tests.conftest import login
+from tests.support.app import login
 
 from .helpers import (
     ADMIN,

@@ -14,7 +14,7 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, Digest, GroupMeeting, PatternNotice
 from formservice.services import digest as digest_service
 from formservice.services import patterns
-from tests.conftest import run_worker
+from tests.support.app import run_worker
 from worker import jobs
 
 from .helpers import CONVENER, SECRETARY, VANTETID, send_report, user

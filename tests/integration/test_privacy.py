@@ -15,7 +15,7 @@ from formservice.logs import formatter
 from formservice.models import AuditEvent, Deviation, Digest, GroupMeeting, SipMeeting
 from formservice.queue import redis_connection
 from formservice.tokens import make_token
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import CHEF_A, CHEF_B, SECRETARY, form_data, send_report, user
 from .meeting_helpers import bus_individ, sip_meeting, stored

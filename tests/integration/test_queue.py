@@ -10,7 +10,7 @@ from rq import Queue, get_current_job
 from rq.job import Job
 
 from formservice import create_app, queue
-from tests.conftest import base_config, run_worker
+from tests.support.app import base_config, run_worker
 
 THREADS = 8
 HERE = __name__

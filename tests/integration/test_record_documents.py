@@ -19,7 +19,8 @@ from formservice.models import AuditEvent, BusIndivid, OutboxMessage, SipMeeting
 from formservice.queue import QUEUE_NAME, redis_connection
 from formservice.services import record_documents
 from formservice.services.retention import remove_expired_identities
-from tests.conftest import login, redis_url, run_worker
+from tests.support.app import login, run_worker
+from tests.support.redis import redis_url
 from worker import jobs
 
 from .helpers import CHEF_A, failure_shown

@@ -16,7 +16,7 @@ from formservice.queue import QUEUE_NAME, redis_connection
 from formservice.services import deviations as deviations_service
 from formservice.services.reminders import send_due
 from formservice.tokens import read_token
-from tests.conftest import run_worker
+from tests.support.app import run_worker
 from worker import jobs
 from worker.__main__ import register_periodic
 

@@ -13,7 +13,7 @@ from formservice.queue import QUEUE_NAME, redis_connection
 from formservice.services import record_documents
 from formservice.services.retention import remove_expired_identities
 from formservice.services.statistics import meeting_counts
-from tests.conftest import login, run_worker
+from tests.support.app import login, run_worker
 
 from .helpers import CHEF_A
 from .meeting_helpers import CHILD, PNR, QUESTION, bus_individ, sip_meeting, stockholm_today

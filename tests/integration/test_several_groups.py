@@ -27,7 +27,9 @@ from formservice.models import (
 from formservice.services import deviations as deviations_service
 from formservice.services import meetings, reminders, statistics, statistics_report
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login, run_worker
+from tests.support.accounts import give_password
+from tests.support.app import login, run_worker
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import CHEF_A, CHEF_B, CONVENER, SECRETARY, form_data, report_input, user
 from .test_bus_individ import minutes_form
@@ -83,9 +85,7 @@ def directory_with_two_groups() -> dict:
 @pytest.fixture
 def two_groups(directory):
     import_directory(directory_with_two_groups())
-    for person in db.session.scalars(select(User)):
-        person.password_hash = _password_hash()
-    db.session.commit()
+    give_password(db.session.scalars(select(User)))
     return directory
 
 

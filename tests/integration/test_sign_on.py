@@ -18,7 +18,6 @@ from formservice import create_app
 from formservice.extensions import db
 from formservice.models import AuditEvent, User
 from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _password_hash, _reset_database, base_config, login
 from tests.oidc_provider import (
     MFA,
     Provider,
@@ -26,6 +25,9 @@ from tests.oidc_provider import (
     running_provider,
     sign_in_at_provider,
 )
+from tests.support.accounts import password_hash
+from tests.support.app import base_config, login, reset_database
+from tests.support.paths import DEMO_DIRECTORY
 
 from .helpers import ADMIN, CHEF_A, CHEF_B, user
 
@@ -67,13 +69,13 @@ def _forget_user() -> None:
 def app(provider, sqlite_url, smtp_sink, tmp_path) -> Iterator[Flask]:
     app = make_app(provider, sqlite_url, smtp_sink, tmp_path)
     with app.app_context():
-        _reset_database(app)
+        reset_database(app)
         from formservice.queue import redis_connection
 
         redis_connection().flushdb()
         import_directory(yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8")))
         for person in db.session.scalars(select(User)):
-            person.password_hash = _password_hash()
+            person.password_hash = password_hash()
         db.session.commit()
         yield app
         db.session.remove()
@@ -278,7 +280,7 @@ def test_token_expired_by_our_clock(late_provider, sqlite_url, smtp_sink, tmp_pa
 
 
 def test_provider_unreachable_gives_a_page_not_a_500(sqlite_url, smtp_sink, tmp_path, app):
-    from tests.conftest import free_port
+    from tests.support.ports import free_port
 
     down = Provider(f"http://127.0.0.1:{free_port()}")
     broken = make_app(down, sqlite_url, smtp_sink, tmp_path)

@@ -20,7 +20,8 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, OutboxMessage, SipMeeting, StoredFile
 from formservice.queue import QUEUE_NAME, redis_connection
 from formservice.services import record_documents
-from tests.conftest import free_port, login, run_worker
+from tests.support.app import login, run_worker
+from tests.support.ports import free_port
 from tests.unit.test_sip_rules import make_pnr
 from worker import jobs
 

@@ -14,7 +14,10 @@ from sqlalchemy import select
 
 from formservice.extensions import db
 from formservice.models import OutboxMessage
-from tests.conftest import Sink, free_port, run_worker, self_signed_certificate
+from tests.support.app import run_worker
+from tests.support.certificates import self_signed_certificate
+from tests.support.ports import free_port
+from tests.support.smtp import Sink
 from worker import jobs
 
 from .helpers import send_report

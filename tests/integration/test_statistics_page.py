@@ -9,19 +9,17 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
-import yaml
 from sqlalchemy import event, insert, select
 
 from formservice import clock
 from formservice.domain.deviation import DEFAULT_CATEGORIES
 from formservice.extensions import db
-from formservice.models import AuditEvent, Deviation, SipMeeting, User
+from formservice.models import AuditEvent, Deviation, SipMeeting
 from formservice.services import categories
 from formservice.services import statistics_report as reports
-from formservice.services.directory import import_directory
-from tests.conftest import DEMO_DIRECTORY, _password_hash, login
+from tests.support.app import login
 
-from .helpers import CHEF_A, CONVENER, SECRETARIAT, SECRETARY, user
+from .helpers import CHEF_A, CONVENER, SECRETARIAT, SECRETARY, add_farsta_group, user
 from .meeting_helpers import bus_individ, sip_meeting
 
 TODAY = date(2026, 11, 22)
@@ -47,29 +45,7 @@ def fixed_today(monkeypatch):
 @pytest.fixture
 def groups(directory):
     """The demo directory plus a second group (Farsta) with its own secretary and unit."""
-    data = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
-    data["bus_groups"].append(
-        {
-            "id": "farsta",
-            "name": "Lokal BUS Farsta",
-            "convener": {"name": "Olle Ordf", "email": "olle.ordf@stad.example"},
-            "secretary": {"name": "Stina Sekreterare", "email": OTHER_SECRETARY},
-        }
-    )
-    data["units"].append(
-        {
-            "id": "forskola-farsta",
-            "name": "Förskolan Farsta",
-            "huvudman": "stockholms-stad",
-            "type": "forskola",
-            "bus_groups": ["farsta"],
-            "chef": {"name": "Fredrik Farsta", "email": "fredrik.farsta@stad.example"},
-        }
-    )
-    import_directory(data)
-    for person in db.session.scalars(select(User).where(User.password_hash.is_(None))):
-        person.password_hash = _password_hash()
-    db.session.commit()
+    add_farsta_group(OTHER_SECRETARY)
     return directory
 
 

@@ -13,7 +13,7 @@ from docx.text.paragraph import Paragraph
 from flask import render_template_string
 
 from formservice.extensions import db
-from tests.conftest import login
+from tests.support.app import login
 
 from .helpers import CHEF_A, send_report
 

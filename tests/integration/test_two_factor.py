@@ -18,7 +18,7 @@ from formservice.extensions import db
 from formservice.models import AuditEvent, RecoveryCode
 from formservice.services import accounts, second_factor
 from formservice.services.accounts import Admission
-from tests.conftest import login
+from tests.support.app import login
 
 from .helpers import ADMIN, CHEF_A, SECRETARIAT, user
 

@@ -15,7 +15,7 @@ from formservice.models import BusGroup, Forwarding, Unit
 from formservice.services import deviations as deviations_service
 from formservice.services import evaluation
 from formservice.services.reminders import send_due
-from tests.conftest import run_worker
+from tests.support.app import run_worker
 
 from .helpers import CHEF_B, DEPUTY_B, answer_input, send_report, user
 

@@ -7,7 +7,7 @@ from importlib.metadata import version
 
 from packaging.requirements import Requirement
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 #: The last pypdf release before the newest denial-of-service fixes identified (7.0.0: limits
 #: on XFA decoding work and image sizes, object-stream offsets; 6.x: CVE-2025-55197 and the
