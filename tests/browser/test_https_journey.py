@@ -116,7 +116,10 @@ def test_journey_through_nginx_over_https(tls_stack, new_context, smtp_sink):
 
     # The app logged the browser's address (127.0.0.1) from X-Forwarded-For, never nginx's
     # own (it connects from 127.0.0.2) nor the one the client wrote.
-    web_log = (stack.log_dir / "web.log").read_text()
+    # gunicorn writes its access line after the answer has gone out: wait for the last one.
+    web_path = stack.log_dir / "web.log"
+    wait_for(lambda: '"GET /finns-inte" 404' in web_path.read_text(), 10, "web.log's last line")
+    web_log = web_path.read_text()
     for line in (
         '127.0.0.1 "POST /logga-in" 302',
         '127.0.0.1 "POST /avvikelser/ny" 302',

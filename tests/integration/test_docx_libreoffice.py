@@ -39,6 +39,17 @@ CONTEXT = {
         "agrees": "Ja",
         "raise_regional": "Nej",
     },
+    "feedback": {
+        "insufficient": True,
+        "given_at": "2025-02-24",
+        "motivation": "Svaret säger inget om remisserna.",
+        "supplement_deadline": "2025-03-10",
+    },
+    "supplement": {
+        "responder_name": "Berit Chef",
+        "given_at": "2025-03-01",
+        "text": "Remisserna går nu till en gemensam brevlåda.",
+    },
     "forwardings": [],
 }
 
@@ -76,5 +87,6 @@ def test_rendered_report_converts_to_pdf(tmp_path: Path) -> None:
     assert "BUS-2025-0042" in text
     assert "Avvikelse i BUS-samverkan" in text
     assert '<script> & "citat"' in text
+    assert "Svaret räcker inte" in text and "gemensam brevlåda" in text  # feedback, supplement
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
     assert titles[0] == "Avvikelse i BUS-samverkan"
