@@ -20,6 +20,7 @@ from ..tokens import LinkError, ResponderLink, read_supplement_token
 from . import get_allowed
 from .deviations import show_page
 from .files import send_stored
+from .respond import link_refusal
 
 bp = Blueprint("feedback", __name__)
 
@@ -160,11 +161,9 @@ def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
         raise StaleSupplementLink("invalid")
     if not feedback_service.can_supplement(deviation):
         raise StaleSupplementLink(_supplement_reason(deviation))
-    if link.version != deviation.link_version:
-        raise StaleSupplementLink("moved")
-    managers = {m.email.lower() for m in deviation.receiving_unit.managers()}  # active only
-    if link.email not in managers:
-        raise StaleSupplementLink("removed")
+    refusal = link_refusal(deviation, link)
+    if refusal:
+        raise StaleSupplementLink(refusal)
     return deviation, link
 
 

@@ -101,12 +101,19 @@ def _resolve(token: str) -> tuple[Deviation, ResponderLink]:
     if deviation is None:
         raise StaleLink("invalid")
     _check_state(deviation)
-    if link.version != deviation.link_version:
-        raise StaleLink("moved")
-    managers = {m.email.lower() for m in deviation.receiving_unit.managers()}  # active only
-    if link.email not in managers:
-        raise StaleLink("removed")
+    refusal = link_refusal(deviation, link)
+    if refusal:
+        raise StaleLink(refusal)
     return deviation, link
+
+
+def link_refusal(deviation: Deviation, link: ResponderLink) -> str | None:
+    """Why a signed link to the report no longer holds ("moved": the report's link version
+    changed; "removed": the recipient no longer manages the receiving unit), or None."""
+    if link.version != deviation.link_version:
+        return "moved"
+    managers = {m.email.lower() for m in deviation.receiving_unit.managers()}  # active only
+    return None if link.email in managers else "removed"
 
 
 def _check_state(deviation: Deviation) -> None:
