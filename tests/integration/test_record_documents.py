@@ -97,7 +97,9 @@ class Retention(threading.Thread):
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         deadline = time.monotonic() + 120  # a loaded machine may take long to get there
-        with db.engine.connect() as conn:
+        # Autocommit: inside one transaction PostgreSQL shows the same snapshot of
+        # pg_stat_activity on every poll, so a build that starts waiting later is never seen.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             while time.monotonic() < deadline:
                 if conn.execute(waiting).scalar():
                     return True
