@@ -25,7 +25,7 @@ from tests.support import postgres, processes, redis
 from tests.support.paths import ROOT
 from tests.support.ports import free_port
 from tests.support.processes import Proc
-from tests.support.stack import environment, prepare_database, web, worker
+from tests.support.stack import environment, prepared_database, web, worker
 from tests.support.stack import formservice_command as formservice_command
 from tests.support.waiting import wait_for, wait_for_http
 
@@ -71,7 +71,7 @@ def formservice_stack(
     smtp_sink, log_dir: Path, base_url: str | None = None, **settings: str
 ) -> Iterator[tuple[LiveStack, list[Proc]]]:
     """Web and worker on a database of their own; `base_url` is the address users see."""
-    db_name, db_url = postgres.create_database("formservice_browser")
+    db_name, db_url = prepared_database("formservice_browser", PEOPLE, BROWSER_REDIS_URL, log_dir)
     redis.flush(BROWSER_REDIS_URL)
     smtp_sink.clear()  # each stack numbers its cases from BUS-ÅÅÅÅ-0001 again
     port = free_port()
@@ -89,14 +89,12 @@ def formservice_stack(
     stack = LiveStack(base_url or web_url, db_url, log_dir, web_url)
     procs: list[Proc] = []
     try:
-        prepare_database(env, PEOPLE, log_dir)
         procs.append(web(env, log_dir, port))
         procs.append(worker(env, log_dir))
         wait_for_http(web_url + "/logga-in", procs, 30, on_fail=stack.logs)
         yield stack, procs
     finally:
-        for proc in procs:
-            proc.stop(timeout=20)
+        processes.stop_all(procs, timeout=20)
         redis.flush(BROWSER_REDIS_URL)
         postgres.drop_database(db_name)
 

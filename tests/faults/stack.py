@@ -16,9 +16,7 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import threading
-import time
 from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -36,7 +34,7 @@ from tests.support.ports import free_port
 from tests.support.ports import port_open as port_open
 from tests.support.postgres import create_database as create_database
 from tests.support.postgres import drop_database as drop_database
-from tests.support.processes import REAPER_EXTRA, Proc
+from tests.support.processes import REAPER_EXTRA, Proc, stop_all
 from tests.support.processes import stop_reaper as stop_reaper
 from tests.support.redis import RedisServer
 from tests.support.smtp import Sink
@@ -316,21 +314,13 @@ class Stack:
 
     def stop_workers(self) -> None:
         """SIGTERM every worker group at once (warm shutdown), SIGKILL what is left after 10 s."""
-        for proc in self.workers:
-            if proc.alive():
-                proc.signal_group(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in self.workers:
-            if proc.popen is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            proc.kill()
+        stop_all(self.workers, timeout=10)
         self.workers = []
 
     def close(self) -> None:
-        self.stop_workers()
-        if self.web is not None:
-            self.web.stop()
+        web = [self.web] if self.web is not None else []
+        stop_all([*self.workers, *web], timeout=15)  # they still talk to Redis as they go
+        self.workers = []
         self.redis.proc.stop()
         self.proxy.down()
         self.sink.stop()

@@ -30,10 +30,14 @@ def _on_server(statement: str, base: str | None) -> None:
         admin.dispose()
 
 
-def create_database(prefix: str, base: str | None = None) -> tuple[str, str]:
-    """A new, empty database on the server of `base` (the tests' by default): (name, URL)."""
+def create_database(
+    prefix: str, base: str | None = None, template: str | None = None
+) -> tuple[str, str]:
+    """A new database on the server of `base` (the tests' by default), empty or a copy of
+    `template` (which nobody may be connected to): (name, URL)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    _on_server(f'CREATE DATABASE "{name}"', base)
+    copy = f' TEMPLATE "{template}"' if template else ""
+    _on_server(f'CREATE DATABASE "{name}"{copy}', base)
     url = make_url(base or base_url()).set(database=name)
     return name, url.render_as_string(hide_password=False)
 

@@ -118,6 +118,21 @@ def stop_reaper() -> None:
         _REAPER_FILE = None
 
 
+def stop_all(procs: list[Proc], timeout: float = 15) -> None:
+    """Stop several at once: SIGTERM to every group first (they shut down side by side),
+    then SIGKILL whatever is left of each after `timeout`."""
+    running = [p for p in procs if p.popen is not None and p.popen.poll() is None]
+    for proc in running:
+        proc.signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in running:
+        assert proc.popen is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        proc.kill()  # a group may hold children even after its leader exited
+
+
 def kill_all() -> None:
     """SIGKILL every process group still registered (used by the safety nets)."""
     for proc in list(_LIVE.values()):
@@ -187,13 +202,7 @@ class Proc:
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM the group, then SIGKILL whatever is left after `timeout`."""
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            self.signal_group(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
-        self.kill()  # the group may hold children even after the leader exited
+        stop_all([self], timeout)
 
     def group_pids(self) -> list[int]:
         """Every live process in this process group."""

@@ -4,6 +4,7 @@ environment it reads its settings from."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import postgres
 from .accounts import PASSWORD
 from .paths import DEMO_DIRECTORY, ROOT
 from .processes import Proc
@@ -74,6 +76,25 @@ def prepare_database(
     cli(["directory", "import", str(DEMO_DIRECTORY)], env, log_dir=log_dir)
     for email in people:
         cli(["users", "set-password", email], env, PASSWORD + "\n", log_dir)
+
+
+_TEMPLATES: dict[tuple[str, ...], str] = {}
+
+
+def prepared_database(
+    prefix: str, people: Iterable[str], redis_url: str, log_dir: Path | None = None
+) -> tuple[str, str]:
+    """A new database as `prepare_database` leaves it: (name, URL). The first for these
+    `people` in this process is prepared through the CLI, as an operator does, and kept as a
+    template (dropped when the process ends); the others are copies of it, made by the server
+    in milliseconds instead of six runs of the CLI."""
+    key = tuple(sorted(people))
+    if key not in _TEMPLATES:
+        name, url = postgres.create_database("formservice_template")
+        atexit.register(postgres.drop_database, name)
+        prepare_database(environment(url, redis_url), key, log_dir)
+        _TEMPLATES[key] = name
+    return postgres.create_database(prefix, template=_TEMPLATES[key])
 
 
 def web(
