@@ -44,11 +44,24 @@ install_debian() {
   fi
 }
 
-packages=("${DEMO_PACKAGES[@]}")
-[ "$target" = test ] && packages+=("${TEST_PACKAGES[@]}")
-install_debian "${packages[@]}"
+# FORMSERVICE_BOOTSTRAP_TIMES=1: each step's seconds on standard error (bench/bench_demo.py).
+timed() {
+  local label="$1" start
+  shift
+  start="$(date +%s%N)"
+  "$@"
+  if [ -n "${FORMSERVICE_BOOTSTRAP_TIMES:-}" ]; then
+    echo "bootstrap-step $label $(( ($(date +%s%N) - start) / 1000000 )) ms" >&2
+  fi
+}
 
-if [ "$target" = test ]; then
+debian_packages() {
+  local packages=("${DEMO_PACKAGES[@]}")
+  [ "$target" = demo ] || packages+=("${TEST_PACKAGES[@]}")
+  install_debian "${packages[@]}"
+}
+
+npm_packages() {
   # Node.js and npm run the test suite's OpenID provider (tests/oidc, oidc-provider); a node
   # installed otherwise than from Debian is fine too.
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -60,29 +73,23 @@ if [ "$target" = test ]; then
       touch tests/oidc/node_modules
     fi
   fi
-fi
-
-# The project in .venv: `-e .` for the demo, `-e .[test]` for the suite. A stamp per target;
-# the suite's installation serves the demo too (.installed is the stamp of earlier versions).
-stamp=".venv/.installed-$target"
-current() { [ -f "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
-if current "$stamp" || current .venv/.installed-test || current .venv/.installed; then
-  exit 0
-fi
-extras=""
-[ "$target" = test ] && extras="[test]"
+}
 
 # Without pip: ensurepip is most of the time `python3 -m venv` takes (seconds), and uv
 # needs no pip in the environment.
-[ -x .venv/bin/python ] || python3 -m venv --without-pip .venv
+make_venv() {
+  [ -x .venv/bin/python ] || python3 -m venv --without-pip .venv
+}
 
 ensure_pip() {
   .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip -q
 }
 pip_quiet=(-q --disable-pip-version-check)
-if [ ! -x .venv/bin/uv ]; then
-  # uv from PyPI into the environment: by the environment's pip (an environment of earlier
-  # versions), the system's pip (`--python`, pip ≥ 22.3), or ensurepip's.
+
+# uv from PyPI into the environment: by the environment's pip (an environment of earlier
+# versions), the system's pip (`--python`, pip ≥ 22.3), or ensurepip's.
+install_uv() {
+  [ ! -x .venv/bin/uv ] || return 0
   if .venv/bin/python -m pip --version >/dev/null 2>&1; then
     .venv/bin/python -m pip install "${pip_quiet[@]}" uv || true
   elif python3 -m pip --version >/dev/null 2>&1; then
@@ -91,12 +98,47 @@ if [ ! -x .venv/bin/uv ]; then
   if [ ! -x .venv/bin/uv ] && ensure_pip; then
     .venv/bin/python -m pip install "${pip_quiet[@]}" uv || true
   fi
+}
+
+# The project: `-e .` for the demo, `-e .[test]` for the suite.
+install_project() {
+  local extras=""
+  [ "$target" = demo ] || extras="[test]"
+  if [ -x .venv/bin/uv ]; then
+    .venv/bin/uv pip install -q --python .venv/bin/python -e ".$extras"
+  else
+    echo "uv kunde inte installeras; installerar med pip." >&2
+    ensure_pip
+    .venv/bin/python -m pip install "${pip_quiet[@]}" -e ".$extras"
+  fi
+}
+
+# Bytecode of what the service imports, written once here. uv writes none (compiling all of
+# site-packages costs more than it saves); Python writes it on a first start, except where
+# PYTHONDONTWRITEBYTECODE is set: then each process of the demo (itself, the worker, the web
+# server) would compile every module again, seconds of CPU each.
+precompile() {
+  local instance
+  instance="$(mktemp -d)"
+  FORMSERVICE_DEMO=1 FORMSERVICE_INSTANCE_PATH="$instance" PYTHONDONTWRITEBYTECODE= \
+    .venv/bin/python -c 'import formservice.cli, formservice.server, formservice.demo.run
+import formservice.demo.data, worker.__main__, worker.jobs, gunicorn.workers.gthread
+formservice.create_app()' >/dev/null 2>&1 || echo "Bytekoden skrevs inte i förväg." >&2
+  rm -rf "$instance"
+}
+
+timed debian debian_packages
+[ "$target" = demo ] || timed npm npm_packages
+
+# A stamp per target; the suite's installation serves the demo too (.installed is the stamp
+# of earlier versions).
+stamp=".venv/.installed-$target"
+current() { [ -f "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
+if current "$stamp" || current .venv/.installed-test || current .venv/.installed; then
+  exit 0
 fi
-if [ -x .venv/bin/uv ]; then
-  .venv/bin/uv pip install -q --python .venv/bin/python -e ".$extras"
-else
-  echo "uv kunde inte installeras; installerar med pip." >&2
-  ensure_pip
-  .venv/bin/python -m pip install "${pip_quiet[@]}" -e ".$extras"
-fi
+timed venv make_venv
+timed uv install_uv
+timed project install_project
+timed bytecode precompile
 touch "$stamp"

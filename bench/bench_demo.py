@@ -1,0 +1,172 @@
+"""`make demo` from a fresh clone (issue 16): the seconds from a fresh virtual environment to
+the demo's login page answering with its year loaded, and `formservice demo-data` for one
+group-year on an empty database.
+
+    .venv/bin/python -m bench.bench_demo [--source DIR] [--cold] [--keep]
+
+A fresh clone of the committed HEAD of `--source` (this checkout) in a temporary folder. There,
+what `make demo` runs: `./scripts/bootstrap.sh demo` (the Debian packages' check, a virtual
+environment, uv, the project, its bytecode; each step timed), then `formservice demo` on free
+ports, polled until /logga-in answers. Then, in the same environment, `formservice db upgrade`
+and `formservice demo-data --groups 1 --years 1` on an empty SQLite database of their own.
+`--cold` gives uv an empty cache of its own, so every package is downloaded as on a new
+machine; without it uv's cache is the machine's (its state is printed).
+
+Wall seconds depend on the machine's load (printed); CPU seconds (the processes' own, children
+included) much less. Targets: fresh environment to answering <= 60 s; demo-data <= 30 s.
+Exit status 1 if missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
+from tests.support.processes import Proc
+from tests.support.waiting import answers, wait_for
+
+from . import common
+
+START_TARGET_S = 60.0
+DATA_TARGET_S = 30.0
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of this process's waited-for children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run to the end; (wall seconds, CPU seconds, standard error). Fails on a non-zero exit."""
+    cpu, started = children_cpu(), time.monotonic()
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return wall, children_cpu() - cpu, done.stdout + done.stderr
+
+
+def family_cpu(root: int) -> float:
+    """CPU seconds of `root` and every live descendant (the demo, its worker and web server)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            raw = Path(f"/proc/{entry}/stat").read_text()
+            parents[int(entry)] = int(raw[raw.rindex(")") + 2 :].split()[1])
+    members, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in members:
+                members.add(pid)
+                frontier.append(pid)
+    return common.cpu_seconds(sorted(members))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--source", type=Path, default=ROOT, help="the repository to clone")
+    parser.add_argument("--cold", action="store_true", help="uv with an empty cache")
+    parser.add_argument("--keep", action="store_true", help="keep the clone (printed)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait at most")
+    args = parser.parse_args()
+    common.print_machine()
+    folder = Path(tempfile.mkdtemp(prefix="formservice-bench-demo-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORMSERVICE_", "VIRTUAL_"))}
+    env["FORMSERVICE_BOOTSTRAP_TIMES"] = "1"
+    uv_cache = Path(env.get("UV_CACHE_DIR", Path.home() / ".cache" / "uv"))
+    if args.cold:
+        uv_cache = folder / "uv-cache"
+        env["UV_CACHE_DIR"] = str(uv_cache)
+    print(f"# uv cache: {uv_cache} ({'present' if uv_cache.exists() else 'empty'})")
+    figures: dict[str, float] = {}
+    try:
+        clone = folder / "clone"
+        wall, _, _ = run(["git", "clone", "-q", str(args.source), str(clone)], folder, env)
+        figures["clone_s"] = wall
+        common.log("bootstrap (./scripts/bootstrap.sh demo)")
+        wall, cpu, output = run(["./scripts/bootstrap.sh", "demo"], clone, env)
+        figures["bootstrap_s"], figures["bootstrap_cpu_s"] = wall, cpu
+        for label, ms in re.findall(r"^bootstrap-step (\w+) (\d+) ms$", output, re.M):
+            figures[f"bootstrap_{label}_s"] = int(ms) / 1000
+
+        common.log("formservice demo, until /logga-in answers")
+        port, mail_port = free_port(), free_port()
+        demo_env = {**env, "FORMSERVICE_INSTANCE_PATH": str(folder / "instance")}
+        command = [str(clone / ".venv/bin/formservice"), "demo", "--port", str(port)]
+        demo = Proc("demo", [*command, "--mail-port", str(mail_port)], demo_env, folder)
+        started = time.monotonic()
+        demo.start()
+        try:
+
+            def up() -> bool:
+                assert demo.alive(), demo.log_path.read_text(errors="replace")
+                return answers(f"http://127.0.0.1:{port}/logga-in", timeout=2)
+
+            wait_for(up, args.timeout, "the demo's login page", interval=0.2)
+            figures["demo_start_s"] = time.monotonic() - started
+            figures["demo_start_cpu_s"] = family_cpu(demo.pid)
+        finally:
+            demo.stop(timeout=30)
+        loaded = re.search(r"lästes in på (\d+) s", demo.log_path.read_text(errors="replace"))
+        if loaded:
+            figures["demo_year_s"] = float(loaded.group(1))
+
+        common.log("formservice demo-data --groups 1 --years 1 on an empty database")
+        data_env = {
+            **env,
+            "FORMSERVICE_DEMO": "1",
+            "FORMSERVICE_INSTANCE_PATH": str(folder / "data-instance"),
+        }
+        formservice = str(clone / ".venv/bin/formservice")
+        run([formservice, "db", "upgrade"], clone, data_env)
+        wall, cpu, output = run(
+            [formservice, "demo-data", "--groups", "1", "--years", "1"], clone, data_env
+        )
+        figures["demo_data_s"], figures["demo_data_cpu_s"] = wall, cpu
+        print(output.strip().splitlines()[-1])
+    finally:
+        if args.keep:
+            print(f"# kept: {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    fresh = figures["bootstrap_s"] + figures["demo_start_s"]
+    print()
+    for key, value in figures.items():
+        print(f"{key:<28} {value:7.1f}")
+    print(f"{'fresh venv to answering_s':<28} {fresh:7.1f}")
+    verdicts = [
+        common.Verdict(
+            "make demo: fresh venv to the login page",
+            f"{fresh:.1f} s (bootstrap {figures['bootstrap_s']:.1f} s, "
+            f"start {figures['demo_start_s']:.1f} s)",
+            f"<= {START_TARGET_S:.0f} s",
+            fresh <= START_TARGET_S,
+        ),
+        common.Verdict(
+            "formservice demo-data, one group-year",
+            f"{figures['demo_data_s']:.1f} s ({figures['demo_data_cpu_s']:.1f} s CPU)",
+            f"<= {DATA_TARGET_S:.0f} s",
+            figures["demo_data_s"] <= DATA_TARGET_S,
+        ),
+    ]
+    return common.report(verdicts, "demo", {"figures": figures, "cold": args.cold})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
