@@ -138,7 +138,8 @@ def main() -> int:
             [formservice, "demo-data", "--groups", "1", "--years", "1"], clone, data_env
         )
         figures["demo_data_s"], figures["demo_data_cpu_s"] = wall, cpu
-        print(output.strip().splitlines()[-1])
+        said = re.search(r"^Demodata är inläst.*$", output, re.M)
+        print(said.group(0) if said else output)
     finally:
         if args.keep:
             print(f"# kept: {folder}")
