@@ -9,8 +9,11 @@ install:
 install-demo:
 	./scripts/bootstrap.sh demo
 
+# Python writes the bytecode of what the demo imports on its first start, also where
+# PYTHONDONTWRITEBYTECODE is set: else each of its processes (itself, the worker, the web server)
+# compiles every module again at every start, seconds of CPU each. DEMO_ARGS: e.g. --port 5001.
 demo: install-demo
-	.venv/bin/formservice demo
+	env -u PYTHONDONTWRITEBYTECODE .venv/bin/formservice demo $(DEMO_ARGS)
 
 test: install
 	./scripts/test.sh

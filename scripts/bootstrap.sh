@@ -113,20 +113,6 @@ install_project() {
   fi
 }
 
-# Bytecode of what the service imports, written once here. uv writes none (compiling all of
-# site-packages costs more than it saves); Python writes it on a first start, except where
-# PYTHONDONTWRITEBYTECODE is set: then each process of the demo (itself, the worker, the web
-# server) would compile every module again, seconds of CPU each.
-precompile() {
-  local instance
-  instance="$(mktemp -d)"
-  FORMSERVICE_DEMO=1 FORMSERVICE_INSTANCE_PATH="$instance" PYTHONDONTWRITEBYTECODE= \
-    .venv/bin/python -c 'import formservice.cli, formservice.server, formservice.demo.run
-import formservice.demo.data, worker.__main__, worker.jobs, gunicorn.workers.gthread
-formservice.create_app()' >/dev/null 2>&1 || echo "Bytekoden skrevs inte i förväg." >&2
-  rm -rf "$instance"
-}
-
 timed debian debian_packages
 [ "$target" = demo ] || timed npm npm_packages
 
@@ -140,5 +126,4 @@ fi
 timed venv make_venv
 timed uv install_uv
 timed project install_project
-timed bytecode precompile
 touch "$stamp"
