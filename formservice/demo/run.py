@@ -8,6 +8,8 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from types import FrameType
 
@@ -58,12 +60,19 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
     try:
         # Each child leads its own process group, so stopping one stops its own children too
         # (gunicorn's workers, the worker's scheduler); this process stops them all, whichever
-        # way it is stopped.
-        for command in (["worker"], ["web", "--host", host, "--port", str(port)]):
-            children.append(
-                subprocess.Popen([*formservice, *command], env=env, start_new_session=True)
-            )
-        children[-1].wait()
+        # way it is stopped. The web server first: the worker starts on the year's digest
+        # (LibreOffice) at once, which would take the CPU the login page waits for.
+        web = subprocess.Popen(
+            [*formservice, "web", "--host", host, "--port", str(port)],
+            env=env,
+            start_new_session=True,
+        )
+        children.append(web)
+        _wait_answering(host, port, web)
+        children.insert(
+            0, subprocess.Popen([*formservice, "worker"], env=env, start_new_session=True)
+        )
+        web.wait()
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
@@ -71,6 +80,24 @@ def run_demo(host: str, port: int, mail_port: int = SINK_PORT) -> None:
             signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut this short
         stop_children(children)
         sink.stop()
+
+
+#: How long the worker waits for the web server to answer before it starts anyway.
+LISTEN_SECONDS = 120
+
+
+def _wait_answering(host: str, port: int, web: subprocess.Popen) -> None:
+    """Until the web server answers `/healthz`, stops, or `LISTEN_SECONDS` have passed."""
+    address = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host
+    if ":" in address and not address.startswith("["):
+        address = f"[{address}]"
+    url = f"http://{address}:{port}/healthz"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+    deadline = time.monotonic() + LISTEN_SECONDS
+    while web.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError), direct.open(url, timeout=2):
+            return
+        time.sleep(0.1)
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
