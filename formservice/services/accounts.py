@@ -238,10 +238,13 @@ def request_reset(email: str) -> None:
 
 def link_token(kind: str, email: str) -> str | None:
     """The worker's link for an account e-mail, made when it is sent: for the active person
-    with this address, at the person's token version. None for no such person."""
+    with this address, at the person's token version. None (the row goes unsent) for no such
+    person, and for a reset asked by someone who may not log in with a password."""
     user = find_user(email)
     if user is None or not user.active:
         return None
+    if kind == PASSWORD_RESET and not may_use_password(user):
+        return None  # signs on with the organisation's account: a reset link would not help
     return make_account_token(ACCOUNT_MAIL[kind], user.id, user.token_version)
 
 

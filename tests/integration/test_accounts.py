@@ -182,6 +182,35 @@ def test_forgot_answers_and_works_alike_for_known_and_unknown_addresses(
     assert client.get(path).status_code == 410  # used
 
 
+def test_without_password_login_the_links_lead_to_sign_on(directory, client, smtp_sink):
+    """FORMSERVICE_PASSWORD_LOGIN=false: an invitation says to sign on with the
+    organisation's account and its link sets no password; "Glömt lösenordet?" mails only a
+    break-glass administrator, the one who may still use a password."""
+    directory.config["FORMSERVICE_PASSWORD_LOGIN"] = False
+    directory.config["FORMSERVICE_BREAK_GLASS"] = frozenset({ADMIN})
+    chef = user(CHEF_B)
+    accounts.invite(chef, user(ADMIN))
+    for address in (CHEF_A, ADMIN):
+        client.post("/glomt-losenord", data={"email": address})
+    run_worker(directory)
+
+    [invitation] = smtp_sink.to(CHEF_B)
+    assert invitation["Subject"] == "Välkommen till BUS-formservice"
+    assert "lösenord" not in invitation.get_content()
+    path = mailed_link(smtp_sink, CHEF_B)
+    before = chef.password_hash
+    for response in (client.get(path), choose(client, path)):
+        assert response.status_code == 200
+        assert "Logga in med organisationens konto" in page_text(response)
+        assert 'name="password"' not in page_text(response)
+    db.session.refresh(chef)
+    assert chef.password_hash == before and events("account.password_set") == []
+
+    assert smtp_sink.to(CHEF_A) == []  # would get a link they cannot use
+    assert mailed_link(smtp_sink, ADMIN).startswith("/aterstall/")
+    assert "Välj lösenord" in page_text(client.get(mailed_link(smtp_sink, ADMIN)))
+
+
 def test_a_reset_link_lives_an_hour(directory, client, monkeypatch):
     chef = user(CHEF_A)
     path = f"/aterstall/{make_account_token(RESET, chef.id, chef.token_version)}"

@@ -55,6 +55,8 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
         user = accounts.link_holder(token, purpose)
     except LinkDead as exc:
         return _dead(exc.reason)
+    if not accounts.may_use_password(user):  # FORMSERVICE_PASSWORD_LOGIN=false
+        return render_template("html/auth/sign_on_only.html", email=user.email, purpose=purpose)
     form = ChoosePasswordForm(personal=accounts.personal_words(user))
     if form.validate_on_submit():
         try:
