@@ -231,9 +231,9 @@ def main() -> int:
         app = common.make_app(db_url)
         with app.app_context():
             from formservice.domain.deviation import DEFAULT_CATEGORIES
-            from formservice.services.accounts import find_user, set_password
+            from formservice.services.accounts import set_password
 
-            set_password(find_user(SECRETARIAT), common.PASSWORD)
+            set_password(seed.person(SECRETARIAT), common.PASSWORD)
         plan = pages(groups[len(groups) // 2], DEFAULT_CATEGORIES[0][0])
         clients = {role: login(app, email) for role, email in ROLES.items()}
         for step, phases in (("1x", range(1)), (f"{args.growth}x", range(1, args.growth))):
