@@ -71,6 +71,7 @@ def formservice_docx(app, digest_id: int) -> tuple[bytes, dict, int]:
 
     with app.app_context():
         row = db.session.get(Digest, digest_id)
+        assert row is not None
         contents = digest_service.gather(row)
         part = document.whole(contents.sections)
         figures = contents.summary, contents.statistics, clock.today()
@@ -91,6 +92,7 @@ def plain(app, digest_id: int) -> dict:
 
     with app.app_context():
         row = db.session.get(Digest, digest_id)
+        assert row is not None
         contents = digest_service.gather(row)
         figures = contents.summary, contents.statistics, clock.today()
         context = document.context(

@@ -108,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     from formservice import server
 
-    server._Server.load = lambda self: create_app()  # same server settings, another app
+    server._Server.load = lambda self: create_app()  # type: ignore[method-assign]  # same settings, another app
     server.serve("127.0.0.1", args.port, args.workers)
 
 

@@ -48,7 +48,7 @@ def seed_outbox(app, messages: int, round_no: int) -> list[int]:
         rows = []
         for n, deviation_id in enumerate(ids):
             for kind, email, respond in KINDS:
-                context = {
+                context: dict[str, object] = {
                     "case_number": f"BUS-2026-{n + 1:04d}",
                     "reporting_unit": "Familjeenheten Skarpnäck",
                     "receiving_unit": "BUP Farsta",
@@ -86,8 +86,8 @@ def job_times(job_ids: list[str]) -> tuple[float, Counter]:
         finished = [j for j in jobs if j.is_finished]
         if len(finished) != len(job_ids):
             raise RuntimeError(f"only {len(finished)} of {len(job_ids)} jobs finished: {outcomes}")
-        start = min(j.started_at for j in jobs)
-        end = max(j.ended_at for j in jobs)
+        start = min(j.started_at for j in jobs if j.started_at)
+        end = max(j.ended_at for j in jobs if j.ended_at)
     finally:
         conn.close()
     return (end - start).total_seconds(), outcomes

@@ -60,7 +60,7 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.worker_kb, self.children_kb, self.done = pid, 0, 0, False
         self.kill_above_kb, self.killed = kill_above_kb, False
-        self.timeline: list[tuple[float, int, str]] = []
+        self.timeline: list[tuple[float, int]] = []
 
     def run(self) -> None:
         t0 = time.monotonic()
@@ -131,9 +131,10 @@ def main() -> int:
 
         with app.app_context():
             row = db.session.get(Digest, digest_id)
+            assert row is not None
             state, error, step = row.state, row.error, row.step
-            pdf_size = row.pdf_file.size if row.pdf_file_id else 0
-            docx_size = row.docx_file.size if row.docx_file_id else 0
+            pdf_size = row.pdf_file.size if row.pdf_file else 0
+            docx_size = row.docx_file.size if row.docx_file else 0
             db.session.rollback()
         if state != "done":
             print(log_path.read_text()[-3000:])
@@ -150,10 +151,10 @@ def main() -> int:
     print(f"worker peak RSS (VmHWM):           {worker_mb:8.1f} MB")
     print(f"LibreOffice peak RSS (polled):     {watcher.children_kb / 1024:8.1f} MB")
     print(f"ru_maxrss from wait4 (max of both): {usage.ru_maxrss / 1024:8.1f} MB")
-    step = max(1, len(watcher.timeline) // 20)
+    stride = max(1, len(watcher.timeline) // 20)
     print(
         "worker RSS over time (s: MB): "
-        + ", ".join(f"{t:.0f}: {kb / 1024:.0f}" for t, kb in watcher.timeline[::step])
+        + ", ".join(f"{t:.0f}: {kb / 1024:.0f}" for t, kb in watcher.timeline[::stride])
     )
     verdicts = [
         common.Verdict("digest completed", state, "done", state == "done" and status == 0),

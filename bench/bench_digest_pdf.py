@@ -41,8 +41,10 @@ def formservice_job(app, digest_id: int) -> tuple[float, bytes, bytes]:
         result = build_digest(digest_id)
         seconds = time.perf_counter() - t0
         row = db.session.get(Digest, digest_id)
+        assert row is not None
         if result != "done" or row.state != "done":
             raise RuntimeError(f"digest {digest_id}: {result}, {row.state}, {row.error}")
+        assert row.docx_file is not None and row.pdf_file is not None
         docx, pdf = files.read(row.docx_file), files.read(row.pdf_file)
         db.session.rollback()
     return seconds, docx, pdf

@@ -2,7 +2,8 @@
 BUS-sekretariat, the secretary of every group and (for SIP and BUS-individ, which follow the
 units) chef A, at a county's size and again at 10 x the data in the same database.
 
-Seeding is bulk (common.seed_cases, common.seed_meetings, group meetings with digests): GROUPS
+Seeding goes through tests/support/seed.py (groups through the services; cases, SIP and
+BUS-individ meetings, group meetings with digests as model objects a chunk per flush): GROUPS
 groups, each with CASES deviations sent over the years, SIP SIP meetings and BUS BUS-individ
 records, and four steering-group meetings a year. Then the same number again nine times over
 (older cases, more meetings), VACUUM ANALYZE (as autovacuum leaves the tables), and the same
@@ -24,6 +25,12 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from flask import Flask
+from sqlalchemy import select
+
+from tests.support import seed
+from tests.support.http import csrf_token
+
 from . import common
 
 TARGET_MS, TARGET_KIB, GROWTH = 50.0, 150.0, 1.5
@@ -31,70 +38,75 @@ SECRETARIAT = "bus-avvikelser@storsthlm.example"
 ROLES = {"secretariat": SECRETARIAT, "secretary": common.SECRETARY, "chef": common.CHEF_A}
 
 
-def seed_group_meetings(conn, group_id: str, years: int, *, before: date) -> None:
+def seed_group_meetings(group_id: str, years: int, *, before: date) -> None:
     """Four steering-group meetings a year for `years` years before `before`, the older half
-    with a finished digest (bulk inserts)."""
-    from sqlalchemy import insert
-
+    with a finished digest: model objects through the session, a commit for the lot (as
+    tests/support/seed.py writes what is past; services.meetings.plan would send each a
+    notice with its calendar event)."""
+    from formservice.extensions import db
     from formservice.models import Digest, GroupMeeting
 
-    secretary = common.user_id(conn, common.SECRETARY)
-    days = [before - timedelta(days=91 * k + 7) for k in range(4 * years)]
-    ids = common.reserve_ids(conn, "group_meetings", len(days))
+    secretary = seed.person(seed.SECRETARY).id
     now = datetime.now(UTC)
-    conn.execute(
-        insert(GroupMeeting.__table__),
-        [
-            {
-                "id": mid,
-                "group_id": group_id,
-                "meeting_date": day,
-                "place": "Stadsdelshuset",
-                "created_by_id": secretary,
-                "created_at": now,
-            }
-            for mid, day in zip(ids, days, strict=True)
-        ],
+    days = [before - timedelta(days=91 * k + 7) for k in range(4 * years)]
+    taken = set(
+        db.session.scalars(
+            select(GroupMeeting.meeting_date).where(
+                GroupMeeting.group_id == group_id, GroupMeeting.meeting_date.in_(days)
+            )
+        )
     )
-    conn.execute(
-        insert(Digest.__table__),
-        [
-            {
-                "meeting_id": mid,
-                "state": "done",
-                "progress": 100,
-                "step": "",
-                "case_ids": [],
-                "requested_by_id": secretary,
-                "requested_at": now,
-                "finished_at": now,
-            }
-            for mid in ids[len(ids) // 2 :]
-        ],
-    )
+    rows = [
+        GroupMeeting(
+            group_id=group_id,
+            meeting_date=day,
+            place="Stadsdelshuset",
+            created_by_id=secretary,
+            created_at=now,
+        )
+        for day in days
+        if day not in taken
+    ]
+    for meeting in rows[len(rows) // 2 :]:
+        meeting.digests = [
+            Digest(
+                state="done",
+                progress=100,
+                step="",
+                case_ids=[],
+                requested_by_id=secretary,
+                requested_at=now,
+                finished_at=now,
+            )
+        ]
+    db.session.add_all(rows)
+    db.session.commit()
+    db.session.expunge_all()
 
 
-def seed(app, args, phase: int, groups: list[str]) -> None:
-    """One phase of data: phase 0 makes the groups; each phase adds a block of older data."""
+def seed_data(app: Flask, args: argparse.Namespace, phase: int, groups: list[str]) -> None:
+    """One phase of data: phase 0 makes the groups; each phase adds a block of older data
+    (tests/support/seed.py, in the app context)."""
     from formservice.extensions import db
 
     span = timedelta(days=365 * args.years)
     now = datetime.now(UTC)
     newest = now - span * phase
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context():
         for n, group in enumerate(groups):
             if phase == 0:
-                common.add_group(conn, group, f"Lokal BUS bänk {n:03d}")
-            common.seed_cases(
-                conn,
+                seed.add_group(group, f"Lokal BUS bänk {n:03d}")
+                db.session.commit()
+            seed.seed_cases(
                 group,
                 args.cases,
                 prefix=f"{group[-3:]}{phase:02d}",
                 seed=phase * 1000 + n,
                 sent_from=newest - span,
             )
-            common.seed_meetings(conn, group, args.sip, args.bus_individ, seed=phase * 1000 + n)
-            seed_group_meetings(conn, group, args.years, before=newest.date())
+            seed.seed_meetings(group, args.sip, args.bus_individ, seed=phase * 1000 + n)
+            seed_group_meetings(group, args.years, before=newest.date())
+        db.session.remove()
     with app.app_context():  # as autovacuum leaves a table: visibility map, statistics
         conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         conn.exec_driver_sql("VACUUM ANALYZE")
@@ -179,7 +191,7 @@ def login(app, email: str):
     page = client.get("/logga-in").data
     response = client.post(
         "/logga-in",
-        data={"email": email, "password": common.PASSWORD, "csrf_token": common.csrf_token(page)},
+        data={"email": email, "password": common.PASSWORD, "csrf_token": csrf_token(page)},
     )
     assert response.status_code == 302, (email, response.status_code)
     return client
@@ -219,15 +231,15 @@ def main() -> int:
         app = common.make_app(db_url)
         with app.app_context():
             from formservice.domain.deviation import DEFAULT_CATEGORIES
-            from formservice.services.accounts import find_user, set_password
+            from formservice.services.accounts import set_password
 
-            set_password(find_user(SECRETARIAT), common.PASSWORD)
+            set_password(seed.person(SECRETARIAT), common.PASSWORD)
         plan = pages(groups[len(groups) // 2], DEFAULT_CATEGORIES[0][0])
         clients = {role: login(app, email) for role, email in ROLES.items()}
         for step, phases in (("1x", range(1)), (f"{args.growth}x", range(1, args.growth))):
             t0 = time.perf_counter()
             for phase in phases:
-                seed(app, args, phase, groups)
+                seed_data(app, args, phase, groups)
                 common.log(f"phase {phase} seeded after {time.perf_counter() - t0:.0f} s")
             sizes[step] = counts(app) | {"seed_s": round(time.perf_counter() - t0, 1)}
             common.log(f"{step}: {sizes[step]}")

@@ -23,10 +23,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+from flask import Flask
 
 from tests.support import postgres, redis
 from tests.support.accounts import PASSWORD
@@ -41,6 +44,7 @@ from tests.support.stack import environment, prepare_database, web
 from tests.support.waiting import wait_for_http
 
 PEOPLE = [CHEF_A, SECRETARY]
+T = TypeVar("T")
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -73,7 +77,7 @@ def flush_redis() -> None:
 # --- the app in this process ------------------------------------------------------------------
 
 
-def app_config(db_url: str, smtp: Sink | None = None, **extra) -> dict:
+def app_config(db_url: str, smtp: Sink | None = None, **extra: object) -> dict:
     config = {
         "FORMSERVICE_SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
         "FORMSERVICE_DATABASE_URL": db_url,
@@ -86,7 +90,7 @@ def app_config(db_url: str, smtp: Sink | None = None, **extra) -> dict:
     return config | extra
 
 
-def make_app(db_url: str, smtp: Sink | None = None, **extra):
+def make_app(db_url: str, smtp: Sink | None = None, **extra: object) -> Flask:
     """The app in this process, on the benchmark database (migrated, directory imported)."""
     import yaml
 
@@ -102,7 +106,9 @@ def make_app(db_url: str, smtp: Sink | None = None, **extra):
         upgrade()
         import_directory(yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8")))
         for email in PEOPLE:
-            set_password(find_user(email), PASSWORD)
+            user = find_user(email)
+            assert user is not None, f"{email} is not in the demo directory"
+            set_password(user, PASSWORD)
     return app
 
 
@@ -264,7 +270,9 @@ class Sessions:
         client.cookies = dict(self.jars[index])
 
 
-def multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]] = ()):
+def multipart(
+    fields: list[tuple[str, str]], files: Sequence[tuple[str, str, bytes]] = ()
+) -> tuple[bytes, dict[str, str]]:
     """A multipart/form-data body as a browser sends it (an empty file input included)."""
     boundary = "----formservicebench" + uuid.uuid4().hex
     out = io.BytesIO()
@@ -328,7 +336,7 @@ def run_load(
     """`clients` threads, each with its own keep-alive connection, run `step` until `count`
     requests are done or `seconds` have passed, whichever comes first. `setup` (login, CSRF
     token) is not timed. Each step returns the HTTP status; others than `expect` are errors."""
-    state = [None] * clients
+    state: list[object] = [None] * clients
     conns = [Client(base_url, keep_alive=True) for _ in range(clients)]
     for i, conn in enumerate(conns):
         state[i] = setup(conn, i)
@@ -374,7 +382,7 @@ def run_load(
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - t0
-    used = cpu() - cpu_before if cpu else None
+    used = cpu() - cpu_before if cpu and cpu_before is not None else None
     for conn in conns:
         conn.close()
     return LoadResult(label, len(latencies), errors[0], elapsed, latencies, statuses, used)
@@ -387,7 +395,7 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, object]:
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
     t0 = time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, result

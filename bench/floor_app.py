@@ -173,7 +173,7 @@ def main() -> None:
     def load(self):
         return create_app(Floor(args.database_url, args.redis_url).store)
 
-    server._Server.load = load  # same server settings, another app
+    server._Server.load = load  # type: ignore[method-assign]  # same settings, another app
     server.serve("127.0.0.1", args.port, args.workers)
 
 

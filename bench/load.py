@@ -17,8 +17,10 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import text
 
@@ -32,6 +34,7 @@ from .common import percentile
 FILER = "fia.familj@stad.example"
 ANSWERER = "ines.sved@region.example"
 LINK = re.compile(r"https?://\S+/svara/\S+")
+T = TypeVar("T")
 
 
 class Recorder:
@@ -42,13 +45,14 @@ class Recorder:
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
 
-    def timed(self, operation: str, call, ok) -> object:
+    def timed(self, operation: str, call: Callable[[], T], ok: Callable[[T], bool]) -> T | None:
         start = time.perf_counter()
+        result: T | None = None
         try:
             result = call()
             good = ok(result)
         except OSError:
-            result, good = None, False
+            good = False
         elapsed = time.perf_counter() - start
         with self.lock:
             self.latency[operation].append(elapsed)
@@ -72,7 +76,9 @@ def filer(stack: Stack, record: Recorder, deadline: float) -> None:
         )
 
 
-def answerer(stack: Stack, record: Recorder, deadline: float, links: list[str], lock) -> None:
+def answerer(
+    stack: Stack, record: Recorder, deadline: float, links: list[str], lock: threading.Lock
+) -> None:
     while time.monotonic() < deadline:
         with lock:
             link = links.pop() if links else None
@@ -103,7 +109,7 @@ def answerer(stack: Stack, record: Recorder, deadline: float, links: list[str], 
 _seen: set[str] = set()
 
 
-def _refill(stack: Stack, links: list[str], lock) -> None:
+def _refill(stack: Stack, links: list[str], lock: threading.Lock) -> None:
     """Answer links from the e-mails chef B has received and nobody has used yet."""
     with stack.sink.lock:
         messages = list(stack.sink.messages)
@@ -162,7 +168,7 @@ def main() -> int:
     try:
         stack.start([FILER, ANSWERER])
         stack.start_workers(args.workers)
-        record, links, lock = Recorder(), [], threading.Lock()
+        record, links, lock = Recorder(), list[str](), threading.Lock()
         deadline = time.monotonic() + args.seconds
         filers = max(1, args.chefs // 2)
         threads = [

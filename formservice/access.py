@@ -3,20 +3,23 @@ units, groups and people grant anything, so a re-import that removes them remove
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Row,
     Select,
-    SQLColumnExpression,
     and_,
     bindparam,
+    event,
+    false,
     or_,
     select,
 )
+from sqlalchemy.orm import Session
 
 from .domain.deviation import UTKAST
 from .domain.sip import UTKAST as SIP_UTKAST
@@ -41,11 +44,51 @@ def _manages(user_id: int | BindParameter[int]) -> ColumnElement[bool]:
     return and_(Unit.active, or_(Unit.chef_id == user_id, Unit.id.in_(deputy)))
 
 
+_ASKED = "formservice.access.asked"
+
+
+def _once_a_request(kind: str, user: User, ask: Callable[[], set[str]]) -> set[str]:
+    """`ask()`, asked once a request per user (a list page, its menu and its checks ask the
+    same directory questions several times) and kept in the request's environ, as
+    `auth.leads_a_group`. Forgotten whenever the session writes or ends a transaction
+    (`_forget`), so a change made earlier in the same request is always seen. Outside a
+    request (the worker, the CLI, tests calling services) asked every time."""
+    kept = _asked(user)
+    if kind not in kept:
+        found = ask()
+        _keep(user, kind, found)
+        return found
+    return set(kept[kind])
+
+
+def _asked(user: User) -> dict[str, frozenset[str]]:
+    """What this request has asked about the user (nothing outside a request)."""
+    if not has_request_context():
+        return {}
+    return request.environ.setdefault(_ASKED, {}).setdefault(user.id, {})
+
+
+def _keep(user: User, kind: str, found: set[str]) -> None:
+    if has_request_context():
+        request.environ.setdefault(_ASKED, {}).setdefault(user.id, {})[kind] = frozenset(found)
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(*_args: object) -> None:
+    if has_request_context():
+        request.environ.pop(_ASKED, None)
+
+
 def managed_unit_ids(user: User) -> set[str]:
     """Active units where the user is chef or deputy; nothing for an inactive user."""
     if not user.active:
         return set()
-    return set(db.session.scalars(select(Unit.id).where(_manages(user.id))))
+    uid = user.id
+    return _once_a_request(
+        "managed", user, lambda: set(db.session.scalars(select(Unit.id).where(_manages(uid))))
+    )
 
 
 _UNITS_AND_MANAGED = (
@@ -59,22 +102,50 @@ def units_and_managed_ids(user: User) -> tuple[Sequence[Row[*tuple[Any, ...]]], 
     """The active units by name (rows with id and name), and `managed_unit_ids(user)`, in one
     query of three columns: the deviation form page's only directory lookup."""
     rows = db.session.execute(_UNITS_AND_MANAGED, {"user_id": user.id}).all()
-    return rows, {r.id for r in rows if r.managed and user.active}
+    managed = {r.id for r in rows if r.managed and user.active}
+    _keep(user, "managed", managed)
+    return rows, managed
 
 
-def _led_group_ids(user: User, role: SQLColumnExpression[int | None]) -> set[str]:
-    """Active groups where `role` (a BusGroup column) is the user; nothing for the inactive."""
+def _led_group_ids(user: User, role: str) -> set[str]:
+    """Active groups where the user is `role` ("secretary" or "convener"); nothing for the
+    inactive. Both roles are asked in one query, and kept for the request."""
     if not user.active:
         return set()
-    return set(db.session.scalars(select(BusGroup.id).where(role == user.id, BusGroup.active)))
+    kept = _asked(user)
+    if role in kept:
+        return set(kept[role])
+    uid = user.id
+    query = select(BusGroup.id, BusGroup.secretary_id == uid, BusGroup.convener_id == uid)
+    query = query.where(
+        BusGroup.active, or_(BusGroup.secretary_id == uid, BusGroup.convener_id == uid)
+    )
+    rows = db.session.execute(query).all()
+    found = {"secretary": {r[0] for r in rows if r[1]}, "convener": {r[0] for r in rows if r[2]}}
+    for kind, ids in found.items():
+        _keep(user, kind, ids)
+    return found[role]
 
 
 def secretary_group_ids(user: User) -> set[str]:
-    return _led_group_ids(user, BusGroup.secretary_id)
+    return _led_group_ids(user, "secretary")
+
+
+def led_groups(user: User, *, convener: bool = True) -> Select[str]:
+    """The ids of `secretary_group_ids(user)` (and `convener_group_ids(user)`), as a
+    subquery for a query's `IN`: a county's hundred group ids would be a hundred parameters,
+    a statement too long for the driver's cache of parsed statements (docs/performance.md)."""
+    if not user.active:
+        return select(BusGroup.id).where(false())
+    uid = user.id
+    role = BusGroup.secretary_id == uid
+    if convener:
+        role = or_(role, BusGroup.convener_id == uid)
+    return select(BusGroup.id).where(BusGroup.active, role)
 
 
 def convener_group_ids(user: User) -> set[str]:
-    return _led_group_ids(user, BusGroup.convener_id)
+    return _led_group_ids(user, "convener")
 
 
 #: The roles of SPEC §2, as `roles` names them (and FORMSERVICE_REQUIRE_2FA).
@@ -91,14 +162,18 @@ def roles(user: User) -> frozenset[str]:
     """The roles the directory gives the user now, in one query; none for the inactive."""
     if not user.active:
         return frozenset()
-    uid = user.id
-    led = select(BusGroup.id).where(BusGroup.active)
-    query = select(
-        select(Unit.id).where(_manages(uid)).exists(),
-        led.where(BusGroup.secretary_id == uid).exists(),
-        led.where(BusGroup.convener_id == uid).exists(),
-    )
-    chef, secretary, convener = db.session.execute(query).one()
+    kept = _asked(user)
+    if {"managed", "secretary", "convener"} <= kept.keys():  # this request's page asked
+        chef, secretary, convener = (bool(kept[k]) for k in ("managed", "secretary", "convener"))
+    else:
+        uid = user.id
+        led = select(BusGroup.id).where(BusGroup.active)
+        query = select(
+            select(Unit.id).where(_manages(uid)).exists(),
+            led.where(BusGroup.secretary_id == uid).exists(),
+            led.where(BusGroup.convener_id == uid).exists(),
+        )
+        chef, secretary, convener = db.session.execute(query).one()
     found = {
         ADMIN: user.is_admin,
         SECRETARIAT: user.is_secretariat,
@@ -170,14 +245,13 @@ def can_edit(user: User, deviation: Deviation) -> bool:
 def visible_deviations(user: User) -> Select[Deviation]:
     """A select() of the reports the user may list."""
     units = managed_unit_ids(user)
-    groups = secretary_group_ids(user) | convener_group_ids(user)
     sent = Deviation.state != UTKAST
     clauses: list[ColumnElement[bool]] = [Deviation.reporting_unit_id.in_(units)]
     if is_secretariat(user):
         clauses.append(sent)
     else:
         clauses.append(sent & Deviation.receiving_unit_id.in_(units))
-        clauses.append(sent & Deviation.group_id.in_(groups))
+        clauses.append(sent & Deviation.group_id.in_(led_groups(user)))
     return select(Deviation).where(or_(*clauses))
 
 

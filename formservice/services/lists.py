@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from .. import access, clock
 from ..documents import statistics_csv
@@ -342,8 +342,7 @@ def readable_groups(user: User) -> list[tuple[str, str]]:
     the secretariat, else those the user is secretary or convener of."""
     query = select(BusGroup.id, BusGroup.name).where(BusGroup.active).order_by(BusGroup.name)
     if not access.is_secretariat(user):
-        ids = access.secretary_group_ids(user) | access.convener_group_ids(user)
-        query = query.where(BusGroup.id.in_(sorted(ids)))
+        query = query.where(BusGroup.id.in_(access.led_groups(user)))
     return [(r.id, r.name) for r in db.session.execute(query)]
 
 
@@ -370,9 +369,9 @@ def sip_page(user: User, f: RecordFilter, number: int, after: str | None = None)
         where.append(SipMeeting.meeting_at < high)
     rows = (
         select(SipMeeting)
-        .options(
-            selectinload(SipMeeting.initiator_unit),
-            selectinload(SipMeeting.called).selectinload(SipCalledUnit.unit),
+        .options(  # the initiating unit in the page's query, the called units in one more
+            joinedload(SipMeeting.initiator_unit),
+            selectinload(SipMeeting.called).joinedload(SipCalledUnit.unit),
         )
         .where(*where)
     )
@@ -408,7 +407,8 @@ def bus_individ_page(user: User, f: RecordFilter, number: int, after: str | None
 
 def meetings_page(group_id: str, f: RecordFilter, number: int, after: str | None = None) -> Page:
     """A page of the group's meetings, latest first, each with its latest digest's id and
-    state (one query for the page, not one per meeting)."""
+    state (one query for the page, not one per meeting: the latest digest of each meeting
+    shown is looked up in the index on digests.meeting_id, never every meeting's digests)."""
     from ..models import Digest
 
     where: list[ColumnElement[bool]] = [GroupMeeting.group_id == group_id]
@@ -416,17 +416,13 @@ def meetings_page(group_id: str, f: RecordFilter, number: int, after: str | None
         where.append(GroupMeeting.meeting_date >= f.date_from)
     if f.date_to:
         where.append(GroupMeeting.meeting_date <= f.date_to)
-    latest = (
-        select(Digest.meeting_id, func.max(Digest.id).label("digest_id"))
-        .group_by(Digest.meeting_id)
-        .subquery()
-    )
-    rows = (
-        select(GroupMeeting, Digest.id.label("digest_id"), Digest.state.label("digest_state"))
-        .outerjoin(latest, latest.c.meeting_id == GroupMeeting.id)
-        .outerjoin(Digest, Digest.id == latest.c.digest_id)
-        .where(*where)
-    )
+    latest = select(Digest).where(Digest.meeting_id == GroupMeeting.id)
+    latest = latest.order_by(Digest.id.desc()).limit(1)
+    rows = select(
+        GroupMeeting,
+        latest.with_only_columns(Digest.id).scalar_subquery().label("digest_id"),
+        latest.with_only_columns(Digest.state).scalar_subquery().label("digest_state"),
+    ).where(*where)
     key = Key(GroupMeeting.meeting_date, GroupMeeting.id, DATE_SORTS.get(f.sort, True))
     return paginate(rows, where, key, number, after)
 
@@ -434,16 +430,17 @@ def meetings_page(group_id: str, f: RecordFilter, number: int, after: str | None
 GROUPS_PER_PAGE = 10
 
 
-def groups_page(ids: set[str], group_id: str, number: int) -> Page:
+def groups_page(groups: Sequence[BusGroup], group_id: str, number: int) -> Page:
     """The steering group's page for a reader of many groups: GROUPS_PER_PAGE groups a page
-    by name, or the one chosen under "BUS-grupp"."""
-    where: list[ColumnElement[bool]] = [BusGroup.id.in_(sorted(ids))]
-    if group_id:
-        where.append(BusGroup.id == group_id)
-    rows = select(BusGroup).where(*where)
-    key = Key(BusGroup.name, BusGroup.id, descending=False)
-    page = paginate(rows, where, key, number, size=GROUPS_PER_PAGE)
-    return replace(page, rows=[r[0] for r in page.rows])
+    by name, or the one chosen under "BUS-grupp". `groups` are the reader's groups by name
+    and id, already loaded for the filter (a reader has tens of groups, not thousands), so
+    the page is cut from them without a query; a page past the end is the last."""
+    chosen = [g for g in groups if g.id == group_id] if group_id else list(groups)
+    size = GROUPS_PER_PAGE
+    pages = max(1, math.ceil(len(chosen) / size))
+    number = min(max(number, 1), pages)
+    shown = chosen[(number - 1) * size : number * size]
+    return Page(shown, number, len(chosen), False, number < pages, size)
 
 
 def page_number(text: str | None) -> int:

@@ -155,33 +155,55 @@ def overview(group_id: str, on: date | None = None) -> GroupMeetings:
     """The group's meetings around `on` (every coming one, the latest PAST_SHOWN held), and
     the next dates of its rhythm ("Möten per termin", a setting of the group). Two bounded
     queries: a decade of meetings is never loaded for the page."""
+    group = db.session.get(BusGroup, group_id)
+    per_term = group.meetings_per_term if group is not None else MEETINGS_PER_HALF
+    return overviews({group_id: per_term}, on)[group_id]
+
+
+def overviews(per_term: dict[str, int], on: date | None = None) -> dict[str, GroupMeetings]:
+    """`overview` of each group (id: its meetings per term), in two queries for all of them
+    (the steering group's page shows ten groups): this term's meetings, and the latest
+    PAST_SHOWN + 1 held ones of each group (a window over the index on (group_id,
+    meeting_date, id))."""
     on = on or clock.today()
     year, half = half_of(on)
     term_start = date(year, 1 if half == 1 else 7, 1)
-    of_group = select(GroupMeeting).where(GroupMeeting.group_id == group_id)
-    recent = list(
-        db.session.scalars(
-            of_group.where(GroupMeeting.meeting_date >= term_start).order_by(
-                GroupMeeting.meeting_date, GroupMeeting.id
-            )
+    ids = sorted(per_term)
+    recent: dict[str, list[GroupMeeting]] = {group_id: [] for group_id in ids}
+    query = (
+        select(GroupMeeting)
+        .where(GroupMeeting.group_id.in_(ids), GroupMeeting.meeting_date >= term_start)
+        .order_by(GroupMeeting.meeting_date, GroupMeeting.id)
+    )
+    for meeting in db.session.scalars(query):
+        recent[meeting.group_id].append(meeting)
+    latest_first = (GroupMeeting.meeting_date.desc(), GroupMeeting.id.desc())
+    rank = func.row_number().over(partition_by=GroupMeeting.group_id, order_by=latest_first)
+    ranked = (
+        select(GroupMeeting.id, rank.label("rank"))
+        .where(GroupMeeting.group_id.in_(ids), GroupMeeting.meeting_date < on)
+        .subquery()
+    )
+    query = (
+        select(GroupMeeting)
+        .join(ranked, ranked.c.id == GroupMeeting.id)
+        .where(ranked.c.rank <= PAST_SHOWN + 1)
+        .order_by(*latest_first)
+    )
+    past: dict[str, list[GroupMeeting]] = {group_id: [] for group_id in ids}
+    for meeting in db.session.scalars(query):
+        past[meeting.group_id].append(meeting)
+    found = {}
+    for group_id in ids:
+        planned = [m.meeting_date for m in recent[group_id]]
+        count = per_term[group_id]
+        found[group_id] = GroupMeetings(
+            upcoming=[m for m in recent[group_id] if m.meeting_date >= on],
+            past=past[group_id][:PAST_SHOWN],
+            suggestions=suggest_dates(on, planned, count=max(2, count), per_term=count),
+            more_past=len(past[group_id]) > PAST_SHOWN,
         )
-    )
-    past = list(
-        db.session.scalars(
-            of_group.where(GroupMeeting.meeting_date < on)
-            .order_by(GroupMeeting.meeting_date.desc(), GroupMeeting.id.desc())
-            .limit(PAST_SHOWN + 1)
-        )
-    )
-    group = db.session.get(BusGroup, group_id)
-    per_term = group.meetings_per_term if group is not None else MEETINGS_PER_HALF
-    planned = [m.meeting_date for m in recent]
-    return GroupMeetings(
-        upcoming=[m for m in recent if m.meeting_date >= on],
-        past=past[:PAST_SHOWN],
-        suggestions=suggest_dates(on, planned, count=max(2, per_term), per_term=per_term),
-        more_past=len(past) > PAST_SHOWN,
-    )
+    return found
 
 
 def held_meetings(group_id: str, on: date | None = None) -> list[GroupMeeting]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     SQLColumnExpression,
     case,
     delete,
@@ -213,28 +214,32 @@ def _about(kind: str, record_id: int | SQLColumnExpression[int]) -> ColumnElemen
     )
 
 
-def failed_for_groups(group_ids: set[str]) -> list[OutboxMessage]:
+def failed_for_groups(group_ids: set[str] | Select[str]) -> list[OutboxMessage]:
     """Deliveries that gave up, for the steering groups' secretaries to see: of the groups'
-    deviations, SIP meetings and BUS-individ records, newest first."""
+    (ids, or a subquery of them: `access.led_groups`) deviations, SIP meetings and
+    BUS-individ records, newest first. One query (the deviation list asks on every page):
+    each failed message's case or record is looked up by its key."""
     from ..models import BusIndivid, Deviation, SipMeeting
 
-    if not group_ids:
+    if not isinstance(group_ids, Select) and not group_ids:
         return []
-    about = (
-        (Deviation, Deviation.id == OutboxMessage.deviation_id),
-        (SipMeeting, _about("sip_invitation", SipMeeting.id)),
-        (BusIndivid, _about("bus_individ_minutes", BusIndivid.id)),
-    )
-    found = [
-        message
-        for model, joined in about
-        for message in db.session.scalars(
-            select(OutboxMessage)
-            .join(model, joined)
-            .where(OutboxMessage.state == FAILED, model.group_id.in_(group_ids))
+    groups = group_ids if isinstance(group_ids, Select) else sorted(group_ids)
+    about = or_(
+        *(
+            select(model.id).where(joined, model.group_id.in_(groups)).exists()
+            for model, joined in (
+                (Deviation, Deviation.id == OutboxMessage.deviation_id),
+                (SipMeeting, _about("sip_invitation", SipMeeting.id)),
+                (BusIndivid, _about("bus_individ_minutes", BusIndivid.id)),
+            )
         )
-    ]
-    return sorted(found, key=lambda message: message.created_at, reverse=True)
+    )
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.state == FAILED, about)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    )
+    return list(db.session.scalars(query))
 
 
 def failed_for_record(kind: str, record_id: int) -> list[OutboxMessage]:

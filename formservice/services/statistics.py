@@ -8,6 +8,7 @@ dates and ranges are inclusive.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -27,10 +28,31 @@ def meeting_counts(group_id: str | None, start: date, end: date) -> dict:
     {"sip": {"total", "by_gender", "by_type", "by_gender_and_type"},
      "bus_individ": {"total", "by_gender"}} with every known gender and type present.
     """
-    return {
-        "sip": _sip_counts(group_id, start, end),
-        "bus_individ": _bus_individ_counts(group_id, start, end),
-    }
+    sip = _sip_cells(start, end, group_id)
+    bus_individ = _bus_individ_cells(start, end, group_id)
+    return {"sip": _sip_counts(sip), "bus_individ": _bus_individ_counts(bus_individ)}
+
+
+def meeting_counts_by_group(start: date, end: date) -> dict[str | None, dict]:
+    """`meeting_counts` of every group (and of the meetings without a group, under None)
+    that has any, in two queries for all of them (the yearly compilation's rows); a group
+    missing here has `meeting_counts_of_none()`."""
+    sip = _sip_cells(start, end, by_group=True)
+    bus_individ = _bus_individ_cells(start, end, by_group=True)
+    found: dict[str | None, dict] = {}
+    for group_id in {g for g, *_ in sip} | {g for g, *_ in bus_individ}:
+        found[group_id] = {
+            "sip": _sip_counts([(*rest,) for g, *rest in sip if g == group_id]),
+            "bus_individ": _bus_individ_counts(
+                [(*rest,) for g, *rest in bus_individ if g == group_id]
+            ),
+        }
+    return found
+
+
+def meeting_counts_of_none() -> dict:
+    """`meeting_counts` where there are no meetings."""
+    return {"sip": _sip_counts([]), "bus_individ": _bus_individ_counts([])}
 
 
 def local_day_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
@@ -41,20 +63,30 @@ def local_day_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetim
     return first.astimezone(UTC), after.astimezone(UTC)
 
 
-def _sip_counts(group_id: str | None, start: date, end: date) -> dict:
+def _sip_cells(
+    start: date, end: date, group_id: str | None = None, *, by_group: bool = False
+) -> list[tuple]:
+    """(gender, type, n) of the held SIP meetings; (group id, gender, type, n) by group."""
     first, after = local_day_bounds(start, end, clock.zone())
+    keys: tuple[Any, ...] = (SipMeeting.child_gender, SipMeeting.meeting_type)
+    if by_group:
+        keys = (SipMeeting.group_id, *keys)
     query = (
-        select(SipMeeting.child_gender, SipMeeting.meeting_type, func.count())
+        select(*keys, func.count())
         .where(
             or_(SipMeeting.state == HELD, SipMeeting.held_at.is_not(None)),
             SipMeeting.meeting_at >= first,
             SipMeeting.meeting_at < after,
         )
-        .group_by(SipMeeting.child_gender, SipMeeting.meeting_type)
+        .group_by(*keys)
     )
     if group_id is not None:
         query = query.where(SipMeeting.group_id == group_id)
-    cells = {(gender, kind): n for gender, kind, n in db.session.execute(query)}
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _sip_counts(rows: list[tuple]) -> dict:
+    cells = {(gender, kind): n for gender, kind, n in rows}
     genders = _keys(GENDERS, {g for g, _ in cells})
     kinds = _keys(MEETING_TYPES, {k for _, k in cells})
     return {
@@ -65,19 +97,29 @@ def _sip_counts(group_id: str | None, start: date, end: date) -> dict:
     }
 
 
-def _bus_individ_counts(group_id: str | None, start: date, end: date) -> dict:
+def _bus_individ_cells(
+    start: date, end: date, group_id: str | None = None, *, by_group: bool = False
+) -> list[tuple]:
+    """(gender, n) of the held BUS-individ meetings; (group id, gender, n) by group."""
+    keys = (
+        (BusIndivid.group_id, BusIndivid.child_gender) if by_group else (BusIndivid.child_gender,)
+    )
     query = (
-        select(BusIndivid.child_gender, func.count())
+        select(*keys, func.count())
         .where(
             BusIndivid.state == HELD,
             BusIndivid.meeting_date >= start,
             BusIndivid.meeting_date <= end,
         )
-        .group_by(BusIndivid.child_gender)
+        .group_by(*keys)
     )
     if group_id is not None:
         query = query.where(BusIndivid.group_id == group_id)
-    counts = dict(db.session.execute(query).all())
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _bus_individ_counts(rows: list[tuple]) -> dict:
+    counts = dict(rows)
     return {
         "total": sum(counts.values()),
         "by_gender": {g: counts.get(g, 0) for g in _keys(GENDERS, set(counts))},

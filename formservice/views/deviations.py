@@ -66,7 +66,9 @@ def list_reports() -> tuple[str, int] | str:
     args = form.query_args()
     page = render_template(
         "html/deviations/list.html",
-        failed=outbox.failed_for_groups(access.secretary_group_ids(user)),
+        failed=outbox.failed_for_groups(access.led_groups(user, convener=False))
+        if access.secretary_group_ids(user)
+        else [],
         found=found,
         form=form,
         is_chef=bool(units),

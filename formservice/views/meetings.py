@@ -44,8 +44,10 @@ def _require_reader(group_id: str) -> None:
         abort(403)
 
 
-def _groups(ids: set[str]) -> list[BusGroup]:
-    query = select(BusGroup).where(BusGroup.id.in_(ids)).order_by(BusGroup.name)
+def _groups() -> list[BusGroup]:
+    """The groups of `_readable_group_ids()`, by name."""
+    readable = BusGroup.id.in_(access.led_groups(current()))
+    query = select(BusGroup).where(readable).order_by(BusGroup.name, BusGroup.id)
     return list(db.session.scalars(query))
 
 
@@ -56,13 +58,15 @@ def index() -> tuple[str, int]:
     ids = _readable_group_ids()
     if not ids:
         abort(403)
-    groups = [(g.id, g.name) for g in _groups(ids)] if len(ids) > 1 else []
+    readable = _groups()
+    groups = [(g.id, g.name) for g in readable] if len(ids) > 1 else []
     form = GroupFilterForm(request.args, groups=groups)
-    page = lists.groups_page(ids, form.group_id(), lists.page_number(request.args.get("sida")))
+    page = lists.groups_page(readable, form.group_id(), lists.page_number(request.args.get("sida")))
     secretary_of = access.secretary_group_ids(current())
+    overviews = meetings_service.overviews({g.id: g.meetings_per_term for g in page.rows})
     sections = []
     for group in page.rows:
-        overview = meetings_service.overview(group.id)
+        overview = overviews[group.id]
         counts = {m.id: meetings_service.count_cases(m) for m in overview.upcoming}
         sections.append(
             {
@@ -277,7 +281,7 @@ def _default_meeting(deviation: Deviation, meetings: list[GroupMeeting]) -> str:
 @bp.route("/styrgrupp/utvardering")
 @login_required
 def evaluate() -> str:
-    groups = _groups(_readable_group_ids())
+    groups = _groups()
     if not groups:
         abort(403)
     group = _chosen_group(groups, request.args.get("grupp"))

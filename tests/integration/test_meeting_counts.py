@@ -6,7 +6,11 @@ from datetime import UTC, date, datetime
 
 from formservice.extensions import db
 from formservice.models import BusGroup
-from formservice.services.statistics import meeting_counts
+from formservice.services.statistics import (
+    meeting_counts,
+    meeting_counts_by_group,
+    meeting_counts_of_none,
+)
 
 from .meeting_helpers import bus_individ, sip_meeting
 
@@ -93,3 +97,13 @@ def test_group_filter(directory):
     assert farsta["bus_individ"] == {"total": 1, "by_gender": {"flicka": 0, "pojke": 1, "annat": 0}}
     assert skarpnack["bus_individ"]["total"] + farsta["bus_individ"]["total"] == 3
     assert meeting_counts("okand-grupp", *H1)["sip"]["total"] == 0
+
+
+def test_every_group_at_once_counts_as_each_group_alone(directory):
+    """The yearly compilation counts every group in two queries: the same figures."""
+    seed()
+    for period in (H1, H2, (date(2025, 1, 1), date(2026, 12, 31))):
+        by_group = meeting_counts_by_group(*period)
+        for group_id in ("skarpnack", "farsta", "nowhere"):
+            alone = meeting_counts(group_id, *period)
+            assert by_group.get(group_id, meeting_counts_of_none()) == alone, (period, group_id)
