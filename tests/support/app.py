@@ -55,6 +55,17 @@ def reset_database(app: Flask) -> None:
         conn.execute(text("DELETE FROM form_versions WHERE version > 1"))
 
 
+def close(app: Flask) -> None:
+    """Close the database pools of an app a test made itself (each engine's connections):
+    left to the garbage collector, psycopg warns about them in whichever test runs then."""
+    from formservice.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
     """Log in through the login form (CSRF off in the in-process tests)."""
     return client.post("/logga-in", data={"email": email, "password": password})
