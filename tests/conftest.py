@@ -68,7 +68,7 @@ def app(db_url, smtp_sink, tmp_path):
         redis_connection().flushdb()
         smtp_sink.clear()
         yield app
-        close_app(app)
+    close_app(app)  # after the app context, whose end gave the session's connection back
 
 
 @pytest.fixture

@@ -56,8 +56,9 @@ def reset_database(app: Flask) -> None:
 
 
 def close(app: Flask) -> None:
-    """Close the database pools of an app a test made itself (each engine's connections):
-    left to the garbage collector, psycopg warns about them in whichever test runs then."""
+    """Close the database pools of an app a test made (each engine's connections): left to
+    the garbage collector, psycopg warns about them in whichever test runs then. Outside the
+    app's own app context: a connection its session still holds would not be closed."""
     from formservice.extensions import db
 
     with app.app_context():
