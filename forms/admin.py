@@ -143,9 +143,7 @@ _H = LABELS["huvudman"]
 
 class HuvudmanForm(FlaskForm):
     name = StringField(_H["name"], validators=[Required(), MaxLength(MAX_NAME)])
-    type = RadioChoiceField(
-        _H["type"], choices=list(HUVUDMAN_TYPES.items()), validators=[Required()]
-    )
+    type = RadioChoiceField(_H["type"], choices=HUVUDMAN_TYPES, validators=[Required()])
     active = BooleanField(_H["active"], default=True)
     submit = SubmitField("Spara")
 
@@ -182,7 +180,7 @@ class GroupForm(FlaskForm):
     )
     answer_day_kind = RadioChoiceField(
         _G["answer_day_kind"],
-        choices=list(DAY_KINDS.items()),
+        choices=DAY_KINDS,
         default=CALENDAR_DAYS,
         description="Arbetsdagar räknar inte lördagar, söndagar och helgdagar "
         "(midsommarafton, julafton och nyårsafton räknas som helgdagar).",

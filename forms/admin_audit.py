@@ -72,7 +72,7 @@ class AuditLogForm(Form):
     )
     journal = ChoiceField(
         "Typ av journal",
-        choices=[("", "Alla"), *RECORD_TYPES.items()],
+        choices={"": "Alla", **RECORD_TYPES},
         description="SIP-möte eller BUS-individ: välj typ och ange numret för att se vilka "
         "som har sett ett barns journal.",
     )
@@ -216,7 +216,7 @@ class ExtractForm(_ChildFields, FlaskForm):
     sip = IdListField("Journaler som gäller barnet")
     bus_individ = IdListField("Journaler som gäller barnet")
     format = ChoiceField(
-        "Format", choices=[("docx", "Word-dokument"), ("json", "JSON")], default="docx"
+        "Format", choices={"docx": "Word-dokument", "json": "JSON"}, default="docx"
     )
 
     def validate(self, extra_validators: Any = None) -> bool:

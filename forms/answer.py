@@ -18,7 +18,7 @@ from wtforms.validators import Optional
 from formservice.domain.deviation import AGREES
 from formservice.domain.inputs import AnswerInput
 
-from .fields import DatumField, Deidentified, MaxLength, RadioChoiceField, Required, text
+from .fields import YES_NO, DatumField, Deidentified, MaxLength, RadioChoiceField, Required, text
 
 MEASURE_ROWS = 3
 
@@ -40,11 +40,11 @@ class AnswerForm(FlaskForm):
         max_entries=20,
     )
     agrees = RadioChoiceField(
-        "Instämmer ni i beskrivningen?", choices=list(AGREES.items()), validators=[Required()]
+        "Instämmer ni i beskrivningen?", choices=AGREES, validators=[Required()]
     )
     raise_regional = RadioChoiceField(
         "Bör frågan lyftas till regional nivå?",
-        choices=[("ja", "Ja"), ("nej", "Nej")],
+        choices=YES_NO,
         validators=[Optional()],
     )
     attest = BooleanField("Jag intygar att svaret är avidentifierat", validators=[Required()])

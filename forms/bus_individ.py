@@ -63,10 +63,10 @@ class BusIndividForm(FlaskForm):
         description="Datum då samtycket inhämtades, ÅÅÅÅ-MM-DD.",
     )
     consent_from = CheckboxesField(
-        "Samtycke lämnat av", choices=list(CONSENT_FROM.items()), validators=[Required()]
+        "Samtycke lämnat av", choices=CONSENT_FROM, validators=[Required()]
     )
     consent_form = RadioChoiceField(
-        "Samtyckets form", choices=list(CONSENT_FORMS.items()), validators=[Required()]
+        "Samtyckets form", choices=CONSENT_FORMS, validators=[Required()]
     )
     child_over_15 = RadioChoiceField(
         "Har barnet fyllt 15 år?",
@@ -81,7 +81,7 @@ class BusIndividForm(FlaskForm):
     )
     child_gender = RadioChoiceField(
         "Barnets kön",
-        choices=list(GENDERS.items()),
+        choices=GENDERS,
         validators=[Required()],
         description="Används för statistiken.",
     )

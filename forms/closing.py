@@ -52,7 +52,7 @@ class DecidedMeasure(Form):
 class ClosingForm(FlaskForm):
     meeting = ChoiceField("Behandlad vid möte", validators=[Required()])
     assessment = RadioChoiceField(
-        "Styrgruppens bedömning", choices=list(ASSESSMENTS.items()), validators=[Required()]
+        "Styrgruppens bedömning", choices=ASSESSMENTS, validators=[Required()]
     )
     measures = FieldList(
         FormField(DecidedMeasure),

@@ -87,13 +87,13 @@ class DeviationForm(FlaskForm):
     proposal = TextAreaField("Förslag till åtgärd", validators=[Optional(), Deidentified()])
     child_gender = RadioChoiceField(
         "Barnets kön",
-        choices=list(GENDERS.items()),
+        choices=GENDERS,
         validators=[Required()],
         description="Används bara för statistik.",
     )
     age_group = RadioChoiceField(
         "Åldersgrupp",
-        choices=list(AGE_GROUPS.items()),
+        choices=AGE_GROUPS,
         validators=[Optional()],
         description="Används bara för statistik.",
     )

@@ -10,7 +10,7 @@ from formservice.domain.inputs import FeedbackInput, SupplementInput
 
 from .fields import Deidentified, MaxLength, RadioChoiceField, Required, text
 
-VERDICT_CHOICES = [(SUFFICIENT, "Svaret räcker"), (INSUFFICIENT, "Svaret räcker inte")]
+VERDICT_CHOICES = {SUFFICIENT: "Svaret räcker", INSUFFICIENT: "Svaret räcker inte"}
 
 
 class FeedbackForm(FlaskForm):

@@ -26,7 +26,7 @@ from formservice.domain.deidentify import describe, find_personal_data
 from formservice.domain.groups import NeedsChoice, choose_among
 
 MAX_TEXT = 20_000
-YES_NO = [("ja", "Ja"), ("nej", "Nej")]
+YES_NO = {"ja": "Ja", "nej": "Nej"}
 
 T = TypeVar("T")
 
@@ -59,8 +59,12 @@ def add_error(field: Field, *messages: str) -> None:
 
 
 def choice_values(field: SelectField | SelectMultipleField) -> list[Any]:
-    """The values of the field's choices (given here always as (value, label) pairs)."""
-    return [choice[0] for choice in field.choices or ()]
+    """The values of the field's choices: a {value: label} dict where the form class declares
+    them (WTForms' shorthand), (value, label) pairs where a form sets them from the database."""
+    choices = field.choices or ()
+    if isinstance(choices, dict):
+        return list(choices)
+    return [choice[0] for choice in choices]
 
 
 class Required:

@@ -106,9 +106,7 @@ class InviteeRow(Form):
 
 
 class SipForm(FlaskForm):
-    meeting_type = RadioChoiceField(
-        "Typ av möte", choices=list(MEETING_TYPES.items()), validators=[Required()]
-    )
+    meeting_type = RadioChoiceField("Typ av möte", choices=MEETING_TYPES, validators=[Required()])
     follows = ChoiceField(
         "Följer SIP-möte",
         validators=[Optional()],
@@ -122,7 +120,7 @@ class SipForm(FlaskForm):
     )
     child_gender = RadioChoiceField(
         "Barnets kön",
-        choices=list(GENDERS.items()),
+        choices=GENDERS,
         validators=[Required()],
         description="Används för statistik.",
     )
@@ -134,9 +132,9 @@ class SipForm(FlaskForm):
         validators=[Optional(), NotInFuture()],
         description="Datum då samtycket inhämtades, ÅÅÅÅ-MM-DD. Krävs innan kallelsen skickas.",
     )
-    consent_from = CheckboxesField("Samtycke från", choices=list(CONSENT_FROM.items()))
+    consent_from = CheckboxesField("Samtycke från", choices=CONSENT_FROM)
     consent_form = RadioChoiceField(
-        "Samtyckets form", choices=list(CONSENT_FORMS.items()), validators=[Optional()]
+        "Samtyckets form", choices=CONSENT_FORMS, validators=[Optional()]
     )
     child_over_15 = RadioChoiceField(
         OVER_15,
@@ -379,9 +377,7 @@ def attendance_form(meeting: SipMeeting, **kwargs: Any) -> AttendanceForm:
         setattr(
             MeetingAttendance,
             name,
-            RadioChoiceField(
-                called.unit.name, choices=list(ATTENDANCE.items()), validators=[Required()]
-            ),
+            RadioChoiceField(called.unit.name, choices=ATTENDANCE, validators=[Required()]),
         )
     MeetingAttendance.unit_fields = [(name, called.unit_id) for name, called in fields]
     form = MeetingAttendance(**kwargs)

@@ -203,6 +203,19 @@ def _tls_context(ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file or None)
 
 
+def close_connection() -> None:
+    """QUIT and close this thread's open connection, if there is one (the worker stops, or a
+    burst is over): left to the garbage collector, its socket would be closed unannounced."""
+    cached = getattr(_open, "smtp", None)
+    _open.smtp = None
+    if cached is not None:
+        client = cached[1]
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+
 def _drop_connection() -> None:
     """Close without QUIT: after an error the server may not answer (a timeout, again)."""
     cached = getattr(_open, "smtp", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from flask import Flask
 from sqlalchemy import select
 
 from formservice import create_app
@@ -15,6 +16,7 @@ from tests.support.accounts import PASSWORD as PASSWORD
 from tests.support.accounts import give_password
 from tests.support.accounts import password_hash as password_hash
 from tests.support.app import base_config as base_config
+from tests.support.app import close as close_app
 from tests.support.app import login as login
 from tests.support.app import reset_database as reset_database
 from tests.support.app import run_worker as run_worker
@@ -66,10 +68,22 @@ def app(db_url, smtp_sink, tmp_path):
         redis_connection().flushdb()
         smtp_sink.clear()
         yield app
-        from formservice.extensions import db
+    close_app(app)  # after the app context, whose end gave the session's connection back
 
-        db.session.remove()
-        db.engine.dispose()
+
+@pytest.fixture
+def new_app():
+    """`create_app` for a test that needs an app of its own (another configuration); the
+    database pools of every app made are closed after the test."""
+    made: list[Flask] = []
+
+    def make(config: dict) -> Flask:
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for made_app in made:
+        close_app(made_app)
 
 
 @pytest.fixture

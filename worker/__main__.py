@@ -20,7 +20,7 @@ from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
 
-from formservice import create_app, health, logs
+from formservice import create_app, health, logs, mail
 from formservice.queue import QUEUE_NAME, redis_connection
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ class AppWorker(SimpleWorker):
         with self.app.app_context(), logs.bound(request_id):
             log.info("job %s %s started", job.func_name, job.id)
             return super().perform_job(job, queue, execution)
+
+    def teardown(self) -> None:
+        """Also close the SMTP connection kept open between deliveries (`mail.send`)."""
+        try:
+            super().teardown()
+        finally:
+            mail.close_connection()
 
 
 class Heartbeat(threading.Thread):

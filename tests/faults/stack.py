@@ -118,10 +118,13 @@ class TcpProxy:
             pass
         finally:
             with self._lock:
+                last = pair not in self._pairs  # the other direction (or down()) ended first
                 self._pairs.discard(pair)
             for sock in pair:
                 with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR)  # ends the other direction's recv
+                if last:
+                    sock.close()  # else left to the garbage collector (ResourceWarning)
 
 
 # ---------------------------------------------------------------------------- SMTP sink

@@ -12,7 +12,6 @@ import yaml
 from flask import g
 from sqlalchemy import select
 
-from formservice import create_app
 from formservice.domain.inputs import FeedbackInput
 from formservice.extensions import db
 from formservice.models import Digest, GroupMeeting, Measure, OutboxMessage, User
@@ -496,12 +495,12 @@ def _demo_rows() -> list[tuple[str, str, dict[str, str]]]:
 
 
 @pytest.mark.parametrize("demo", [False, True], ids=["not-demo", "demo"])
-def test_the_demo_matrix(world, app, db_url, smtp_sink, tmp_path, demo):
+def test_the_demo_matrix(world, app, new_app, db_url, smtp_sink, tmp_path, demo):
     """The demo's routes as DEMO_MATRIX says in demo mode, and 404 for everyone without it."""
     walked = app
     if demo:
         config = base_config(db_url, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": False}
-        walked = create_app(config | {"FORMSERVICE_DEMO": True})
+        walked = new_app(config | {"FORMSERVICE_DEMO": True})
         walked.instance_path = str(tmp_path / "demo-instance")
         (tmp_path / "demo-instance").mkdir()
         extra = {r.endpoint for r in walked.url_map.iter_rules()} - {
@@ -527,9 +526,6 @@ def test_the_demo_matrix(world, app, db_url, smtp_sink, tmp_path, demo):
                 want = outcomes[role] if demo else "404"
                 if got != want:
                     failures.append(f"{role:12} {method} {url}: expected {want}, got {got}")
-        if walked is not app:  # the demo app's own engine: its pooled connections closed now
-            db.session.remove()
-            db.engine.dispose()
     assert not failures, "\n".join(failures)
 
 

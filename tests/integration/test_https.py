@@ -20,7 +20,7 @@ from formservice.extensions import db
 from formservice.models import Deviation
 from formservice.tokens import make_token
 from tests.support.accounts import PASSWORD
-from tests.support.app import base_config
+from tests.support.app import base_config, close
 from tests.support.paths import ROOT
 from tests.support.ports import free_port
 
@@ -155,7 +155,7 @@ def test_session_cookie_is_secure_when_the_base_url_is_https(
         assert cookie.startswith("session=")
         assert ("; Secure" in cookie) is secure, cookie
     finally:
-        dispose(app)
+        close(app)
 
 
 # --- Reverse proxies (FORMSERVICE_TRUSTED_PROXIES, Werkzeug's ProxyFix) ---
@@ -184,12 +184,6 @@ def make_app(config: dict):
     return app
 
 
-def dispose(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 @pytest.fixture
 def proxied_app(directory, db_url, smtp_sink, tmp_path):
     """Make an app with FORMSERVICE_TRUSTED_PROXIES set and CSRF on."""
@@ -202,7 +196,7 @@ def proxied_app(directory, db_url, smtp_sink, tmp_path):
 
     yield make
     for app in apps:
-        dispose(app)
+        close(app)
 
 
 def test_forwarded_headers_are_ignored_without_trusted_proxies(proxied_app):

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 
-from formservice import create_app, health
+from formservice import health
 from formservice.cli import main
 from formservice.extensions import db
 from formservice.models import OutboxMessage
@@ -52,14 +52,14 @@ def scrape(client) -> dict[tuple[str, tuple], float]:
 # --- health and readiness -------------------------------------------------------------------
 
 
-def test_healthz_answers_without_asking_anything(db_url, smtp_sink, tmp_path):
+def test_healthz_answers_without_asking_anything(new_app, db_url, smtp_sink, tmp_path):
     """Nothing behind it answers (database and Redis on closed ports): still 200."""
     dead = f"redis://127.0.0.1:{free_port()}/0"
     config = base_config(db_url, smtp_sink, tmp_path) | {
         "FORMSERVICE_REDIS_URL": dead,
         "FORMSERVICE_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x",
     }
-    response = create_app(config).test_client().get("/healthz")
+    response = new_app(config).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
 
@@ -103,14 +103,14 @@ def test_a_heartbeat_older_than_twice_the_sweep_interval_does_not_count(ops_app,
 
 
 def test_readyz_is_quick_and_says_little_when_redis_and_database_are_down(
-    db_url, smtp_sink, tmp_path
+    new_app, db_url, smtp_sink, tmp_path
 ):
     redis_port, db_port = free_port(), free_port()
     config = base_config(db_url, smtp_sink, tmp_path) | {
         "FORMSERVICE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "FORMSERVICE_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{db_port}/x",
     }
-    client = create_app(config).test_client()
+    client = new_app(config).test_client()
     started = time.monotonic()
     response = client.get("/readyz")
     assert time.monotonic() - started < health.DEADLINE + 1
@@ -240,12 +240,12 @@ def test_metrics_show_outbox_reminders_queue_and_builds(ops_app, directory, clie
     assert value("formservice_outbox_oldest_pending_age_seconds") == 0  # all sent now
 
 
-def test_metrics_without_redis_still_show_the_database(db_url, smtp_sink, tmp_path):
+def test_metrics_without_redis_still_show_the_database(new_app, db_url, smtp_sink, tmp_path):
     config = base_config(db_url, smtp_sink, tmp_path) | {
         "FORMSERVICE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "FORMSERVICE_METRICS_TOKEN": TOKEN,
     }
-    app = create_app(config)
+    app = new_app(config)
     with app.app_context():
         from tests.support.app import reset_database
 

@@ -55,6 +55,18 @@ def reset_database(app: Flask) -> None:
         conn.execute(text("DELETE FROM form_versions WHERE version > 1"))
 
 
+def close(app: Flask) -> None:
+    """Close the database pools of an app a test made (each engine's connections): left to
+    the garbage collector, psycopg warns about them in whichever test runs then. Outside the
+    app's own app context: a connection its session still holds would not be closed."""
+    from formservice.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
     """Log in through the login form (CSRF off in the in-process tests)."""
     return client.post("/logga-in", data={"email": email, "password": password})
