@@ -43,6 +43,11 @@ command -v npm >/dev/null 2>&1 || { echo "FEL: npm saknas (Debian-paketet npm)" 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy  # [tool.mypy] in pyproject.toml: formservice/, forms/, worker/
+# The suite starts hundreds of Python processes (the CLI, gunicorn, workers, the demo): let the
+# first write the bytecode the others read, also where the machine sets PYTHONDONTWRITEBYTECODE
+# (uv installs none; compiling every module at every start costs seconds of CPU each).
+unset PYTHONDONTWRITEBYTECODE
+
 # Two workers, a file each at a time (a file's live stack starts once); each worker has Redis
 # databases of its own (tests/support/redis.per_worker).
 exec .venv/bin/pytest -p no:cacheprovider -n "${FORMSERVICE_TEST_WORKERS:-2}" --dist loadfile "$@"
