@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
@@ -81,23 +81,30 @@ def category_counts(group_id: str | None, period: Period, tz: str) -> Counter:
     every report's list and decoding it here took most of the statistics page's time
     (10,000 reports: about 0.2 s; docs/performance.md)."""
     start, end = utc_bounds(period, tz)
+    where = [Deviation.sent_at >= start, Deviation.sent_at < end]
+    if group_id is not None:
+        where.append(Deviation.group_id == group_id)
+    return Counter(dict(db.session.execute(categories_by(where)).all()))
+
+
+def categories_by(where: list, part: ColumnElement | None = None) -> Select:
+    """(part, category, count) of the deviations `where` selects; (category, count) with
+    no part. The database unnests each report's JSON list of categories."""
     unnest = (
         func.json_array_elements_text
         if db.session.get_bind().dialect.name == "postgresql"
         else func.json_each  # SQLite
     )
     category = unnest(Deviation.categories).table_valued("value")
-    query = (
-        select(category.c.value, func.count())
+    parted = [] if part is None else [part]
+    return (
+        select(*parted, category.c.value, func.count())
         .select_from(Deviation)
         .join(category, true())
-        .where(Deviation.sent_at >= start, Deviation.sent_at < end)
-        .group_by(category.c.value)
-        .order_by(category.c.value)  # ties in most_common() in a stable order
+        .where(*where)
+        .group_by(*parted, category.c.value)
+        .order_by(*parted, category.c.value)  # ties in most_common() in a stable order
     )
-    if group_id is not None:
-        query = query.where(Deviation.group_id == group_id)
-    return Counter(dict(db.session.execute(query).all()))
 
 
 def utc_bounds(period: Period, tz: str) -> tuple[datetime, datetime]:
