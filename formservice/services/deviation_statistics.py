@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import JSON, ColumnElement, Integer, Select, Text, cast, func, select, true
 
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
@@ -89,19 +89,28 @@ def category_counts(group_id: str | None, period: Period, tz: str) -> Counter:
 
 def categories_by(where: list, part: ColumnElement | None = None) -> Select:
     """(part, category, count) of the deviations `where` selects; (category, count) with
-    no part. The database unnests each report's JSON list of categories."""
-    unnest = (
-        func.json_array_elements_text
-        if db.session.get_bind().dialect.name == "postgresql"
-        else func.json_each  # SQLite
-    )
-    category = unnest(Deviation.categories).table_valued("value")
-    parted = [] if part is None else [part]
-    return (
-        select(*parted, category.c.value, func.count())
-        .select_from(Deviation)
-        .join(category, true())
+    no part. The reports are first counted per list of categories (few distinct lists), and
+    only those lists are unnested by the database: unnesting every report's JSON list made
+    PostgreSQL expect a hundred rows a report and compile the query (JIT, about 40 ms)."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    lists = cast(Deviation.categories, Text) if postgres else Deviation.categories
+    grouped = [] if part is None else [part]
+    counted = (
+        select(*[p.label("part") for p in grouped], lists.label("lists"), func.count().label("n"))
         .where(*where)
+        .group_by(*grouped, lists)
+        .subquery()
+    )
+    category = (
+        func.json_array_elements_text(cast(counted.c.lists, JSON))
+        if postgres
+        else func.json_each(counted.c.lists)  # SQLite
+    ).table_valued("value")
+    parted = [] if part is None else [counted.c.part]
+    return (
+        select(*parted, category.c.value, cast(func.sum(counted.c.n), Integer))
+        .select_from(counted)
+        .join(category, true())
         .group_by(*parted, category.c.value)
         .order_by(*parted, category.c.value)  # ties in most_common() in a stable order
     )
