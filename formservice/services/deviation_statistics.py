@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, true
+from sqlalchemy import JSON, ColumnElement, Integer, Select, Text, cast, func, select, true
 
 from ..domain import deviation as rules
 from ..domain.deadlines import is_overdue, local_date
@@ -81,23 +81,39 @@ def category_counts(group_id: str | None, period: Period, tz: str) -> Counter:
     every report's list and decoding it here took most of the statistics page's time
     (10,000 reports: about 0.2 s; docs/performance.md)."""
     start, end = utc_bounds(period, tz)
-    unnest = (
-        func.json_array_elements_text
-        if db.session.get_bind().dialect.name == "postgresql"
-        else func.json_each  # SQLite
-    )
-    category = unnest(Deviation.categories).table_valued("value")
-    query = (
-        select(category.c.value, func.count())
-        .select_from(Deviation)
-        .join(category, true())
-        .where(Deviation.sent_at >= start, Deviation.sent_at < end)
-        .group_by(category.c.value)
-        .order_by(category.c.value)  # ties in most_common() in a stable order
-    )
+    where = [Deviation.sent_at >= start, Deviation.sent_at < end]
     if group_id is not None:
-        query = query.where(Deviation.group_id == group_id)
-    return Counter(dict(db.session.execute(query).all()))
+        where.append(Deviation.group_id == group_id)
+    return Counter(dict(db.session.execute(categories_by(where)).all()))
+
+
+def categories_by(where: list, part: ColumnElement | None = None) -> Select:
+    """(part, category, count) of the deviations `where` selects; (category, count) with
+    no part. The reports are first counted per list of categories (few distinct lists), and
+    only those lists are unnested by the database: unnesting every report's JSON list made
+    PostgreSQL expect a hundred rows a report and compile the query (JIT, about 40 ms)."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    lists = cast(Deviation.categories, Text) if postgres else Deviation.categories
+    grouped = [] if part is None else [part]
+    counted = (
+        select(*[p.label("part") for p in grouped], lists.label("lists"), func.count().label("n"))
+        .where(*where)
+        .group_by(*grouped, lists)
+        .subquery()
+    )
+    category = (
+        func.json_array_elements_text(cast(counted.c.lists, JSON))
+        if postgres
+        else func.json_each(counted.c.lists)  # SQLite
+    ).table_valued("value")
+    parted = [] if part is None else [counted.c.part]
+    return (
+        select(*parted, category.c.value, cast(func.sum(counted.c.n), Integer))
+        .select_from(counted)
+        .join(category, true())
+        .group_by(*parted, category.c.value)
+        .order_by(*parted, category.c.value)  # ties in most_common() in a stable order
+    )
 
 
 def utc_bounds(period: Period, tz: str) -> tuple[datetime, datetime]:

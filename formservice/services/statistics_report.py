@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Date, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -43,7 +43,7 @@ from ..domain.statistics import (
 )
 from ..extensions import db
 from ..models import BusGroup, BusIndivid, Deviation, SipMeeting, Unit
-from .deviation_statistics import category_counts, category_rows, rows, utc_bounds
+from .deviation_statistics import categories_by, category_rows, rows, utc_bounds
 from .statistics import (
     HELD,
     local_day_bounds,
@@ -120,16 +120,8 @@ def _labelled(counts: dict[str, int], labels: dict[str, str]) -> list[dict]:
 
 def deviation_section(group_id: str | None, period: Period, tz: str, today: date) -> dict:
     """Deviations sent in the period: by state, category and unit pair, with answer times."""
-    where = _sent_in(group_id, period, tz)
-    states = _states(where)
-    categories = category_counts(group_id, period, tz)
-    return {
-        "total": sum(states.values()),
-        "by_state": rows(states, _keys(rules.STATE_LABELS, SENT_STATES, states)),
-        "by_category": category_rows(categories, zeros=True),
-        "by_pair": _pairs(where),
-        "answers": _answers(where, tz, today),
-    }
+    figures = _deviation_figures(_sent_in(group_id, period, tz), None, tz, today)
+    return _section(figures.get(None, _Figures()))
 
 
 def _sent_in(group_id: str | None, period: Period, tz: str) -> list:
@@ -140,9 +132,68 @@ def _sent_in(group_id: str | None, period: Period, tz: str) -> list:
     return where
 
 
-def _states(where: list) -> Counter:
-    query = select(Deviation.state, func.count()).where(*where).group_by(Deviation.state)
-    return Counter({rules.STATE_LABELS.get(s, s): n for s, n in db.session.execute(query)})
+class _Figures:
+    """One part's raw deviation figures, as read (additive: two parts add up to their sum)."""
+
+    def __init__(self) -> None:
+        self.states: Counter = Counter()
+        self.categories: Counter = Counter()
+        #: (reporting id, receiving id) -> [reporting name, receiving name, count], in the
+        #: database's order of the names.
+        self.pairs: dict[tuple, list] = {}
+        self.times: list[tuple[int, bool]] = []  # (answer days, in time) of the answered
+        self.overdue = 0
+
+    def __add__(self, other: _Figures) -> _Figures:
+        both = _Figures()
+        both.states = self.states + other.states
+        both.categories = self.categories + other.categories
+        for pairs in (self.pairs, other.pairs):
+            for key, (a, b, n) in pairs.items():
+                both.pairs.setdefault(key, [a, b, 0])[2] += n
+        both.times = self.times + other.times
+        both.overdue = self.overdue + other.overdue
+        return both
+
+
+def _deviation_figures(
+    where: list, part: ColumnElement | None, tz: str, today: date
+) -> dict[Any, _Figures]:
+    """The deviations' figures per value of `part` (None: one part, under None), each
+    read once by five grouped or compact queries."""
+    found: dict[Any, _Figures] = defaultdict(_Figures)
+    parted = [] if part is None else [part]
+
+    def key(row: Any) -> Any:
+        return row[0] if part is not None else None
+
+    skip = len(parted)
+    states = select(*parted, Deviation.state, func.count()).where(*where)
+    for row in db.session.execute(states.group_by(*parted, Deviation.state)):
+        state, n = row[skip:]
+        found[key(row)].states[rules.STATE_LABELS.get(state, state)] += n
+    for row in db.session.execute(categories_by(where, part)):
+        found[key(row)].categories[row[skip]] += row[skip + 1]
+    for row in db.session.execute(_pairs_query(where, parted)):
+        a_id, b_id, a, b, n = row[skip:]
+        found[key(row)].pairs[(a_id, b_id)] = [a, b, n]
+    for answer in answer_times(where, parted, tz):
+        found[key(answer)].times.append((answer[skip], answer[skip + 1]))
+    overdue = select(*parted, func.count()).where(*where, *_overdue(today))
+    for row in db.session.execute(overdue.group_by(*parted)):
+        found[key(row)].overdue = row[skip]
+    return found
+
+
+def _section(figures: _Figures) -> dict:
+    states = figures.states
+    return {
+        "total": sum(states.values()),
+        "by_state": rows(states, _keys(rules.STATE_LABELS, SENT_STATES, states)),
+        "by_category": category_rows(figures.categories, zeros=True),
+        "by_pair": _pair_rows(figures.pairs),
+        "answers": {**answer_figures(figures.times), "overdue": figures.overdue},
+    }
 
 
 def _keys(labels: dict[str, str], known: Iterable[str], found: Counter) -> list[str]:
@@ -151,41 +202,57 @@ def _keys(labels: dict[str, str], known: Iterable[str], found: Counter) -> list[
     return [*ordered, *sorted(set(found) - set(ordered))]
 
 
-def _pairs(where: list) -> list[dict]:
-    """Reporting → receiving unit (names), most frequent first."""
+def _pairs_query(where: list, parted: list) -> Select:
+    """Reporting → receiving unit (ids and names) with their count, in the names' order."""
     reporting, receiving = aliased(Unit), aliased(Unit)
-    n = func.count().label("n")
-    query = (
-        select(reporting.name, receiving.name, n)
+    return (
+        select(*parted, reporting.id, receiving.id, reporting.name, receiving.name, func.count())
         .select_from(Deviation)
         .join(reporting, Deviation.reporting_unit_id == reporting.id)
         .join(receiving, Deviation.receiving_unit_id == receiving.id)
         .where(*where)
-        .group_by(reporting.id, reporting.name, receiving.id, receiving.name)
-        .order_by(n.desc(), reporting.name, receiving.name)
+        .group_by(*parted, reporting.id, reporting.name, receiving.id, receiving.name)
+        .order_by(reporting.name, receiving.name)
     )
+
+
+def _pair_rows(pairs: dict[tuple, list]) -> list[dict]:
+    """Most frequent first, ties in the database's order of the names (a stable sort)."""
+    ordered = sorted(pairs.values(), key=lambda pair: -pair[2])
     return [
         {"label": f"{a} → {b}", "reporting": a, "receiving": b, "count": count}
-        for a, b, count in db.session.execute(query)
+        for a, b, count in ordered
     ]
 
 
-def _answers(where: list, tz: str, today: date) -> dict:
-    """Answered count, median days, share in time, and the unanswered past their deadline."""
-    query = select(Deviation.sent_at, Deviation.answered_at, Deviation.deadline).where(
-        *where, Deviation.answered_at.is_not(None)
-    )
-    figures = answer_figures(db.session.execute(query), tz)
-    overdue = select(func.count()).select_from(Deviation).where(*where, *_overdue(today))
-    return {**figures, "overdue": db.session.scalar(overdue)}
+def answer_times(where: list, parted: list, tz: str) -> Iterable[tuple]:
+    """(*parted, answer days, in time) of every answered deviation: local dates worked out
+    by PostgreSQL (`AT TIME ZONE`), on SQLite here (`local_date`, as the domain does)."""
+    answered = [*where, Deviation.answered_at.is_not(None)]
+    if db.session.get_bind().dialect.name == "postgresql":
+        sent_on = cast(func.timezone(tz, Deviation.sent_at), Date)
+        answered_on = cast(func.timezone(tz, Deviation.answered_at), Date)
+        timely = and_(Deviation.deadline.is_not(None), answered_on <= Deviation.deadline)
+        query = select(*parted, answered_on - sent_on, timely).where(*answered)
+        return db.session.execute(query)
+    query = select(*parted, Deviation.sent_at, Deviation.answered_at, Deviation.deadline)
+    return [
+        (*row[:-3], *_answer_time(row[-3], row[-2], row[-1], tz))
+        for row in db.session.execute(query.where(*answered))
+    ]
 
 
-def answer_figures(answered: Iterable[tuple[datetime, datetime, date | None]], tz: str) -> dict:
+def _answer_time(sent_at: datetime, answered_at: datetime, deadline: date | None, tz: str) -> tuple:
+    sent_on, answered_on = local_date(sent_at, tz), local_date(answered_at, tz)
+    return answer_days(sent_on, answered_on), bool(deadline and in_time(answered_on, deadline))
+
+
+def answer_figures(times: Iterable[tuple[int, bool]]) -> dict:
+    """Answered count, in time, median days and share in time of (days, in time) pairs."""
     days, timely = [], 0
-    for sent_at, answered_at, deadline in answered:
-        sent_on, answered_on = local_date(sent_at, tz), local_date(answered_at, tz)
-        days.append(answer_days(sent_on, answered_on))
-        timely += bool(deadline and in_time(answered_on, deadline))
+    for n, on_time in times:
+        days.append(n)
+        timely += bool(on_time)
     return {
         "answered": len(days),
         "in_time": timely,
@@ -214,6 +281,11 @@ def yearly_report(
     today = today or clock.today()
     counts = meeting_counts(group_id, whole.start, whole.end)
     periods = [("H1", half_year(year, 1)), ("H2", half_year(year, 2)), ("year", whole)]
+    # The year's deviations read once, split by half-year; the year is the two halves.
+    second, _ = utc_bounds(half_year(year, 2), tz)
+    half = case((Deviation.sent_at < second, "H1"), else_="H2")
+    halves = _deviation_figures(_sent_in(group_id, whole, tz), half, tz, today)
+    halves["year"] = halves["H1"] + halves["H2"]
     return {
         "group_id": group_id,
         "year": year,
@@ -222,8 +294,7 @@ def yearly_report(
         "sip": sip_section(counts["sip"]),
         "bus_individ": bus_individ_section(counts["bus_individ"]),
         "deviations": [
-            {"key": key, "label": p.label, **deviation_section(group_id, p, tz, today)}
-            for key, p in periods
+            {"key": key, "label": p.label, **_section(halves[key])} for key, p in periods
         ],
         "process": {
             "sip": _sip_process(group_id, whole, counts["sip"]),
@@ -306,7 +377,7 @@ def _compiled(group_id: str | None, name: str, counts: dict, deviations: dict) -
         "label": name,
         "sip": {"total": counts["sip"]["total"], "by_gender": sip["by_gender"]},
         "bus_individ": bus_individ_section(counts["bus_individ"]),
-        "deviations": deviations.get(group_id) or _deviation_totals(0, [], 0, "UTC"),
+        "deviations": deviations.get(group_id) or _deviation_totals(0, [], 0),
     }
 
 
@@ -316,18 +387,15 @@ def _deviations_by_group(period: Period, tz: str, today: date) -> dict[str | Non
     totals = dict(db.session.execute(_by_group(where)).all())
     overdue = dict(db.session.execute(_by_group([*where, *_overdue(today)])).all())
     answered: dict[str | None, list] = defaultdict(list)
-    query = select(
-        Deviation.group_id, Deviation.sent_at, Deviation.answered_at, Deviation.deadline
-    ).where(*where, Deviation.answered_at.is_not(None))
-    for group_id, *times in db.session.execute(query):
+    for group_id, *times in answer_times(where, [Deviation.group_id], tz):
         answered[group_id].append(times)
     result: dict[str | None, dict] = {
-        gid: _deviation_totals(n, answered[gid], overdue.get(gid, 0), tz)
+        gid: _deviation_totals(n, answered[gid], overdue.get(gid, 0))
         for gid, n in totals.items()
         if gid is not None
     }
     every = [t for times in answered.values() for t in times]
-    result[None] = _deviation_totals(sum(totals.values()), every, sum(overdue.values()), tz)
+    result[None] = _deviation_totals(sum(totals.values()), every, sum(overdue.values()))
     return result
 
 
@@ -335,8 +403,8 @@ def _by_group(where: list[ColumnElement[bool]]) -> Select[str | None, int]:
     return select(Deviation.group_id, func.count()).where(*where).group_by(Deviation.group_id)
 
 
-def _deviation_totals(total: int, answered: list, overdue: int, tz: str) -> dict:
-    return {"total": total, **answer_figures(answered, tz), "overdue": overdue}
+def _deviation_totals(total: int, answered: list, overdue: int) -> dict:
+    return {"total": total, **answer_figures(answered), "overdue": overdue}
 
 
 # --- small-cell suppression ---------------------------------------------------------------

@@ -636,3 +636,110 @@ def test_no_hidden_count_can_be_worked_out_from_the_secretariats_figures(client,
     for name, column in zip(compiled[0][1:], columns, strict=True):
         if "Andel" not in name and "Median" not in name:
             assert not derivable(column[-1], list(column[:-1])), name
+
+
+def _plain_figures(reports_: list[Deviation], period, tz: str) -> dict:
+    """One period's deviation figures worked out case by case, the straightforward way."""
+    from collections import Counter
+
+    from formservice.domain import deviation as rules
+    from formservice.domain.deadlines import local_date
+    from formservice.domain.statistics import median_days, share
+    from formservice.models import Unit
+
+    names = dict(db.session.execute(select(Unit.id, Unit.name)).all())
+    inside = [d for d in reports_ if period.start <= local_date(d.sent_at, tz) <= period.end]
+    days, timely = [], 0
+    for d in inside:
+        if d.answered_at is not None:
+            sent_on, answered_on = local_date(d.sent_at, tz), local_date(d.answered_at, tz)
+            days.append((answered_on - sent_on).days)
+            timely += d.deadline is not None and answered_on <= d.deadline
+    pairs = Counter((names[d.reporting_unit_id], names[d.receiving_unit_id]) for d in inside)
+    return {
+        "total": len(inside),
+        "by_state": dict(Counter(rules.STATE_LABELS[d.state] for d in inside)),
+        "by_category": dict(Counter(c for d in inside for c in d.categories)),
+        "by_pair": dict(pairs),
+        "answers": {
+            "answered": len(days),
+            "in_time": timely,
+            "median_days": median_days(days),
+            "share_in_time": share(timely, len(days)),
+            "overdue": sum(
+                d.answered_at is None
+                and d.state != rules.ATERKALLAD
+                and d.deadline is not None
+                and d.deadline < TODAY
+                for d in inside
+            ),
+        },
+    }
+
+
+def _as_read(section: dict) -> dict:
+    """A report's deviation section in _plain_figures' shape (pairs most frequent first)."""
+    counts = [row["count"] for row in section["by_pair"]]
+    assert counts == sorted(counts, reverse=True)
+    return {
+        "total": section["total"],
+        "by_state": {r["label"]: r["count"] for r in section["by_state"] if r["count"]},
+        "by_category": {r["key"]: r["count"] for r in section["by_category"] if r["count"]},
+        "by_pair": {(r["reporting"], r["receiving"]): r["count"] for r in section["by_pair"]},
+        "answers": section["answers"],
+    }
+
+
+def test_the_yearly_figures_match_a_case_by_case_count(groups):
+    """The yearly follow-up reads the year once and splits it into halves, and the answer
+    times come from the database on PostgreSQL: the same figures as counting case by case,
+    around local midnights, the halves' boundary and the daylight-saving changes."""
+    import random
+
+    from formservice.domain.statistics import full_year, half_year
+
+    tz, rng = "Europe/Stockholm", random.Random(16)
+    units = ["familjeenheten-skarpnack", "bup-farsta", "hc-soderstaden", "grundskola-skarpnack"]
+    states = ["skickad", "besvarad", "behandlad", "avslutad", "återkallad"]
+    labels = [label for _, label in DEFAULT_CATEGORIES]
+    days = [date(2025, 12, 31), date(2026, 3, 29), date(2026, 6, 30), date(2026, 7, 1)]
+    days += [date(2026, 10, 25), date(2026, 12, 31), date(2027, 1, 1)]
+    for _ in range(160):
+        day = rng.choice(days) if rng.random() < 0.5 else date(2026, 1, 1)
+        day += timedelta(days=rng.randrange(365) if day == date(2026, 1, 1) else 0)
+        sent = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+            minutes=rng.choice([-150, -70, -61, -59, -1, 0, 1, 59, 61, 70, 600, 1380])
+        )
+        answered = (
+            sent + timedelta(minutes=rng.randrange(60 * 24 * 40)) if rng.random() < 0.7 else None
+        )
+        reporting, receiving = rng.sample(units, 2)
+        report = deviation(
+            sent,
+            rng.sample(labels, rng.randint(1, 3)),
+            state=rng.choice(states),
+            answered_at=answered,
+            deadline=sent.date() + timedelta(days=rng.randrange(-3, 40)),
+            reporting=reporting,
+            receiving=receiving,
+            group_id=rng.choice(["skarpnack", "skarpnack", "farsta"]),
+        )
+        if rng.random() < 0.1:
+            report.deadline = None
+    db.session.commit()
+    every = list(db.session.scalars(select(Deviation)))
+    periods = {"H1": half_year(2026, 1), "H2": half_year(2026, 2), "year": full_year(2026)}
+    for group_id in (None, "skarpnack"):
+        mine = [d for d in every if group_id is None or d.group_id == group_id]
+        report = reports.yearly_report(group_id, 2026, tz, TODAY)
+        for part in report["deviations"]:
+            assert _as_read(part) == _plain_figures(mine, periods[part["key"]], tz), part["key"]
+        page = reports.group_report(group_id, periods["H2"], tz, TODAY)["deviations"]
+        assert _as_read(page) == _plain_figures(mine, periods["H2"], tz)
+    compiled = reports.compilation(2026, tz, TODAY)
+    for line in [*compiled["rows"], compiled["total"]]:
+        gid = line["group_id"]
+        plain = _plain_figures(
+            [d for d in every if gid is None or d.group_id == gid], periods["year"], tz
+        )
+        assert line["deviations"] == {"total": plain["total"], **plain["answers"]}
