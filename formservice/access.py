@@ -69,8 +69,7 @@ def _asked(user: User) -> dict[str, frozenset[str]]:
 
 
 def _keep(user: User, kind: str, found: set[str]) -> None:
-    if has_request_context():
-        request.environ.setdefault(_ASKED, {}).setdefault(user.id, {})[kind] = frozenset(found)
+    _asked(user)[kind] = frozenset(found)  # outside a request: into a dict nobody keeps
 
 
 @event.listens_for(Session, "after_flush")

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from tests.support import postgres, processes
 from tests.support.accounts import give_password
+from tests.support.app import close
 from tests.support.http import Client
 from tests.support.http import Response as Response
 from tests.support.http import deviation_fields as deviation_fields
@@ -328,11 +329,7 @@ class Stack:
         self.proxy.down()
         self.sink.stop()
         if self.app is not None:
-            from formservice.extensions import db
-
-            with self.app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+            close(self.app)
         self.engine.dispose()
         postgres.drop_database(self.db_name)
 
